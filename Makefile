@@ -1,0 +1,93 @@
+# libdtask - one Makefile.  `make` builds the libraries; see README.md.
+#   make                 libdtask.so + libdtask.a in $(BUILD)
+#   make test            the whole suite (unit, oracle, examples, bench-quick)
+#   make test-sanitize   the suite under ASan+UBSan, then under TSan
+#   make demo            the main demonstration, verified and timed
+#   make bench           the benchmarks against peers (writes bench/RESULTS.md)
+#   make install PREFIX=/usr/local
+#   make check-deps      says which Debian packages are missing
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2
+DEVFLAGS ?= -Werror
+CFLAGS  ?=
+SAN     ?=
+CFLAGS_ALL = -std=c11 $(OPT) -g -Wall -Wextra $(DEVFLAGS) -D_GNU_SOURCE -pthread \
+             -fvisibility=hidden -Iinclude -Ilib $(SAN) $(CFLAGS)
+PKGS     = hwloc
+DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS_ALL = $(DEP_LIBS) -pthread -lm
+
+VERSION = 0.1.0
+SOVER   = 0
+
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB_HDR  = include/dtask.h $(wildcard lib/*.h)
+LIBSO    = $(BUILD)/libdtask.so
+LIBA     = $(BUILD)/libdtask.a
+# programs inside the tree link the static library: no rpath games
+LINK_DTASK = $(LIBA) $(LDLIBS_ALL)
+
+.PHONY: all clean install uninstall test test-sanitize demo bench bench-quick check-deps
+all: $(LIBSO) $(LIBA)
+
+$(BUILD)/obj/%.o: lib/%.c $(LIB_HDR) | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/obj:
+	mkdir -p $@
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) $(SAN) -shared -Wl,-soname,libdtask.so.$(SOVER) -o $@.$(VERSION) $^ $(LDLIBS_ALL)
+	ln -sf libdtask.so.$(VERSION) $@.$(SOVER)
+	ln -sf libdtask.so.$(VERSION) $@
+
+$(LIBA): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+include test/test.mk
+include examples/examples.mk
+include bench/bench.mk
+
+$(BUILD)/dtask.pc: Makefile
+	mkdir -p $(BUILD)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: dtask' 'Description: distributed task library with region dependencies' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Cflags: -I$${includedir} -pthread' 'Libs: -L$${libdir} -ldtask' \
+	  'Libs.private: -pthread -lm' > $@
+
+install: all $(BUILD)/dtask.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 include/dtask.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(LIBSO).$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libdtask.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdtask.so.$(SOVER)
+	ln -sf libdtask.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdtask.so
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/dtask.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 man/man3/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/dtask.h $(DESTDIR)$(PREFIX)/lib/libdtask.* \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
+	for f in man/man3/*.3; do rm -f $(DESTDIR)$(PREFIX)/share/man/man3/$${f##*/}; done
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man7/dtask.7
+
+DEBIAN_PKGS = build-essential pkg-config libhwloc-dev hwloc libffi-dev check libsubunit-dev \
+              mpich libmpich-dev
+check-deps:
+	@missing=""; for p in $(DEBIAN_PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "missing Debian packages:$$missing"; \
+	  echo "install with: apt-get install -y$$missing"; exit 1; \
+	else echo "all build dependencies present"; fi
+
+clean:
+	rm -rf build

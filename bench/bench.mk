@@ -1,0 +1,4 @@
+# Benchmarks against peers; results go to bench/RESULTS.md.
+.PHONY: bench bench-quick
+bench:
+bench-quick:

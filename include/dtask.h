@@ -1,0 +1,128 @@
+/*
+ * dtask.h - the whole public API of libdtask, a distributed task library for C.
+ *
+ * A program registers task types, creates tasks with a list of access
+ * descriptors over byte ranges (or 2-D regions), and the library runs them in
+ * parallel while honouring the order that sequential execution would give.
+ * See dtask(7) for the model and one man page per call in section 3.
+ *
+ * Every call that can fail returns DT_OK (0) or a negative DT_E* code that
+ * dt_strerror() names.
+ */
+#ifndef DTASK_H
+#define DTASK_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DT_VERSION_MAJOR 0
+#define DT_VERSION_MINOR 1
+#define DT_VERSION_PATCH 0
+
+/* ---- error codes --------------------------------------------------------- */
+enum {
+    DT_OK          =   0,
+    DT_EINVAL      =  -1,  /* invalid argument (NULL name/function/out pointer,
+                              bad row layout, child access outside the parent's) */
+    DT_ENOMEM      =  -2,  /* out of memory */
+    DT_ENOTINIT    =  -3,  /* called before dt_init() */
+    DT_EFINALIZED  =  -4,  /* called after dt_finalize() */
+    DT_ETYPE       =  -5,  /* task type not registered (or negative) */
+    DT_EMODE       =  -6,  /* unknown access mode bits */
+    DT_EFAULT      =  -7,  /* NULL pointer given with a non-zero size or count */
+    DT_EOVERFLOW   =  -8,  /* region wraps around the end of the address space */
+    DT_ERANGE      =  -9,  /* memory outside the common address space, or a
+                              rank that does not exist */
+    DT_EEXIST      = -10,  /* type name already registered with another function */
+    DT_EALREADY    = -11,  /* dt_init() called twice */
+    DT_ECONFIG     = -12,  /* bad value in a DT_* environment variable */
+    DT_ESYS        = -13,  /* the operating system, hwloc or MPI failed */
+    DT_ELIMIT      = -14,  /* a fixed limit was reached (e.g. number of types) */
+    DT_EREDUCTION  = -15   /* bad reduction: unknown operation/type, size not a
+                              multiple of the element, or a 2-D reduction */
+};
+
+/* ---- lifecycle ----------------------------------------------------------- */
+int  dt_init(int *argc, char ***argv);
+int  dt_finalize(void);
+int  dt_main(int argc, char **argv, int (*app)(int, char **));
+int  dt_rank(void);
+int  dt_num_ranks(void);
+int  dt_num_workers(void);
+const char *dt_strerror(int err);
+
+/* ---- task types ---------------------------------------------------------- */
+typedef int dt_type_t;
+typedef void (*dt_task_fn)(void *args);
+int  dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out);
+
+/* ---- accesses ------------------------------------------------------------ */
+enum {
+    DT_IN          = 1,
+    DT_OUT         = 2,
+    DT_INOUT       = 3,
+    DT_CONCURRENT  = 4,
+    DT_COMMUTATIVE = 5,
+    DT_REDUCTION   = 6,
+    DT_WEAK        = 0x100     /* or-ed with any of the above */
+};
+
+/* A reduction or-s one operation and one element type into the mode, e.g.
+   DT_REDUCTION | DT_RED_SUM | DT_RED_F64. */
+enum {
+    DT_RED_SUM  = 0x1000,
+    DT_RED_PROD = 0x2000,
+    DT_RED_MIN  = 0x3000,
+    DT_RED_MAX  = 0x4000,
+    DT_RED_I32  = 0x10000,
+    DT_RED_I64  = 0x20000,
+    DT_RED_F32  = 0x30000,
+    DT_RED_F64  = 0x40000
+};
+
+typedef struct dt_access {
+    unsigned mode;
+    void    *addr;
+    size_t   size;       /* bytes (of each row, for a 2-D region) */
+    size_t   rows;       /* 0 or 1: a plain range; > 1: a 2-D region of `rows` rows */
+    size_t   stride;     /* bytes from one row's start to the next (>= size) */
+} dt_access_t;           /* {mode, addr, size} alone is a plain range */
+
+void *dt_reduction_ptr(void *addr);
+
+/* ---- tasks --------------------------------------------------------------- */
+#define DT_NODE_ANY (-1)
+
+enum {
+    DT_TASK_FINAL = 0x1,   /* children of this task run undeferred */
+    DT_TASK_IF0   = 0x2    /* the creator waits until this task has completed */
+};
+
+typedef struct dt_task_attr {
+    int priority;        /* higher first; 0 default */
+    int node;            /* DT_NODE_ANY (-1) or a rank: where the task should run */
+    const char *label;   /* for errors, traces and graphs */
+    unsigned flags;      /* DT_TASK_FINAL, DT_TASK_IF0 */
+} dt_task_attr_t;        /* NULL means defaults */
+
+int  dt_task_create(dt_type_t type, const void *args, size_t args_size,
+                    const dt_access_t *acc, size_t n_acc, const dt_task_attr_t *attr);
+int  dt_taskwait(void);
+int  dt_taskwait_on(const dt_access_t *acc, size_t n_acc);
+
+/* ---- common address space ------------------------------------------------ */
+void *dt_dmalloc(size_t size);
+int   dt_dfree(void *ptr);
+void *dt_lmalloc(size_t size);
+int   dt_lfree(void *ptr);
+
+/* ---- taskiter ------------------------------------------------------------ */
+int  dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DTASK_H */

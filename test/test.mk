@@ -1,0 +1,42 @@
+# Tests: Check unit tests (test/test-*.c, one file per area) and the randomized
+# oracle (test/oracle.c).  Every test binary runs under `timeout`: a hang fails.
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+TEST_TIMEOUT ?= 300
+UNIT_SRC  = $(wildcard test/test-*.c)
+UNIT_BIN  = $(patsubst test/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+ORACLE    = $(BUILD)/test/oracle
+# oracle sweep: seeds x workers; ORACLE_TASKS tasks per run
+ORACLE_SEEDS   ?= 1 2 3 4 5
+ORACLE_WORKERS ?= 1 2
+ORACLE_TASKS   ?= 20000
+
+$(BUILD)/test:
+	mkdir -p $@
+
+$(BUILD)/test/test-%: test/test-%.c test/test_util.h $(LIBA) | $(BUILD)/test
+	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $(CHECK_CFLAGS) $< -o $@ $(LINK_DTASK) $(CHECK_LIBS)
+
+$(ORACLE): test/oracle.c $(LIBA) | $(BUILD)/test
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
+
+.PHONY: test-unit test-oracle
+test-unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	  echo "== $$t"; DT_NUM_WORKERS=2 timeout $(TEST_TIMEOUT) $$t || fail=1; done; \
+	exit $$fail
+
+test-oracle: $(ORACLE)
+	@fail=0; for w in $(ORACLE_WORKERS); do for s in $(ORACLE_SEEDS); do \
+	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_TASKS) \
+	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; done; done; exit $$fail
+
+test: all test-unit test-oracle examples-check bench-quick
+	@echo "make test: all passed"
+
+# The suite under sanitizers, each in its own build tree.
+test-sanitize:
+	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  OPT=-O1 ORACLE_TASKS=5000 test-unit test-oracle examples-check
+	TSAN_OPTIONS="halt_on_error=1" $(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" OPT=-O1 \
+	  ORACLE_TASKS=3000 test-unit test-oracle examples-check

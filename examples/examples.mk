@@ -1,4 +1,33 @@
 # Examples: small real programs, each verified against a sequential run.
-.PHONY: examples examples-check
-examples:
+#   make examples         build them into $(BUILD)/examples/
+#   make examples-check   run each on a small size with 1 and 2 workers
+#   make demo             the tiled Cholesky on a size that takes a few seconds
+EXAMPLES    = cholesky heat matmul
+EXAMPLE_BIN = $(addprefix $(BUILD)/examples/,$(EXAMPLES))
+# small sizes: examples-check also runs under the sanitizers
+EXAMPLE_ARGS_cholesky = 192 32
+EXAMPLE_ARGS_heat     = 200 48 6
+EXAMPLE_ARGS_matmul   = 160 48
+EXAMPLE_TIMEOUT ?= 120
+DEMO_ARGS ?= 1536 128
+
+.PHONY: examples examples-check demo
+examples: $(EXAMPLE_BIN)
+
+$(BUILD)/examples:
+	mkdir -p $@
+
+$(EXAMPLE_BIN): $(BUILD)/examples/%: examples/%.c $(LIBA) | $(BUILD)/examples
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
+
 examples-check: examples
+	@fail=0; for w in 1 2; do \
+	$(foreach e,$(EXAMPLES),DT_NUM_WORKERS=$$w timeout $(EXAMPLE_TIMEOUT) \
+	  $(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) \
+	  || { echo "example FAILED: $(e) $(EXAMPLE_ARGS_$(e)) with $$w workers"; fail=1; };) \
+	done; exit $$fail
+
+demo: $(BUILD)/examples/cholesky
+	@echo "demo: tiled Cholesky of a $(firstword $(DEMO_ARGS))^2 matrix as libdtask tasks" \
+	  "(2-D tile dependencies), checked against a sequential run of the same kernels"
+	@$(BUILD)/examples/cholesky $(DEMO_ARGS)

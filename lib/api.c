@@ -1,0 +1,264 @@
+/* api.c - the task calls of the public API: validation, creation, waiting,
+ * reductions' private copies, taskiter. */
+#include <float.h>
+#include <string.h>
+#include "deps.h"
+#include "runtime.h"
+#include "scheduler.h"
+
+#define DT_EXPORT __attribute__((visibility("default")))
+#define RED_OP_MASK 0xF000u
+#define RED_TYPE_MASK 0xF0000u
+#define BASE_MASK 0xFFu
+
+static _Thread_local uint64_t tls_seq;
+
+static size_t elem_size(unsigned type)
+{
+    return (type == DT_RED_I32 || type == DT_RED_F32) ? 4 : 8;
+}
+
+static int check_access(const dt_access_t *a, size_t i, const char *call, const char *label)
+{
+    unsigned base = a->mode & BASE_MASK, red = a->mode & (RED_OP_MASK | RED_TYPE_MASK);
+    if (a->mode & ~(BASE_MASK | DT_WEAK | RED_OP_MASK | RED_TYPE_MASK) || base < DT_IN ||
+        base > DT_REDUCTION || (base != DT_REDUCTION && red))
+        return dt__error(DT_EMODE, call, label, "access %zu: mode 0x%x", i, a->mode);
+    if (a->size && !a->addr)
+        return dt__error(DT_EFAULT, call, label, "access %zu: NULL address with size %zu", i, a->size);
+    size_t rows = a->rows > 1 ? a->rows : 1;
+    if (rows > 1 && a->stride < a->size)
+        return dt__error(DT_EINVAL, call, label, "access %zu: stride %zu < row size %zu", i,
+                         a->stride, a->size);
+    if (a->size) {
+        size_t span, last;
+        if (__builtin_mul_overflow(rows - 1, a->stride, &span) ||
+            __builtin_add_overflow(span, a->size - 1, &last) ||
+            (uintptr_t)a->addr + last < (uintptr_t)a->addr)
+            return dt__error(DT_EOVERFLOW, call, label, "access %zu at %p", i, a->addr);
+    }
+    if (base == DT_REDUCTION) {
+        unsigned op = a->mode & RED_OP_MASK, type = a->mode & RED_TYPE_MASK;
+        if (op < DT_RED_SUM || op > DT_RED_MAX || type < DT_RED_I32 || type > DT_RED_F64)
+            return dt__error(DT_EREDUCTION, call, label, "access %zu: needs one DT_RED_ operation and one type", i);
+        size_t es = elem_size(type);
+        if (rows > 1 || a->size % es || (uintptr_t)a->addr % es)
+            return dt__error(DT_EREDUCTION, call, label,
+                             "access %zu: a reduction is one aligned range of whole elements", i);
+    }
+    return DT_OK;
+}
+
+static void fill_access(dt__access *x, const dt_access_t *a)
+{
+    unsigned base = a->mode & BASE_MASK;
+    static const uint8_t kinds[] = { 0, DT_K_IN, DT_K_EXCL, DT_K_EXCL, DT_K_CONC, DT_K_COMM, DT_K_RED };
+    x->addr = (uintptr_t)a->addr;
+    x->size = a->size;
+    x->rows = a->rows > 1 ? a->rows : 1;
+    x->stride = x->rows > 1 ? a->stride : a->size;
+    x->mode = a->mode;
+    x->kind = kinds[base];
+    x->weak = (a->mode & DT_WEAK) != 0;
+    x->writes = base != DT_IN;
+}
+
+static bool overlaps(const dt__access *a, const dt__access *b)
+{
+    for (size_t i = 0; i < a->rows; i++) {
+        uintptr_t s = a->addr + i * a->stride;
+        for (size_t j = 0; j < b->rows; j++) {
+            uintptr_t s2 = b->addr + j * b->stride;
+            if (s < s2 + b->size && s2 < s + a->size) return true;
+        }
+    }
+    return false;
+}
+
+/* A task's reduction may not share bytes with its other accesses: its
+ * combiner would wait for the task and the task for the combiner. */
+static int check_reduction_overlap(const dt__task *t, const char *call, const char *label)
+{
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        if (t->acc[i].kind != DT_K_RED || !t->acc[i].size) continue;
+        for (uint32_t j = 0; j < t->nacc; j++)
+            if (j != i && t->acc[j].size && overlaps(&t->acc[i], &t->acc[j]))
+                return dt__error(DT_EREDUCTION, call, label,
+                                 "reduction access %u overlaps access %u of the same task", i, j);
+    }
+    return DT_OK;
+}
+
+/* Links t below the current task and lets it go. */
+static void start_child(dt__task *p, dt__task *t)
+{
+    for (uint64_t bits = t->parent_mask; bits; bits &= bits - 1)
+        atomic_fetch_add_explicit(&p->acc[__builtin_ctzll(bits)].blockers, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed);
+    t->parent = p;
+    t->seq = tls_seq++;
+    if (t->nacc) dt__deps_register(t);
+}
+
+static bool task_done(void *arg) { return atomic_load(&((dt__task *)arg)->done) != 0; }
+
+DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
+                             const dt_access_t *acc, size_t n_acc, const dt_task_attr_t *attr)
+{
+    static const char call[] = "dt_task_create";
+    const char *label = attr ? attr->label : NULL;
+    int r = dt__check_running(call);
+    if (r) return r;
+    if (type < 0 || type >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
+        return dt__error(DT_ETYPE, call, label, "type %d", type);
+    if (!args && args_size) return dt__error(DT_EFAULT, call, label, "NULL args with size %zu", args_size);
+    if (!acc && n_acc) return dt__error(DT_EFAULT, call, label, "NULL access list with count %zu", n_acc);
+    if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, label, "too many accesses");
+    for (size_t i = 0; i < n_acc; i++)
+        if ((r = check_access(&acc[i], i, call, label))) return r;
+    if (attr) {
+        if (attr->node != DT_NODE_ANY && (attr->node < 0 || attr->node >= dt__rt.nranks))
+            return dt__error(DT_ERANGE, call, label, "node %d of %d ranks", attr->node, dt__rt.nranks);
+        if (attr->flags & ~(unsigned)(DT_TASK_FINAL | DT_TASK_IF0))
+            return dt__error(DT_EINVAL, call, label, "unknown flags 0x%x", attr->flags);
+    }
+    dt__task *p = dt__current();
+    dt__task *t = dt__task_alloc((uint32_t)n_acc, args_size);
+    if (args_size) memcpy(t->args, args, args_size);
+    for (size_t i = 0; i < n_acc; i++) {
+        fill_access(&t->acc[i], &acc[i]);
+        if (t->acc[i].kind == DT_K_COMM) t->flags |= DT_TF_COMM;
+    }
+    t->fn = dt__types[type].fn;
+    t->type = type;
+    t->label = label;
+    if (attr) {
+        t->priority = attr->priority;
+        t->flags |= attr->flags;
+    }
+    if (p->flags & DT_TF_FINAL) t->flags |= DT_TF_FINAL | DT_TF_IF0;
+    if ((r = check_reduction_overlap(t, call, label)) ||
+        (n_acc && (r = dt__deps_check_inside(p, t, true)))) {
+        dt__task_unref(t);
+        return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
+    }
+    start_child(p, t);
+    if (t->flags & DT_TF_IF0) {
+        dt__task_ref(t);
+        dt__task_submit(t);
+        dt__sched_wait(task_done, t, t);
+        dt__task_unref(t);
+    } else {
+        dt__task_submit(t);
+        dt__sched_throttle();
+    }
+    return DT_OK;
+}
+
+static bool only_body_left(void *arg) { return atomic_load(&((dt__task *)arg)->live) == 1; }
+
+DT_EXPORT int dt_taskwait(void)
+{
+    int r = dt__check_running("dt_taskwait");
+    if (r) return r;
+    dt__task *t = dt__current();
+    if (t->dom) dt__deps_close_reductions(t);
+    if (atomic_load(&t->live) > 1) {
+        atomic_store(&t->waiting, 1);
+        dt__sched_wait(only_body_left, t, t);
+        atomic_store(&t->waiting, 0);
+    }
+    /* every child has completed: their fragments say nothing any more */
+    if (t->dom) dt__deps_domain_clear(t->dom);
+    return DT_OK;
+}
+
+static bool marker_ready(void *arg) { return atomic_load(&((dt__task *)arg)->pending) == 0; }
+
+DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
+{
+    static const char call[] = "dt_taskwait_on";
+    int r = dt__check_running(call);
+    if (r) return r;
+    dt__task *p = dt__current();
+    if (!acc && n_acc) return dt__error(DT_EFAULT, call, p->label, "NULL access list with count %zu", n_acc);
+    if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, p->label, "too many accesses");
+    for (size_t i = 0; i < n_acc; i++)
+        if ((r = check_access(&acc[i], i, call, p->label))) return r;
+    if (!n_acc) return DT_OK;
+    /* A marker child that waits like an inout on the regions and has no body. */
+    dt__task *m = dt__task_alloc((uint32_t)n_acc, 0);
+    for (size_t i = 0; i < n_acc; i++) {
+        fill_access(&m->acc[i], &acc[i]);
+        m->acc[i].mode = DT_INOUT;
+        m->acc[i].kind = DT_K_EXCL;
+        m->acc[i].weak = false;
+    }
+    m->flags = DT_TF_WAITON;
+    m->type = -1;
+    m->label = "taskwait_on";
+    if ((r = dt__deps_check_inside(p, m, false))) {
+        dt__task_unref(m);
+        return dt__error(r, call, p->label, "region outside the current task's accesses");
+    }
+    start_child(p, m);
+    dt__task_ref(m);
+    dt__task_submit(m);
+    dt__sched_wait(marker_ready, m, p);
+    dt__task_body_end(m);
+    dt__task_unref(m);
+    return DT_OK;
+}
+
+static void red_identity(void *p, size_t size, unsigned op, unsigned type)
+{
+    size_t n = size / elem_size(type);
+#define FILL(T, V) do { T *q = p; for (size_t i = 0; i < n; i++) q[i] = (V); } while (0)
+    switch (type) {
+    case DT_RED_I32: FILL(int32_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT32_MAX : INT32_MIN); break;
+    case DT_RED_I64: FILL(int64_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT64_MAX : INT64_MIN); break;
+    case DT_RED_F32: FILL(float, op == DT_RED_SUM ? 0.0f : op == DT_RED_PROD ? 1.0f : op == DT_RED_MIN ? FLT_MAX : -FLT_MAX); break;
+    default: FILL(double, op == DT_RED_SUM ? 0.0 : op == DT_RED_PROD ? 1.0 : op == DT_RED_MIN ? DBL_MAX : -DBL_MAX); break;
+    }
+#undef FILL
+}
+
+DT_EXPORT void *dt_reduction_ptr(void *addr)
+{
+    dt__task *t = dt__current();
+    uintptr_t a = (uintptr_t)addr;
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        dt__access *x = &t->acc[i];
+        if (x->kind != DT_K_RED || !x->red || a < x->addr || a >= x->addr + x->size) continue;
+        dt__redbuf *buf = x->red;
+        int slot = dt__worker_id();
+        if (slot < 0 || slot >= buf->nslots) slot = buf->nslots - 1;
+        if (!buf->slot[slot]) {
+            void *copy = malloc(buf->size);
+            if (!copy) return NULL;
+            red_identity(copy, buf->size, buf->op, buf->type);
+            buf->slot[slot] = copy;
+        }
+        return (char *)buf->slot[slot] + (a - buf->addr);
+    }
+    return addr;
+}
+
+DT_EXPORT int dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations)
+{
+    static const char call[] = "dt_taskiter";
+    int r = dt__check_running(call);
+    if (r) return r;
+    if (body < 0 || body >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
+        return dt__error(DT_ETYPE, call, NULL, "type %d", body);
+    if (!args && args_size) return dt__error(DT_EFAULT, call, NULL, "NULL args with size %zu", args_size);
+    if (iterations < 0) return dt__error(DT_EINVAL, call, NULL, "%ld iterations", iterations);
+    void *copy = args_size ? malloc(args_size) : NULL;
+    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
+    for (long i = 0; i < iterations; i++) {
+        if (args_size) memcpy(copy, args, args_size);
+        dt__types[body].fn(copy);
+    }
+    free(copy);
+    return DT_OK;
+}

@@ -1,0 +1,633 @@
+/* deps.c - the fragmented-region dependency engine.
+ *
+ * Each domain (the children of one task) keeps an ordered map of
+ * non-overlapping fragments.  A new access splits fragments exactly at its
+ * boundaries, then on every fragment it covers either joins the group in
+ * force (readers with readers, concurrent with concurrent, ...) and waits for
+ * that group's barrier, or waits for the group in force and becomes the new
+ * group (which then acts as the barrier of whoever joins it).  Adjacent
+ * fragments that end up with the same state are merged again, so repeated
+ * accesses to the same blocks keep the map small. */
+#include <stdio.h>
+#include <string.h>
+#include "deps.h"
+#include "runtime.h"
+#include "scheduler.h"
+
+struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
+
+/* ---- groups -------------------------------------------------------------- */
+
+static dt__group *group_new(uint8_t kind, dt__red *red)
+{
+    dt__group *g = dt__xmalloc(sizeof *g);
+    g->refs = 1;
+    g->kind = kind;
+    g->red = red;
+    if (red) red->refs++;
+    dt__vec_init(&g->m);
+    return g;
+}
+
+static void group_add(dt__group *g, dt__access *a)
+{
+    dt__task_ref(a->task);
+    dt__xvec_push(&g->m, a);
+}
+
+static void red_unref(dt__red *r);
+
+static void group_unref(dt__group *g)
+{
+    if (!g || --g->refs > 0) return;
+    for (uint32_t i = 0; i < g->m.n; i++) dt__task_unref(((dt__access *)g->m.v[i])->task);
+    dt__vec_free(&g->m);
+    if (g->red) red_unref(g->red);
+    free(g);
+}
+
+static dt__group *group_clone(const dt__group *g)
+{
+    dt__group *c = group_new(g->kind, g->red);
+    for (uint32_t i = 0; i < g->m.n; i++) group_add(c, g->m.v[i]);
+    return c;
+}
+
+static bool group_finished(const dt__group *g)
+{
+    for (uint32_t i = 0; i < g->m.n; i++) {
+        const dt__access *a = g->m.v[i];
+        if (!atomic_load_explicit(g->kind == DT_K_GATE ? &a->satisfied : &a->released,
+                                  memory_order_acquire))
+            return false;
+    }
+    return true;
+}
+
+static void red_unref(dt__red *r)
+{
+    if (--r->refs > 0) return;
+    group_unref(r->members);
+    group_unref(r->combined);
+    if (r->buf && atomic_fetch_sub(&r->buf->refs, 1) == 1) free(r->buf);
+    free(r);
+}
+
+/* ---- edges --------------------------------------------------------------- */
+
+/* x waits for pred's release (or, through a gate, for pred's satisfaction). */
+static void link_edge(dt__access *pred, dt__access *x, bool gate)
+{
+    if (pred->task == x->task) return;
+    /* A repeated edge would only cost a count; skip the common repeats.  If
+     * the remembered access was freed and its memory reused by x, pred was
+     * released before that, so skipping is still right. */
+    const dt__access **last = gate ? &pred->last_gate_succ : &pred->last_succ;
+    if (*last == x) return;
+    *last = x;
+    dt__spin_lock(&pred->task->lock);
+    if (atomic_load_explicit(gate ? &pred->satisfied : &pred->released, memory_order_relaxed)) {
+        dt__spin_unlock(&pred->task->lock);
+        return;
+    }
+    dt__xvec_push(gate ? &pred->gate_waiters : &pred->succ, x);
+    atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
+    dt__task_ref(x->task);              /* the list's, dropped when it fires */
+    dt__spin_unlock(&pred->task->lock);
+}
+
+/* ---- one registration ---------------------------------------------------- */
+
+typedef struct reg {
+    dt__domain *dom;
+    dt__task *owner;        /* the domain's task */
+    dt__access *x;
+    dt__red *red;           /* x's reduction */
+    dt__group *single;      /* {x}, shared by all fragments x takes over */
+    dt__group *cow_from, *cow_to;
+    dt__group *linked[2];   /* groups x already waits for (held) */
+    bool multi;             /* x's task has several accesses (may meet itself) */
+    bool red_member;        /* x already listed in red->members */
+} reg;
+
+static void hold(dt__group **slot, dt__group *g)
+{
+    if (g) g->refs++;
+    group_unref(*slot);
+    *slot = g;
+}
+
+static void link_group(reg *r, dt__group *g)
+{
+    if (!g || g == r->linked[0] || g == r->linked[1]) return;
+    hold(&r->linked[1], r->linked[0]);
+    hold(&r->linked[0], g);
+    bool gate = g->kind == DT_K_GATE;
+    for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], r->x, gate);
+}
+
+static bool group_has_task(const dt__group *g, const dt__task *t)
+{
+    for (uint32_t i = 0; i < g->m.n; i++)
+        if (((dt__access *)g->m.v[i])->task == t) return true;
+    return false;
+}
+
+/* g plus x, copying g if other fragments share it (one copy per registration). */
+static dt__group *cow_append(reg *r, dt__group *g, dt__access *x)
+{
+    if (g->refs == 1) {
+        group_add(g, x);
+        return g;
+    }
+    if (r->cow_from != g) {
+        dt__group *c = group_clone(g);
+        group_add(c, x);
+        hold(&r->cow_from, g);
+        group_unref(r->cow_to);
+        r->cow_to = c;
+    }
+    r->cow_to->refs++;
+    group_unref(g);
+    return r->cow_to;
+}
+
+static void release_reg(reg *r)
+{
+    group_unref(r->single);
+    group_unref(r->cow_from);
+    group_unref(r->cow_to);
+    group_unref(r->linked[0]);
+    group_unref(r->linked[1]);
+}
+
+/* ---- reductions ---------------------------------------------------------- */
+
+static size_t red_elem_size(unsigned type)
+{
+    return (type == DT_RED_I32 || type == DT_RED_F32) ? 4 : 8;
+}
+
+static dt__red *red_open(dt__domain *d, dt__access *x)
+{
+    unsigned op = x->mode & 0xF000u, type = x->mode & 0xF0000u;
+    for (uint32_t i = 0; i < d->open_reds.n; i++) {
+        dt__red *r = d->open_reds.v[i];
+        if (r->buf->addr == x->addr && r->buf->size == x->size && r->buf->op == op &&
+            r->buf->type == type)
+            return r;
+    }
+    dt__red *r = dt__xmalloc(sizeof *r);
+    int nslots = dt__num_slots();
+    r->buf = dt__xmalloc(sizeof *r->buf + sizeof(void *) * (size_t)nslots);
+    atomic_init(&r->buf->refs, 1);
+    r->buf->addr = x->addr;
+    r->buf->size = x->size;
+    r->buf->op = op;
+    r->buf->type = type;
+    r->buf->nslots = nslots;
+    memset(r->buf->slot, 0, sizeof(void *) * (size_t)nslots);
+    r->refs = 1;                          /* the open list's */
+    r->closed = false;
+    r->members = group_new(DT_K_RED, NULL);
+    r->combined = NULL;
+    dt__xvec_push(&d->open_reds, r);
+    return r;
+}
+
+/* The group every later access must wait for: {the combiner}. */
+static dt__group *red_close(dt__domain *d, dt__task *owner, dt__red *r)
+{
+    if (!r->closed) {
+        dt__redbuf *buf = r->buf;
+        atomic_fetch_add(&buf->refs, 1);
+        dt__task *c = dt__task_alloc(1, sizeof buf);
+        memcpy(c->args, &buf, sizeof buf);
+        c->fn = dt__deps_combine;
+        c->type = -1;
+        c->label = "reduction combiner";
+        c->parent = owner;
+        dt__access *ca = &c->acc[0];
+        ca->addr = buf->addr;
+        ca->size = buf->size;
+        ca->rows = 1;
+        ca->stride = buf->size;
+        ca->mode = DT_INOUT;
+        ca->kind = DT_K_EXCL;
+        ca->writes = true;
+        for (uint32_t i = 0; i < r->members->m.n; i++) {
+            dt__access *m = r->members->m.v[i];
+            c->parent_mask |= m->task->parent_mask;
+            link_edge(m, ca, false);
+        }
+        for (uint64_t bits = c->parent_mask; bits; bits &= bits - 1)
+            atomic_fetch_add(&owner->acc[__builtin_ctzll(bits)].blockers, 1);
+        r->combined = group_new(DT_K_EXCL, NULL);
+        group_add(r->combined, ca);
+        group_unref(r->members);
+        r->members = NULL;
+        r->closed = true;
+        for (uint32_t i = 0; i < d->open_reds.n; i++)
+            if (d->open_reds.v[i] == r) { d->open_reds.v[i] = d->open_reds.v[--d->open_reds.n]; break; }
+        atomic_fetch_add(&owner->live, 1);
+        dt__task_submit(c);
+        red_unref(r);                     /* the open list's reference */
+    }
+    r->combined->refs++;
+    return r->combined;
+}
+
+void dt__deps_close_reductions(dt__task *t)
+{
+    dt__domain *d = t->dom;
+    if (!d) return;
+    while (d->open_reds.n) {
+        dt__red *r = d->open_reds.v[d->open_reds.n - 1];
+        r->refs++;
+        group_unref(red_close(d, t, r));
+        red_unref(r);
+    }
+}
+
+#define COMBINE(T, OPEXPR)                                                      \
+    do {                                                                        \
+        T *dst = (T *)buf->addr;                                                \
+        for (int s = 0; s < buf->nslots; s++) {                                 \
+            const T *src = buf->slot[s];                                        \
+            if (!src) continue;                                                 \
+            for (size_t i = 0; i < n; i++) {                                    \
+                T old; __atomic_load(&dst[i], &old, __ATOMIC_RELAXED);     \
+                T a = old, b = src[i], val;                                     \
+                do { a = old; val = (OPEXPR); }                                 \
+                while (!cas_##T(&dst[i], &old, val));                           \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+/* Several combiners (a reduction nested in another one) may update the same
+ * memory at once: every update is atomic, so their order does not matter. */
+static bool cas_int32_t(int32_t *p, int32_t *old, int32_t v)
+{ return __atomic_compare_exchange_n(p, old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED); }
+static bool cas_int64_t(int64_t *p, int64_t *old, int64_t v)
+{ return __atomic_compare_exchange_n(p, old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED); }
+static bool cas_float(float *p, float *old, float v)
+{
+    uint32_t o, nv;
+    memcpy(&o, old, 4); memcpy(&nv, &v, 4);
+    bool ok = __atomic_compare_exchange_n((uint32_t *)p, &o, nv, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    memcpy(old, &o, 4);
+    return ok;
+}
+static bool cas_double(double *p, double *old, double v)
+{
+    uint64_t o, nv;
+    memcpy(&o, old, 8); memcpy(&nv, &v, 8);
+    bool ok = __atomic_compare_exchange_n((uint64_t *)p, &o, nv, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    memcpy(old, &o, 8);
+    return ok;
+}
+
+#define RED_OP(T)                                                               \
+    switch (buf->op) {                                                          \
+    case DT_RED_SUM: COMBINE(T, a + b); break;                                  \
+    case DT_RED_PROD: COMBINE(T, a * b); break;                                 \
+    case DT_RED_MIN: COMBINE(T, b < a ? b : a); break;                          \
+    default: COMBINE(T, b > a ? b : a); break;                                  \
+    }
+
+void dt__deps_combine(void *args)
+{
+    dt__redbuf *buf;
+    memcpy(&buf, args, sizeof buf);
+    size_t n = buf->size / red_elem_size(buf->type);
+    switch (buf->type) {
+    case DT_RED_I32: RED_OP(int32_t); break;
+    case DT_RED_I64: RED_OP(int64_t); break;
+    case DT_RED_F32: RED_OP(float); break;
+    default: RED_OP(double); break;
+    }
+    for (int s = 0; s < buf->nslots; s++) free(buf->slot[s]);
+    memset(buf->slot, 0, sizeof(void *) * (size_t)buf->nslots);
+    if (atomic_fetch_sub(&buf->refs, 1) == 1) free(buf);
+}
+
+/* ---- walking the map ----------------------------------------------------- */
+
+static dt__frag *frag_new(uintptr_t s, uintptr_t e, dt__group *cur, dt__group *barrier)
+{
+    dt__frag *f = dt__xmalloc(sizeof *f);
+    f->start = s;
+    f->end = e;
+    f->cur = cur;
+    f->barrier = barrier;
+    if (cur) cur->refs++;
+    if (barrier) barrier->refs++;
+    return f;
+}
+
+/* Cuts f at m (f->start < m < f->end); returns the right part. */
+static dt__frag *split(dt__rtree *t, dt__frag *f, uintptr_t m)
+{
+    dt__frag *g = frag_new(m, f->end, f->cur, f->barrier);
+    f->end = m;
+    dt__rtree_insert(t, g);
+    return g;
+}
+
+typedef void (*visit_fn)(void *ctx, dt__frag *f);
+
+/* Calls visit on fragments covering exactly [s, e), creating them for holes
+ * and splitting those that stick out; then merges equal neighbours. */
+static void walk(dt__domain *d, uintptr_t s, uintptr_t e, visit_fn visit, void *ctx)
+{
+    dt__rtree *t = &d->map;
+    dt__frag *f = dt__rtree_lookup(t, s);
+    uintptr_t pos = s;
+    while (pos < e) {
+        if (!f || f->start >= e || f->start > pos) {
+            uintptr_t hole_end = (!f || f->start >= e) ? e : f->start;
+            dt__frag *h = frag_new(pos, hole_end, NULL, NULL);
+            dt__rtree_insert(t, h);
+            visit(ctx, h);
+            pos = hole_end;
+            continue;                   /* f stays the next existing fragment */
+        }
+        if (f->start < pos) f = split(t, f, pos);
+        if (f->end > e) split(t, f, e);
+        visit(ctx, f);
+        pos = f->end;
+        f = dt__rtree_next(f);
+    }
+    /* merge equal neighbours from just before s to just after e */
+    f = dt__rtree_lookup(t, s);
+    dt__frag *p = f ? dt__rtree_prev(f) : NULL;
+    if (p) f = p;
+    while (f && f->start <= e) {
+        dt__frag *g = dt__rtree_next(f);
+        if (g && f->end == g->start && f->cur == g->cur && f->barrier == g->barrier) {
+            f->end = g->end;
+            group_unref(g->cur);
+            group_unref(g->barrier);
+            free(dt__rtree_remove(t, g));
+        } else {
+            f = g;
+        }
+    }
+}
+
+static void visit_access(void *ctx, dt__frag *f)
+{
+    reg *r = ctx;
+    dt__access *x = r->x;
+    dt__group *g = f->cur;
+    uint8_t k = x->kind;
+    if (r->red && !r->red_member) {
+        group_add(r->red->members, x);
+        r->red_member = true;
+    }
+    if (g && g->kind == k && k != DT_K_EXCL && (k != DT_K_RED || g->red == r->red)) {
+        link_group(r, f->barrier);
+        f->cur = cow_append(r, g, x);
+        return;
+    }
+    dt__group *nb;
+    if (g && g->kind == DT_K_RED) {
+        nb = red_close(r->dom, r->owner, g->red);
+        link_group(r, nb);
+    } else if (g) {
+        link_group(r, g);
+        if (r->multi && group_has_task(g, x->task)) link_group(r, f->barrier);
+        nb = g;
+        g->refs++;
+    } else {
+        link_group(r, f->barrier);
+        nb = f->barrier;
+        if (nb) nb->refs++;
+    }
+    group_unref(f->barrier);
+    f->barrier = nb;
+    group_unref(g);
+    if (!r->single) {
+        r->single = group_new(k, r->red);
+        group_add(r->single, x);
+    }
+    r->single->refs++;
+    f->cur = r->single;
+}
+
+/* ---- sweeping finished fragments ----------------------------------------- */
+
+static bool frag_finished(const dt__frag *f)
+{
+    if (f->cur) {
+        if (!group_finished(f->cur)) return false;
+        if (f->cur->kind == DT_K_RED)
+            return f->cur->red->closed && group_finished(f->cur->red->combined);
+        return true;
+    }
+    return !f->barrier || group_finished(f->barrier);
+}
+
+/* A finished fragment says nothing a hole would not: drop it, so that a long
+ * run of tasks without a taskwait keeps the map (and the tasks it holds) small. */
+static void sweep(dt__domain *d)
+{
+    dt__frag *f = dt__rtree_first(&d->map);
+    while (f) {
+        if (!frag_finished(f)) { f = dt__rtree_next(f); continue; }
+        dt__frag *next = dt__rtree_next(f);
+        group_unref(f->cur);
+        group_unref(f->barrier);
+        dt__frag *gone = dt__rtree_remove(&d->map, f);
+        if (gone != f) next = f;        /* f now holds its successor's contents */
+        free(gone);
+        f = next;
+    }
+    d->sweep_at = d->map.count * 2 > 4096 ? d->map.count * 2 : 4096;
+}
+
+/* ---- the parent's ranges ------------------------------------------------- */
+
+static int cmp_prange(const void *a, const void *b)
+{
+    const struct dt__prange *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct dt__prange *build_ranges(const dt__task *p, bool writable_only, size_t *n_out)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < p->nacc; i++)
+        if ((!writable_only || p->acc[i].writes) && p->acc[i].size) n += p->acc[i].rows;
+    struct dt__prange *pr = dt__xmalloc(sizeof *pr * (n ? n : 1));
+    n = 0;
+    for (uint32_t i = 0; i < p->nacc; i++) {
+        const dt__access *a = &p->acc[i];
+        if ((writable_only && !a->writes) || !a->size) continue;
+        for (size_t row = 0; row < a->rows; row++) {
+            pr[n].start = a->addr + row * a->stride;
+            pr[n].end = pr[n].start + a->size;
+            pr[n].idx = i;
+            n++;
+        }
+    }
+    qsort(pr, n, sizeof *pr, cmp_prange);
+    uintptr_t maxend = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pr[i].end > maxend) maxend = pr[i].end;
+        pr[i].maxend = maxend;
+    }
+    *n_out = n;
+    return pr;
+}
+
+/* Is [s,e) covered by the union of pr?  Marks every parent access it touches. */
+static bool covered(const struct dt__prange *pr, size_t n, uintptr_t s, uintptr_t e, uint64_t *mask)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {                   /* first i with maxend > s */
+        size_t mid = (lo + hi) / 2;
+        if (pr[mid].maxend > s) hi = mid; else lo = mid + 1;
+    }
+    uintptr_t reach = s;
+    bool gap = false;
+    for (size_t i = lo; i < n && pr[i].start < e; i++) {
+        if (pr[i].end <= s) continue;
+        if (pr[i].start > reach) gap = true;
+        if (pr[i].end > reach) reach = pr[i].end;
+        if (mask && pr[i].idx < 63) *mask |= 1ull << pr[i].idx;
+    }
+    return !gap && reach >= e;
+}
+
+static dt__domain *domain_of(dt__task *p)
+{
+    if (!p->dom) {
+        p->dom = dt__xmalloc(sizeof *p->dom);
+        memset(p->dom, 0, sizeof *p->dom);
+        dt__vec_init(&p->dom->open_reds);
+        p->dom->sweep_at = 4096;
+    }
+    return p->dom;
+}
+
+int dt__deps_check_inside(dt__task *p, dt__task *c, bool check_writes)
+{
+    if (p->flags & DT_TF_ROOT) return DT_OK;
+    dt__domain *d = domain_of(p);
+    if (!d->pr_built) {
+        d->pr = build_ranges(p, false, &d->npr);
+        d->prw = build_ranges(p, true, &d->nprw);
+        d->pr_built = true;
+    }
+    uint64_t mask = 0;
+    for (uint32_t i = 0; i < c->nacc; i++) {
+        const dt__access *a = &c->acc[i];
+        if (!a->size) continue;
+        bool w = check_writes && a->writes;
+        for (size_t row = 0; row < a->rows; row++) {
+            uintptr_t s = a->addr + row * a->stride;
+            if (!covered(d->pr, d->npr, s, s + a->size, &mask)) return DT_EINVAL;
+            if (w && !covered(d->prw, d->nprw, s, s + a->size, NULL)) return DT_EINVAL;
+        }
+    }
+    c->parent_mask = mask;
+    return DT_OK;
+}
+
+/* ---- gates: the parent's weak accesses seen from its children ------------ */
+
+typedef struct gate_ctx { dt__access *a; dt__group *single, *cow_from, *cow_to; } gate_ctx;
+
+static void visit_gate(void *ctx, dt__frag *f)
+{
+    gate_ctx *g = ctx;
+    if (!f->barrier) {
+        if (!g->single) {
+            g->single = group_new(DT_K_GATE, NULL);
+            group_add(g->single, g->a);
+        }
+        g->single->refs++;
+        f->barrier = g->single;
+        return;
+    }
+    /* overlapping weak accesses of the parent: wait for all of them */
+    reg r = { .cow_from = g->cow_from, .cow_to = g->cow_to };
+    f->barrier = cow_append(&r, f->barrier, g->a);
+    g->cow_from = r.cow_from;
+    g->cow_to = r.cow_to;
+}
+
+static void populate(dt__domain *d, dt__task *p)
+{
+    d->populated = true;
+    for (uint32_t i = 0; i < p->nacc; i++) {
+        dt__access *a = &p->acc[i];
+        if (!a->weak || !a->size || atomic_load(&a->satisfied)) continue;
+        gate_ctx g = { .a = a };
+        for (size_t row = 0; row < a->rows; row++) {
+            uintptr_t s = a->addr + row * a->stride;
+            walk(d, s, s + a->size, visit_gate, &g);
+        }
+        group_unref(g.single);
+        group_unref(g.cow_from);
+        group_unref(g.cow_to);
+    }
+}
+
+void dt__deps_register(dt__task *c)
+{
+    dt__task *p = c->parent;
+    dt__domain *d = domain_of(p);
+    if (!d->populated && !(p->flags & DT_TF_ROOT)) populate(d, p);
+    for (uint32_t i = 0; i < c->nacc; i++) {
+        dt__access *x = &c->acc[i];
+        if (!x->size) continue;
+        reg r = { .dom = d, .owner = p, .x = x, .multi = c->nacc > 1 };
+        if (x->kind == DT_K_RED) {
+            r.red = red_open(d, x);
+            x->red = r.red->buf;
+            atomic_fetch_add(&x->red->refs, 1);
+        }
+        for (size_t row = 0; row < x->rows; row++) {
+            uintptr_t s = x->addr + row * x->stride;
+            walk(d, s, s + x->size, visit_access, &r);
+        }
+        release_reg(&r);
+    }
+    if (d->map.count > d->sweep_at) sweep(d);
+}
+
+void dt__deps_domain_clear(dt__domain *d)
+{
+    /* post-order walk through the parent links: every node is freed after its children */
+    dt__frag *f = d->map.root;
+    while (f) {
+        if (f->left) { f = f->left; continue; }
+        if (f->right) { f = f->right; continue; }
+        dt__frag *p = f->parent;
+        if (p) {
+            if (p->left == f) p->left = NULL;
+            else p->right = NULL;
+        }
+        group_unref(f->cur);
+        group_unref(f->barrier);
+        free(f);
+        f = p;
+    }
+    d->map.root = NULL;
+    d->map.count = 0;
+    d->populated = false;
+    d->sweep_at = 4096;
+}
+
+void dt__deps_domain_free(dt__domain *d)
+{
+    if (!d) return;
+    dt__deps_domain_clear(d);
+    for (uint32_t i = 0; i < d->open_reds.n; i++) red_unref(d->open_reds.v[i]);
+    dt__vec_free(&d->open_reds);
+    free(d->pr);
+    free(d->prw);
+    free(d);
+}

@@ -1,0 +1,24 @@
+/* deps.h - dependency domains: registering a task's accesses among its
+ * siblings on the fragment map of their parent, reductions' combiners, and
+ * the "child inside parent" rule.  Everything here runs on the thread that
+ * executes the parent's body (one writer per domain, no domain lock). */
+#ifndef DT_DEPS_H
+#define DT_DEPS_H
+
+#include "task.h"
+
+/* Checks that every access of child lies inside parent's accesses (writes inside
+ * writable ones unless check_writes is false) and records which parent accesses
+ * the child holds.  DT_OK or DT_EINVAL. */
+int dt__deps_check_inside(dt__task *parent, dt__task *child, bool check_writes);
+/* Links child's accesses to its earlier siblings' (child->parent's domain). */
+void dt__deps_register(dt__task *child);
+/* Creates the combiners of every reduction still open in t's domain. */
+void dt__deps_close_reductions(dt__task *t);
+/* All children have completed: forget the domain's state (keeps the struct). */
+void dt__deps_domain_clear(dt__domain *d);
+void dt__deps_domain_free(dt__domain *d);
+/* Hands the private copies of a reduction back to memory (combiner body). */
+void dt__deps_combine(void *args);
+
+#endif

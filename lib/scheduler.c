@@ -1,0 +1,491 @@
+/* scheduler.c - per-worker Chase-Lev deques with random stealing, two central
+ * priority heaps (tasks with priority > 0 run before the deques, < 0 after),
+ * an injection queue for threads without a deque, and idle threads that spin
+ * briefly, yield, then sleep on a futex so an idle process uses no core. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include "runtime.h"
+#include "scheduler.h"
+
+/* ---- Chase-Lev deque (Le, Pop, Cohen, Zappa Nardelli, PPoPP'13) ---------- */
+
+typedef struct ring {
+    int64_t mask;
+    struct ring *prev;          /* older rings stay until shutdown: thieves may read them */
+    _Atomic(dt__task *) buf[];
+} ring;
+
+typedef struct deque {
+    _Alignas(DT_CACHELINE) atomic_llong top;
+    _Alignas(DT_CACHELINE) atomic_llong bottom;
+    _Atomic(ring *) r;
+} deque;
+
+static ring *ring_new(int64_t cap, ring *prev)
+{
+    ring *r = dt__xmalloc(sizeof *r + sizeof(r->buf[0]) * (size_t)cap);
+    r->mask = cap - 1;
+    r->prev = prev;
+    return r;
+}
+
+static void dq_init(deque *d)
+{
+    atomic_init(&d->top, 0);
+    atomic_init(&d->bottom, 0);
+    atomic_init(&d->r, ring_new(1024, NULL));
+}
+
+static void dq_free(deque *d)
+{
+    ring *r = atomic_load(&d->r);
+    while (r) { ring *p = r->prev; free(r); r = p; }
+}
+
+static void dq_push(deque *d, dt__task *t)
+{
+    long long b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    long long tp = atomic_load_explicit(&d->top, memory_order_acquire);
+    ring *r = atomic_load_explicit(&d->r, memory_order_relaxed);
+    if (b - tp > r->mask) {
+        ring *nr = ring_new((r->mask + 1) * 2, r);
+        for (long long i = tp; i < b; i++)
+            atomic_store_explicit(&nr->buf[i & nr->mask],
+                                  atomic_load_explicit(&r->buf[i & r->mask], memory_order_relaxed),
+                                  memory_order_relaxed);
+        atomic_store_explicit(&d->r, nr, memory_order_release);
+        r = nr;
+    }
+    atomic_store_explicit(&r->buf[b & r->mask], t, memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_seq_cst);
+}
+
+static dt__task *dq_pop(deque *d)
+{
+    long long b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    ring *r = atomic_load_explicit(&d->r, memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b, memory_order_seq_cst);
+    long long tp = atomic_load_explicit(&d->top, memory_order_seq_cst);
+    if (tp > b) {
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+        return NULL;
+    }
+    dt__task *t = atomic_load_explicit(&r->buf[b & r->mask], memory_order_relaxed);
+    if (tp == b) {
+        if (!atomic_compare_exchange_strong_explicit(&d->top, &tp, tp + 1, memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            t = NULL;
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    }
+    return t;
+}
+
+static dt__task *dq_steal(deque *d)
+{
+    long long tp = atomic_load_explicit(&d->top, memory_order_seq_cst);
+    long long b = atomic_load_explicit(&d->bottom, memory_order_seq_cst);
+    if (tp >= b) return NULL;
+    ring *r = atomic_load_explicit(&d->r, memory_order_acquire);
+    dt__task *t = atomic_load_explicit(&r->buf[tp & r->mask], memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(&d->top, &tp, tp + 1, memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return NULL;
+    return t;
+}
+
+static long long dq_size(deque *d)
+{
+    long long n = atomic_load_explicit(&d->bottom, memory_order_relaxed) -
+                  atomic_load_explicit(&d->top, memory_order_relaxed);
+    return n > 0 ? n : 0;
+}
+
+/* ---- central queues ------------------------------------------------------ */
+
+typedef struct heap {
+    pthread_mutex_t lock;
+    atomic_int n;
+    dt__task **v;
+    int cap;
+} heap;
+
+static bool heap_before(const dt__task *a, const dt__task *b)
+{
+    return a->priority > b->priority || (a->priority == b->priority && a->seq < b->seq);
+}
+
+static void heap_push(heap *h, dt__task *t)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = atomic_load_explicit(&h->n, memory_order_relaxed);
+    if (n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 64;
+        h->v = realloc(h->v, sizeof(*h->v) * (size_t)h->cap);
+        if (!h->v) dt__fatal("out of memory in the ready queue");
+    }
+    int i = n;
+    while (i > 0 && heap_before(t, h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = t;
+    atomic_store(&h->n, n + 1);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static dt__task *heap_pop(heap *h)
+{
+    if (!atomic_load_explicit(&h->n, memory_order_relaxed)) return NULL;
+    pthread_mutex_lock(&h->lock);
+    int n = atomic_load_explicit(&h->n, memory_order_relaxed);
+    if (!n) { pthread_mutex_unlock(&h->lock); return NULL; }
+    dt__task *top = h->v[0], *last = h->v[--n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && heap_before(h->v[c + 1], h->v[c])) c++;
+        if (!heap_before(h->v[c], last)) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (n) h->v[i] = last;
+    atomic_store(&h->n, n);
+    pthread_mutex_unlock(&h->lock);
+    return top;
+}
+
+typedef struct fifo {
+    pthread_mutex_t lock;
+    atomic_int n;
+    dt__task *head, *tail;
+} fifo;
+
+static void fifo_push(fifo *q, dt__task *t)
+{
+    pthread_mutex_lock(&q->lock);
+    t->qnext = NULL;
+    if (q->tail) q->tail->qnext = t; else q->head = t;
+    q->tail = t;
+    atomic_fetch_add(&q->n, 1);
+    pthread_mutex_unlock(&q->lock);
+}
+
+static dt__task *fifo_pop(fifo *q)
+{
+    if (!atomic_load_explicit(&q->n, memory_order_relaxed)) return NULL;
+    pthread_mutex_lock(&q->lock);
+    dt__task *t = q->head;
+    if (t) {
+        q->head = t->qnext;
+        if (!q->head) q->tail = NULL;
+        atomic_fetch_sub(&q->n, 1);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return t;
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+typedef struct worker {
+    deque dq;
+    pthread_t thread;
+    int id;
+    hwloc_cpuset_t cpuset;
+    uint64_t rng;
+} worker;
+
+static struct {
+    int n;
+    worker *w;
+    heap hi, lo;
+    fifo inject;
+    hwloc_topology_t topo;
+    atomic_int stop;
+    _Alignas(DT_CACHELINE) atomic_int epoch;
+    _Alignas(DT_CACHELINE) atomic_int sleepers;
+    /* commutative accesses being held, and tasks parked until they are free */
+    pthread_mutex_t comm_lock;
+    dt__vec comm_busy;              /* dt__access * (their tasks are running) */
+    dt__task *comm_parked;
+} S;
+
+static _Thread_local int tls_id = -1;
+static _Thread_local bool tls_collect;
+static _Thread_local dt__task *tls_next;
+
+int dt__worker_id(void) { return tls_id; }
+int dt__num_slots(void) { return S.n + 1; }
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
+    return *s;
+}
+
+/* ---- sleeping and waking ------------------------------------------------- */
+
+static void notify_one(void)
+{
+    if (atomic_load_explicit(&S.sleepers, memory_order_seq_cst) > 0) {
+        atomic_fetch_add(&S.epoch, 1);
+        dt__futex_wake(&S.epoch, 1);
+    }
+}
+
+void dt__sched_wake_all(void)
+{
+    atomic_fetch_add(&S.epoch, 1);
+    if (atomic_load_explicit(&S.sleepers, memory_order_seq_cst) > 0) dt__futex_wake(&S.epoch, INT_MAX);
+}
+
+static bool work_visible(void)
+{
+    if (atomic_load(&S.hi.n) || atomic_load(&S.lo.n) || atomic_load(&S.inject.n)) return true;
+    for (int i = 0; i < S.n; i++)
+        if (dq_size(&S.w[i].dq)) return true;
+    return false;
+}
+
+/* Spin a little, then yield, then sleep until something is pushed or the
+ * waited-for condition may have changed (woken by wake_all). */
+static void idle(unsigned *spins, bool (*done)(void *), void *arg)
+{
+    ++*spins;
+    if (*spins < 32) {
+        for (int i = 0; i < 64; i++) dt__cpu_relax();
+        return;
+    }
+    if (*spins < 40) {
+        sched_yield();
+        return;
+    }
+    int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
+    if (!work_visible() && !(done && done(arg)) && !atomic_load(&S.stop))
+        dt__futex_wait(&S.epoch, e, 50 * 1000 * 1000L);
+    atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
+    *spins = 24;
+}
+
+/* ---- queues -------------------------------------------------------------- */
+
+void dt__sched_collect(bool on) { tls_collect = on; }
+
+void dt__sched_ready(dt__task *t)
+{
+    if (t->flags & DT_TF_WAITON) {          /* dt_taskwait_on's marker: wake its waiter */
+        dt__sched_wake_all();
+        return;
+    }
+    if (t->priority > 0) heap_push(&S.hi, t);
+    else if (t->priority < 0) heap_push(&S.lo, t);
+    else if (tls_collect && !tls_next) { tls_next = t; return; }
+    else if (tls_id >= 0) dq_push(&S.w[tls_id].dq, t);
+    else fifo_push(&S.inject, t);
+    notify_one();
+}
+
+static dt__task *get_task(int id)
+{
+    dt__task *t = heap_pop(&S.hi);
+    if (t) return t;
+    if (id >= 0 && (t = dq_pop(&S.w[id].dq))) return t;
+    if ((t = fifo_pop(&S.inject))) return t;
+    if (S.n > 1) {
+        uint64_t r = id >= 0 ? next_rand(&S.w[id].rng) : (uint64_t)dt__now_ns();
+        int start = (int)(r % (uint64_t)S.n);
+        for (int i = 0; i < S.n; i++) {
+            int v = (start + i) % S.n;
+            if (v != id && (t = dq_steal(&S.w[v].dq))) return t;
+        }
+    }
+    return heap_pop(&S.lo);
+}
+
+static bool descends(const dt__task *t, const dt__task *scope)
+{
+    for (; t; t = t->parent)
+        if (t == scope) return true;
+    return false;
+}
+
+/* May a thread waiting inside `scope` run t?  Descendants, yes.  Others only
+ * if no weak access of theirs is still waiting: their children then depend
+ * only on each other, so they cannot come to wait for `scope`, which sits
+ * below them on this thread's stack. */
+static bool may_run(const dt__task *t, const dt__task *scope)
+{
+    if (!scope || (scope->flags & DT_TF_ROOT) || descends(t, scope)) return true;
+    for (uint32_t i = 0; i < t->nacc; i++)
+        if (t->acc[i].weak && !atomic_load(&t->acc[i].satisfied)) return false;
+    return true;
+}
+
+/* ---- commutative --------------------------------------------------------- */
+
+static bool rows_overlap(const dt__access *a, const dt__access *b)
+{
+    for (size_t i = 0; i < a->rows; i++) {
+        uintptr_t s = a->addr + i * a->stride, e = s + a->size;
+        for (size_t j = 0; j < b->rows; j++) {
+            uintptr_t s2 = b->addr + j * b->stride;
+            if (s < s2 + b->size && s2 < e) return true;
+        }
+    }
+    return false;
+}
+
+static bool comm_acquire(dt__task *t)
+{
+    pthread_mutex_lock(&S.comm_lock);
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        if (t->acc[i].kind != DT_K_COMM) continue;
+        for (uint32_t j = 0; j < S.comm_busy.n; j++) {
+            if (rows_overlap(&t->acc[i], S.comm_busy.v[j])) {
+                t->qnext = S.comm_parked;
+                S.comm_parked = t;
+                pthread_mutex_unlock(&S.comm_lock);
+                return false;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < t->nacc; i++)
+        if (t->acc[i].kind == DT_K_COMM) dt__xvec_push(&S.comm_busy, &t->acc[i]);
+    pthread_mutex_unlock(&S.comm_lock);
+    return true;
+}
+
+void dt__sched_comm_release(dt__task *t)
+{
+    pthread_mutex_lock(&S.comm_lock);
+    for (uint32_t j = 0; j < S.comm_busy.n;) {
+        if (((dt__access *)S.comm_busy.v[j])->task == t)
+            S.comm_busy.v[j] = S.comm_busy.v[--S.comm_busy.n];
+        else
+            j++;
+    }
+    dt__task *parked = S.comm_parked;
+    S.comm_parked = NULL;
+    pthread_mutex_unlock(&S.comm_lock);
+    while (parked) {
+        dt__task *next = parked->qnext;
+        dt__sched_ready(parked);
+        parked = next;
+    }
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+/* Runs t, then the successors it made ready, as long as `scope` allows. */
+static void run_chain(dt__task *t, const dt__task *scope)
+{
+    while (t) {
+        if ((t->flags & DT_TF_COMM) && !comm_acquire(t)) return;
+        t->worker = tls_id;
+        dt__task_run(t);
+        t = tls_next;
+        tls_next = NULL;
+        if (t && !may_run(t, scope)) {
+            fifo_push(&S.inject, t);
+            notify_one();
+            return;
+        }
+    }
+}
+
+void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
+{
+    unsigned spins = 0;
+    while (!done(arg)) {
+        dt__task *t = get_task(tls_id);
+        if (t && !may_run(t, scope)) {
+            fifo_push(&S.inject, t);
+            t = NULL;
+        }
+        if (t) {
+            run_chain(t, scope);
+            spins = 0;
+        } else {
+            idle(&spins, done, arg);
+        }
+    }
+}
+
+void dt__sched_throttle(void)
+{
+    if (tls_id < 0 || dq_size(&S.w[tls_id].dq) < 256 + 64 * (long long)S.n) return;
+    dt__task *t = dq_pop(&S.w[tls_id].dq);
+    if (!t) return;
+    dt__task *scope = dt__current();
+    if (!may_run(t, scope)) {
+        fifo_push(&S.inject, t);
+        return;
+    }
+    run_chain(t, scope);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    tls_id = w->id;
+    if (w->cpuset) hwloc_set_cpubind(S.topo, w->cpuset, HWLOC_CPUBIND_THREAD);
+    unsigned spins = 0;
+    while (!atomic_load_explicit(&S.stop, memory_order_relaxed)) {
+        dt__task *t = get_task(w->id);
+        if (t) {
+            run_chain(t, NULL);
+            spins = 0;
+        } else {
+            idle(&spins, NULL, NULL);
+        }
+    }
+    dt__task_thread_exit();
+    return NULL;
+}
+
+int dt__sched_start(int n, hwloc_topology_t topo, hwloc_cpuset_t *cpusets)
+{
+    memset(&S, 0, sizeof S);
+    S.n = n;
+    S.topo = topo;
+    S.w = dt__xmalloc(sizeof(worker) * (size_t)n);
+    memset(S.w, 0, sizeof(worker) * (size_t)n);
+    pthread_mutex_init(&S.hi.lock, NULL);
+    pthread_mutex_init(&S.lo.lock, NULL);
+    pthread_mutex_init(&S.inject.lock, NULL);
+    pthread_mutex_init(&S.comm_lock, NULL);
+    dt__vec_init(&S.comm_busy);
+    for (int i = 0; i < n; i++) {
+        S.w[i].id = i;
+        S.w[i].rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        S.w[i].cpuset = cpusets ? cpusets[i] : NULL;
+        dq_init(&S.w[i].dq);
+    }
+    tls_id = 0;
+    if (cpusets) hwloc_set_cpubind(topo, cpusets[0], HWLOC_CPUBIND_THREAD);
+    for (int i = 1; i < n; i++) {
+        if (pthread_create(&S.w[i].thread, NULL, worker_main, &S.w[i])) {
+            atomic_store(&S.stop, 1);
+            for (int j = 1; j < i; j++) pthread_join(S.w[j].thread, NULL);
+            return DT_ESYS;
+        }
+    }
+    return DT_OK;
+}
+
+void dt__sched_stop(void)
+{
+    atomic_store(&S.stop, 1);
+    dt__sched_wake_all();
+    for (int i = 1; i < S.n; i++) pthread_join(S.w[i].thread, NULL);
+    for (int i = 0; i < S.n; i++) dq_free(&S.w[i].dq);
+    free(S.w);
+    free(S.hi.v);
+    free(S.lo.v);
+    dt__vec_free(&S.comm_busy);
+    tls_id = -1;
+    S.w = NULL;
+    S.n = 0;
+}

@@ -1,0 +1,30 @@
+/* scheduler.h - worker threads, ready queues and waiting. */
+#ifndef DT_SCHEDULER_H
+#define DT_SCHEDULER_H
+
+#include <hwloc.h>
+#include "task.h"
+
+/* Starts nworkers-1 threads (the caller is worker 0).  cpusets: one per
+ * worker to bind to, or NULL for no binding. */
+int dt__sched_start(int nworkers, hwloc_topology_t topo, hwloc_cpuset_t *cpusets);
+void dt__sched_stop(void);
+
+/* t's dependencies are satisfied: queue it (any thread). */
+void dt__sched_ready(dt__task *t);
+/* Runs ready tasks until done(arg) is true.  Only tasks that cannot end up
+ * waiting for `scope` are run (NULL or the root: anything). */
+void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope);
+/* A creator with too many queued tasks runs one itself. */
+void dt__sched_throttle(void);
+void dt__sched_wake_all(void);
+/* While a finished body releases its accesses, a task that becomes ready is
+ * kept for this thread to run next (immediate successor). */
+void dt__sched_collect(bool on);
+/* Commutative accesses: release t's hold on its ranges. */
+void dt__sched_comm_release(dt__task *t);
+
+int dt__worker_id(void);     /* 0..nworkers-1, or -1 outside the runtime's threads */
+int dt__num_slots(void);     /* per-worker slots (reduction copies): workers + 1 */
+
+#endif

@@ -1,0 +1,243 @@
+/* task.c - task objects and the counter events that move them through their
+ * lifecycle (see task.h).  Events are processed from a per-thread work list
+ * rather than by recursion: a release can cascade through long chains of
+ * weak accesses and completed parents. */
+#include <stdio.h>
+#include <string.h>
+#include "deps.h"
+#include "runtime.h"
+#include "scheduler.h"
+
+dt__task dt__root;
+static _Thread_local dt__task *tls_current;
+
+dt__task *dt__current(void) { return tls_current ? tls_current : &dt__root; }
+void dt__set_current(dt__task *t) { tls_current = t; }
+
+/* ---- allocation: a per-thread cache of blocks for the common small tasks -- */
+
+#define POOL_BLOCK 512
+#define POOL_MAX 1024
+typedef struct pool_node { struct pool_node *next; } pool_node;
+static _Thread_local pool_node *pool_head;
+static _Thread_local unsigned pool_count;
+
+static void *block_alloc(size_t size)
+{
+    if (size <= POOL_BLOCK && pool_head) {
+        pool_node *n = pool_head;
+        pool_head = n->next;
+        pool_count--;
+        return n;
+    }
+    return dt__xmalloc(size <= POOL_BLOCK ? POOL_BLOCK : size);
+}
+
+static void block_free(void *p, size_t size)
+{
+    if (size <= POOL_BLOCK && pool_count < POOL_MAX) {
+        pool_node *n = p;
+        n->next = pool_head;
+        pool_head = n;
+        pool_count++;
+        return;
+    }
+    free(p);
+}
+
+void dt__task_pool_drain(void)
+{
+    while (pool_head) {
+        pool_node *n = pool_head;
+        pool_head = n->next;
+        free(n);
+    }
+    pool_count = 0;
+}
+
+dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
+{
+    size_t head = sizeof(dt__task) + sizeof(dt__access) * nacc;
+    size_t inline_args = args_size <= DT_ARGS_INLINE ? args_size : 0;
+    size_t size = head + inline_args;
+    dt__task *t = block_alloc(size);
+    memset(t, 0, head);
+    t->alloc_size = size;
+    atomic_init(&t->refs, 1);
+    atomic_init(&t->pending, 1);
+    atomic_init(&t->live, 1);
+    t->nacc = nacc;
+    t->acc = (dt__access *)(t + 1);
+    t->args = inline_args || !args_size ? (char *)t + head : dt__xmalloc(args_size);
+    for (uint32_t i = 0; i < nacc; i++) {
+        dt__access *a = &t->acc[i];
+        a->task = t;
+        atomic_init(&a->npreds, 1);
+        /* body + satisfaction; accesses past 62 are not tracked per child,
+           so they also wait for the task's completion */
+        atomic_init(&a->blockers, i >= 63 ? 3 : 2);
+        dt__vec_init(&a->succ);
+        dt__vec_init(&a->gate_waiters);
+    }
+    return t;
+}
+
+void dt__task_unref(dt__task *t)
+{
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        dt__access *a = &t->acc[i];
+        dt__vec_free(&a->succ);
+        dt__vec_free(&a->gate_waiters);
+        if (a->red && atomic_fetch_sub(&a->red->refs, 1) == 1) free(a->red);
+    }
+    dt__deps_domain_free(t->dom);
+    if (t->args != (char *)(t->acc + t->nacc)) free(t->args);
+    block_free(t, t->alloc_size);
+}
+
+/* ---- counter events ------------------------------------------------------ */
+
+/* EV_NPREDS_HELD comes from a predecessor's list, which holds a reference
+ * on the waiting task (dropped once the event is handled). */
+enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS };
+typedef struct ev { dt__access *a; int kind; } ev;
+static _Thread_local ev *evs;
+static _Thread_local size_t evs_n, evs_cap;
+static _Thread_local bool evs_draining;
+
+static void ev_push(dt__access *a, int kind)
+{
+    if (evs_n == evs_cap) {
+        evs_cap = evs_cap ? evs_cap * 2 : 64;
+        evs = realloc(evs, evs_cap * sizeof *evs);
+        if (!evs) dt__fatal("out of memory in the dependency release path");
+    }
+    evs[evs_n].a = a;
+    evs[evs_n].kind = kind;
+    evs_n++;
+}
+
+static void dec_pending(dt__task *t)
+{
+    if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1) dt__sched_ready(t);
+}
+
+/* Takes the list out under the lock, marking the access, then wakes each. */
+static void fire(dt__access *a, atomic_bool *flag, dt__vec *list)
+{
+    dt__vec out;
+    dt__spin_lock(&a->task->lock);
+    atomic_store_explicit(flag, true, memory_order_release);
+    dt__vec_take(&out, list);
+    dt__spin_unlock(&a->task->lock);
+    for (uint32_t i = 0; i < out.n; i++) ev_push(out.v[i], EV_NPREDS_HELD);
+    dt__vec_free(&out);
+}
+
+static void drain(void)
+{
+    if (evs_draining) return;
+    evs_draining = true;
+    while (evs_n) {
+        ev e = evs[--evs_n];
+        dt__access *a = e.a;
+        if (e.kind != EV_BLOCKERS) {
+            dt__task *t = a->task;
+            if (atomic_fetch_sub_explicit(&a->npreds, 1, memory_order_acq_rel) == 1) {
+                /* satisfied: every predecessor has released these bytes.  The
+                 * blocker goes first: once the task is ready it may finish
+                 * and be freed by another thread. */
+                fire(a, &a->satisfied, &a->gate_waiters);
+                if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1)
+                    fire(a, &a->released, &a->succ);
+                if (!a->weak) dec_pending(t);
+            }
+            if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
+        } else {
+            if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
+            fire(a, &a->released, &a->succ);
+        }
+    }
+    evs_draining = false;
+}
+
+void dt__access_dec_npreds(dt__access *a) { ev_push(a, EV_NPREDS); drain(); }
+void dt__access_dec_blockers(dt__access *a) { ev_push(a, EV_BLOCKERS); drain(); }
+
+void dt__task_events_free(void)
+{
+    free(evs);
+    evs = NULL;
+    evs_n = evs_cap = 0;
+}
+
+void dt__task_submit(dt__task *t)
+{
+    int strong = 0;
+    for (uint32_t i = 0; i < t->nacc; i++) strong += !t->acc[i].weak;
+    atomic_fetch_add_explicit(&t->pending, strong, memory_order_relaxed);
+    for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_NPREDS);
+    drain();
+    dec_pending(t);
+}
+
+static void complete(dt__task *t)
+{
+    dt__task *p = t->parent;
+    for (uint32_t i = 63; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
+    for (uint64_t bits = t->parent_mask; bits; bits &= bits - 1)
+        ev_push(&p->acc[__builtin_ctzll(bits)], EV_BLOCKERS);
+    drain();
+    /* its children are gone: their fragments can go too */
+    dt__deps_domain_free(t->dom);
+    t->dom = NULL;
+    atomic_store_explicit(&t->done, 1, memory_order_seq_cst);
+    if (t->flags & DT_TF_IF0) dt__sched_wake_all();
+}
+
+void dt__task_dec_live(dt__task *t)
+{
+    while (t) {
+        int left = atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst) - 1;
+        if (left == 1 && atomic_load_explicit(&t->waiting, memory_order_seq_cst))
+            dt__sched_wake_all();
+        if (left != 0) return;
+        dt__task *p = t->parent;
+        complete(t);
+        dt__task_unref(t);
+        t = p;
+    }
+}
+
+void dt__task_body_end(dt__task *t)
+{
+    if (t->dom) dt__deps_close_reductions(t);
+    if (t->flags & DT_TF_COMM) dt__sched_comm_release(t);
+    for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
+    drain();
+    dt__task_dec_live(t);
+}
+
+void dt__task_run(dt__task *t)
+{
+    dt__task *prev = tls_current;
+    tls_current = t;
+    if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
+    t->fn(t->args);
+    if (DT_UNLIKELY(dt__rt.trace)) {
+        t->t_end = dt__now_ns();
+        dt__trace_record(t);
+    }
+    tls_current = prev;
+    dt__sched_collect(true);
+    dt__task_body_end(t);
+    dt__sched_collect(false);
+}
+
+void dt__task_thread_exit(void)
+{
+    dt__trace_flush();
+    dt__task_pool_drain();
+    dt__task_events_free();
+}

@@ -1,0 +1,153 @@
+/* task.h - task and access objects, and their lifecycle (task.c).
+ *
+ * Counters drive everything:
+ *  - access.npreds: unreleased predecessors (+1 while being registered).  At 0
+ *    the access is "satisfied".
+ *  - task.pending: unsatisfied strong accesses (+1 while being created).  At 0
+ *    the task is ready.
+ *  - access.blockers: body not yet returned (1) + not yet satisfied (1) + live
+ *    children holding it.  At 0 the access is "released": successors may go.
+ *  - task.live: body not yet returned (1) + live children.  At 0 the task has
+ *    completed.
+ */
+#ifndef DT_TASK_H
+#define DT_TASK_H
+
+#include "dtask.h"
+#include "rtree.h"
+#include "util.h"
+
+/* What an access does to its bytes, for dependency purposes. */
+enum dt__kind {
+    DT_K_EXCL,      /* out, inout: alone */
+    DT_K_IN,        /* readers share */
+    DT_K_CONC,      /* concurrent accesses share */
+    DT_K_COMM,      /* commutative accesses share, one at a time */
+    DT_K_RED,       /* one reduction shares */
+    DT_K_GATE       /* a parent's weak access, seen from inside (barrier only) */
+};
+
+struct dt__task;
+struct dt__red;
+
+typedef struct dt__access {
+    struct dt__task *task;
+    uintptr_t addr;
+    size_t size, rows, stride;
+    unsigned mode;
+    uint8_t kind;
+    bool weak, writes;
+    /* under task->lock */
+    atomic_bool satisfied, released;
+    atomic_int npreds;
+    atomic_int blockers;
+    dt__vec succ;           /* waiting for our release */
+    dt__vec gate_waiters;   /* children's accesses waiting for our satisfaction */
+    /* dedupe of edges during one registration (touched by one domain's thread) */
+    const struct dt__access *last_succ, *last_gate_succ;
+    struct dt__redbuf *red;  /* reduction: the private copies */
+} dt__access;
+
+/* A set of accesses with the same kind that are in force together on some
+ * fragments.  Owned by one domain (touched only by the thread that runs the
+ * domain's task body); shared between fragments with copy-on-write. */
+typedef struct dt__group {
+    int refs;
+    uint8_t kind;
+    struct dt__red *red;    /* DT_K_RED: which reduction */
+    dt__vec m;              /* dt__access *, each holding a task reference */
+} dt__group;
+
+/* Private copies of one reduction, shared by its members and its combiner. */
+typedef struct dt__redbuf {
+    atomic_int refs;
+    uintptr_t addr;
+    size_t size;
+    unsigned op, type;
+    int nslots;
+    void *slot[];           /* one per worker, allocated on first use */
+} dt__redbuf;
+
+/* Domain-side state of one reduction. */
+typedef struct dt__red {
+    int refs;               /* groups + the domain's open list */
+    bool closed;
+    dt__group *members;     /* every access that joined */
+    dt__group *combined;    /* {combiner access} once closed */
+    dt__redbuf *buf;
+} dt__red;
+
+/* The children of one task: their fragment map and bookkeeping. */
+typedef struct dt__domain {
+    dt__rtree map;
+    bool populated;          /* parent's unsatisfied weak accesses entered as gates */
+    size_t sweep_at;         /* map size that triggers a sweep of finished fragments */
+    dt__vec open_reds;       /* dt__red * not yet combined */
+    /* the parent's ranges, sorted by start, for the "inside the parent" check */
+    struct dt__prange *pr, *prw;   /* all / writable */
+    size_t npr, nprw;
+    bool pr_built;
+} dt__domain;
+
+enum {
+    DT_TF_IF0 = DT_TASK_IF0,
+    DT_TF_FINAL = DT_TASK_FINAL,
+    DT_TF_WAITON = 0x100,    /* dt_taskwait_on's marker: never runs a body */
+    DT_TF_COMM = 0x200,      /* has commutative accesses */
+    DT_TF_ROOT = 0x400
+};
+
+typedef struct dt__task {
+    atomic_int refs;
+    atomic_int pending;
+    atomic_int live;
+    atomic_int done;         /* completed (for IF0 waiters) */
+    atomic_int waiting;      /* a thread waits in taskwait on this task */
+    dt__spin_t lock;
+    struct dt__task *parent;
+    dt_task_fn fn;
+    void *args;
+    const char *label;
+    int type;
+    int priority;
+    unsigned flags;
+    uint32_t nacc;
+    uint64_t parent_mask;    /* parent accesses (index < 64) this child holds */
+    dt__access *acc;
+    dt__domain *dom;
+    struct dt__task *qnext;  /* intrusive link for the central queues */
+    uint64_t seq;            /* creation order, for FIFO among equal priorities */
+    uint64_t t_start, t_end; /* for DT_TRACE */
+    int worker;
+    size_t alloc_size;
+} dt__task;
+
+#define DT_ARGS_INLINE 64
+
+dt__task *dt__task_alloc(uint32_t nacc, size_t args_size);
+void dt__task_unref(dt__task *t);
+static inline void dt__task_ref(dt__task *t) { atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed); }
+
+/* Runs the body of a ready task on the calling worker, then finishes it. */
+void dt__task_run(dt__task *t);
+/* The body has returned (or there is none): release what it holds. */
+void dt__task_body_end(dt__task *t);
+/* Registration done: drop the creation biases (may make t ready at once). */
+void dt__task_submit(dt__task *t);
+
+/* Counter events, see the top of this file. */
+void dt__access_dec_npreds(dt__access *a);
+void dt__access_dec_blockers(dt__access *a);
+void dt__task_dec_live(dt__task *t);
+
+/* A thread that ran tasks leaves: give back its caches. */
+void dt__task_thread_exit(void);
+void dt__task_pool_drain(void);
+void dt__task_events_free(void);
+
+/* The task running on this thread (the root task outside any task). */
+dt__task *dt__current(void);
+void dt__set_current(dt__task *t);
+extern dt__task dt__root;
+
+#endif

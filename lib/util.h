@@ -1,0 +1,104 @@
+/* util.h - small internal helpers shared by every module: spinlocks, growable
+ * pointer vectors, futex waits, clocks.  Header-only, all static inline. */
+#ifndef DT_UTIL_H
+#define DT_UTIL_H
+
+#include <limits.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DT_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define DT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DT_CACHELINE 64
+
+static inline void dt__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* A spinlock for critical sections of a few dozen instructions.  It yields
+ * after a while: with more threads than cores the holder may be preempted. */
+typedef atomic_int dt__spin_t;
+static inline void dt__spin_lock(dt__spin_t *l)
+{
+    unsigned spins = 0;
+    while (atomic_exchange_explicit(l, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(l, memory_order_relaxed)) {
+            if (++spins < 128) dt__cpu_relax();
+            else { sched_yield(); spins = 0; }
+        }
+    }
+}
+static inline void dt__spin_unlock(dt__spin_t *l)
+{
+    atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* Growable vector of pointers with two inline slots: most dependency lists
+ * hold one or two entries, so they never touch malloc. */
+typedef struct dt__vec {
+    void **v;
+    uint32_t n, cap;
+    void *inl[2];
+} dt__vec;
+static inline void dt__vec_init(dt__vec *a) { a->v = a->inl; a->n = 0; a->cap = 2; }
+static inline bool dt__vec_push(dt__vec *a, void *p)
+{
+    if (DT_UNLIKELY(a->n == a->cap)) {
+        uint32_t cap = a->cap * 2;
+        void **nv = malloc(sizeof(void *) * cap);
+        if (!nv) return false;
+        for (uint32_t i = 0; i < a->n; i++) nv[i] = a->v[i];
+        if (a->v != a->inl) free(a->v);
+        a->v = nv; a->cap = cap;
+    }
+    a->v[a->n++] = p;
+    return true;
+}
+static inline void dt__vec_free(dt__vec *a)
+{
+    if (a->v != a->inl) free(a->v);
+    dt__vec_init(a);
+}
+/* Moves the contents of src into dst (dst must be empty) leaving src empty. */
+static inline void dt__vec_take(dt__vec *dst, dt__vec *src)
+{
+    if (src->v == src->inl) {
+        dt__vec_init(dst);
+        for (uint32_t i = 0; i < src->n; i++) dst->inl[i] = src->inl[i];
+        dst->n = src->n;
+    } else {
+        *dst = *src;
+    }
+    dt__vec_init(src);
+}
+
+static inline void dt__futex_wait(atomic_int *addr, int val, long timeout_ns)
+{
+    struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, timeout_ns > 0 ? &ts : NULL, NULL, 0);
+}
+static inline void dt__futex_wake(atomic_int *addr, int n)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static inline uint64_t dt__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif

@@ -54,9 +54,12 @@ int dt__mem_init(size_t dmem, size_t lmem)
     lmem = (lmem + 4095) & ~(size_t)4095;
     size_t size = dmem + lmem;
     int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    void *p = MAP_FAILED;
+#ifndef __SANITIZE_THREAD__   /* TSan only allows its own application ranges */
     /* a fixed spot far from the heap and the usual mmap area */
     void *want = (void *)(uintptr_t)0x200000000000ull;
-    void *p = mmap(want, size, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+    p = mmap(want, size, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+#endif
     if (p == MAP_FAILED) p = mmap(NULL, size, prot, flags, -1, 0);
     if (p == MAP_FAILED) return DT_ENOMEM;
     M.base = p;

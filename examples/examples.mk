@@ -9,7 +9,7 @@ EXAMPLE_ARGS_cholesky = 192 32
 EXAMPLE_ARGS_heat     = 200 48 6
 EXAMPLE_ARGS_matmul   = 160 48
 EXAMPLE_TIMEOUT ?= 120
-DEMO_ARGS ?= 1536 128
+DEMO_ARGS ?= 2560 128
 
 .PHONY: examples examples-check demo
 examples: $(EXAMPLE_BIN)
@@ -28,6 +28,6 @@ examples-check: examples
 	done; exit $$fail
 
 demo: $(BUILD)/examples/cholesky
-	@echo "demo: tiled Cholesky of a $(firstword $(DEMO_ARGS))^2 matrix as libdtask tasks" \
-	  "(2-D tile dependencies), checked against a sequential run of the same kernels"
+	@echo "demo: tiled Cholesky (N B = $(DEMO_ARGS)) as libdtask tasks with 2-D tile" \
+	  "dependencies on one row-major matrix, timed against a sequential run and verified"
 	@$(BUILD)/examples/cholesky $(DEMO_ARGS)

@@ -94,7 +94,7 @@ static void start_child(dt__task *p, dt__task *t)
 {
     for (uint64_t bits = t->parent_mask; bits; bits &= bits - 1)
         atomic_fetch_add_explicit(&p->acc[__builtin_ctzll(bits)].blockers, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->live, 1, memory_order_relaxed);
+    dt__task_child_created(p);
     t->parent = p;
     t->seq = tls_seq++;
     if (t->nacc) dt__deps_register(t);
@@ -127,8 +127,13 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     if (args_size) memcpy(t->args, args, args_size);
     for (size_t i = 0; i < n_acc; i++) {
         fill_access(&t->acc[i], &acc[i]);
-        if (t->acc[i].kind == DT_K_COMM) t->flags |= DT_TF_COMM;
+        if (t->acc[i].kind == DT_K_COMM && !t->acc[i].weak) t->flags |= DT_TF_COMM;
     }
+    /* A task holding commutative bytes must not wait for its weak accesses
+     * while it runs (another task may need those bytes to release them), so
+     * it waits for them before it starts. */
+    if (t->flags & DT_TF_COMM)
+        for (size_t i = 0; i < n_acc; i++) t->acc[i].weak = false;
     t->fn = dt__types[type].fn;
     t->type = type;
     t->label = label;
@@ -155,7 +160,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     return DT_OK;
 }
 
-static bool only_body_left(void *arg) { return atomic_load(&((dt__task *)arg)->live) == 1; }
+static bool children_done(void *arg) { return dt__task_children_done(arg); }
 
 DT_EXPORT int dt_taskwait(void)
 {
@@ -163,9 +168,9 @@ DT_EXPORT int dt_taskwait(void)
     if (r) return r;
     dt__task *t = dt__current();
     if (t->dom) dt__deps_close_reductions(t);
-    if (atomic_load(&t->live) > 1) {
+    if (!dt__task_children_done(t)) {
         atomic_store(&t->waiting, 1);
-        dt__sched_wait(only_body_left, t, t);
+        dt__sched_wait(children_done, t, t);
         atomic_store(&t->waiting, 0);
     }
     /* every child has completed: their fragments say nothing any more */

@@ -229,7 +229,7 @@ static dt__group *red_close(dt__domain *d, dt__task *owner, dt__red *r)
         r->closed = true;
         for (uint32_t i = 0; i < d->open_reds.n; i++)
             if (d->open_reds.v[i] == r) { d->open_reds.v[i] = d->open_reds.v[--d->open_reds.n]; break; }
-        atomic_fetch_add(&owner->live, 1);
+        dt__task_child_created(owner);
         dt__task_submit(c);
         red_unref(r);                     /* the open list's reference */
     }

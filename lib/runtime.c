@@ -274,7 +274,6 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     }
     memset(&dt__root, 0, sizeof dt__root);
     atomic_init(&dt__root.refs, 1);
-    atomic_init(&dt__root.live, 1);
     dt__root.flags = DT_TF_ROOT;
     dt__root.label = "main";
     if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0) {
@@ -307,6 +306,7 @@ DT_EXPORT int dt_finalize(void)
     dt__deps_domain_free(dt__root.dom);
     dt__root.dom = NULL;
     dt__task_thread_exit();
+    dt__task_pool_fini();
     trace_write();
     dt__mem_fini();
     free_placement();

@@ -20,6 +20,7 @@ typedef struct deque {
     _Alignas(DT_CACHELINE) atomic_llong top;
     _Alignas(DT_CACHELINE) atomic_llong bottom;
     _Atomic(ring *) r;
+    long long top_seen;         /* owner's stale copy of top: reread only when full */
 } deque;
 
 static ring *ring_new(int64_t cap, ring *prev)
@@ -46,8 +47,9 @@ static void dq_free(deque *d)
 static void dq_push(deque *d, dt__task *t)
 {
     long long b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    long long tp = atomic_load_explicit(&d->top, memory_order_acquire);
     ring *r = atomic_load_explicit(&d->r, memory_order_relaxed);
+    long long tp = d->top_seen;
+    if (b - tp > r->mask) tp = d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
     if (b - tp > r->mask) {
         ring *nr = ring_new((r->mask + 1) * 2, r);
         for (long long i = tp; i < b; i++)
@@ -58,11 +60,14 @@ static void dq_push(deque *d, dt__task *t)
         r = nr;
     }
     atomic_store_explicit(&r->buf[b & r->mask], t, memory_order_relaxed);
-    atomic_store_explicit(&d->bottom, b + 1, memory_order_seq_cst);
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
 }
 
 static dt__task *dq_pop(deque *d)
 {
+    if (atomic_load_explicit(&d->top, memory_order_relaxed) >=
+        atomic_load_explicit(&d->bottom, memory_order_relaxed))
+        return NULL;                    /* empty: skip the fenced protocol */
     long long b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
     ring *r = atomic_load_explicit(&d->r, memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b, memory_order_seq_cst);
@@ -214,6 +219,10 @@ static struct {
 static _Thread_local int tls_id = -1;
 static _Thread_local bool tls_collect;
 static _Thread_local dt__task *tls_next;
+/* tasks holding commutative bytes that are running on this thread's stack */
+#define MAX_HELD 32
+static _Thread_local dt__task *tls_held[MAX_HELD];
+static _Thread_local int tls_nheld;
 
 int dt__worker_id(void) { return tls_id; }
 int dt__num_slots(void) { return S.n + 1; }
@@ -311,12 +320,32 @@ static bool descends(const dt__task *t, const dt__task *scope)
     return false;
 }
 
+static bool rows_overlap(const dt__access *a, const dt__access *b);
+
+/* Would t (or its subtree, whose accesses lie inside t's) need bytes that a
+ * commutative holder below on this thread's stack keeps until it resumes? */
+static bool needs_held(const dt__task *t)
+{
+    for (int h = 0; h < tls_nheld; h++) {
+        const dt__task *holder = tls_held[h];
+        if (descends(t, holder)) continue;
+        for (uint32_t i = 0; i < holder->nacc; i++) {
+            const dt__access *held = &holder->acc[i];
+            if (held->kind != DT_K_COMM || held->weak) continue;
+            for (uint32_t j = 0; j < t->nacc; j++)
+                if (t->acc[j].size && rows_overlap(&t->acc[j], held)) return true;
+        }
+    }
+    return false;
+}
+
 /* May a thread waiting inside `scope` run t?  Descendants, yes.  Others only
  * if no weak access of theirs is still waiting: their children then depend
  * only on each other, so they cannot come to wait for `scope`, which sits
  * below them on this thread's stack. */
 static bool may_run(const dt__task *t, const dt__task *scope)
 {
+    if (tls_nheld && needs_held(t)) return false;
     if (!scope || (scope->flags & DT_TF_ROOT) || descends(t, scope)) return true;
     for (uint32_t i = 0; i < t->nacc; i++)
         if (t->acc[i].weak && !atomic_load(&t->acc[i].satisfied)) return false;
@@ -337,13 +366,16 @@ static bool rows_overlap(const dt__access *a, const dt__access *b)
     return false;
 }
 
+/* A task holding commutative bytes may create children that use them too:
+ * the hold of an ancestor does not exclude its descendants. */
 static bool comm_acquire(dt__task *t)
 {
     pthread_mutex_lock(&S.comm_lock);
     for (uint32_t i = 0; i < t->nacc; i++) {
-        if (t->acc[i].kind != DT_K_COMM) continue;
+        if (t->acc[i].kind != DT_K_COMM || t->acc[i].weak) continue;
         for (uint32_t j = 0; j < S.comm_busy.n; j++) {
-            if (rows_overlap(&t->acc[i], S.comm_busy.v[j])) {
+            const dt__access *held = S.comm_busy.v[j];
+            if (rows_overlap(&t->acc[i], held) && !descends(t, held->task)) {
                 t->qnext = S.comm_parked;
                 S.comm_parked = t;
                 pthread_mutex_unlock(&S.comm_lock);
@@ -352,7 +384,7 @@ static bool comm_acquire(dt__task *t)
         }
     }
     for (uint32_t i = 0; i < t->nacc; i++)
-        if (t->acc[i].kind == DT_K_COMM) dt__xvec_push(&S.comm_busy, &t->acc[i]);
+        if (t->acc[i].kind == DT_K_COMM && !t->acc[i].weak) dt__xvec_push(&S.comm_busy, &t->acc[i]);
     pthread_mutex_unlock(&S.comm_lock);
     return true;
 }
@@ -382,9 +414,16 @@ void dt__sched_comm_release(dt__task *t)
 static void run_chain(dt__task *t, const dt__task *scope)
 {
     while (t) {
-        if ((t->flags & DT_TF_COMM) && !comm_acquire(t)) return;
+        bool held = false;
+        if (t->flags & DT_TF_COMM) {
+            if (!comm_acquire(t)) return;
+            if (tls_nheld == MAX_HELD) dt__fatal("more than %d nested commutative tasks on one thread", MAX_HELD);
+            tls_held[tls_nheld++] = t;
+            held = true;
+        }
         t->worker = tls_id;
         dt__task_run(t);
+        if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;
         if (t && !may_run(t, scope)) {
@@ -399,10 +438,16 @@ void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
 {
     unsigned spins = 0;
     while (!done(arg)) {
-        dt__task *t = get_task(tls_id);
-        if (t && !may_run(t, scope)) {
-            fifo_push(&S.inject, t);
-            t = NULL;
+        /* look through everything queued before giving the refused back */
+        dt__task *t, *refused = NULL;
+        while ((t = get_task(tls_id)) && !may_run(t, scope)) {
+            t->qnext = refused;
+            refused = t;
+        }
+        while (refused) {
+            dt__task *next = refused->qnext;
+            fifo_push(&S.inject, refused);
+            refused = next;
         }
         if (t) {
             run_chain(t, scope);

@@ -14,45 +14,88 @@ static _Thread_local dt__task *tls_current;
 dt__task *dt__current(void) { return tls_current ? tls_current : &dt__root; }
 void dt__set_current(dt__task *t) { tls_current = t; }
 
-/* ---- allocation: a per-thread cache of blocks for the common small tasks -- */
+/* ---- allocation ---------------------------------------------------------
+ * Tasks are usually created by one thread and freed by another, so a plain
+ * per-thread cache would fill on the workers and stay empty on the creator.
+ * Threads trade whole batches of blocks through a central stack instead:
+ * one lock round trip per POOL_BATCH tasks. */
 
 #define POOL_BLOCK 512
-#define POOL_MAX 1024
-typedef struct pool_node { struct pool_node *next; } pool_node;
-static _Thread_local pool_node *pool_head;
-static _Thread_local unsigned pool_count;
+#define POOL_BATCH 256
+typedef struct pool_node { struct pool_node *next, *next_batch; } pool_node;
+static _Thread_local pool_node *pool_head;     /* blocks to allocate from */
+static _Thread_local pool_node *pool_spill;    /* freed blocks, one batch max */
+static _Thread_local unsigned pool_spill_n;
+static dt__spin_t batches_lock;
+static pool_node *batches;                      /* stack of full batches */
+static size_t nbatches;
 
 static void *block_alloc(size_t size)
 {
-    if (size <= POOL_BLOCK && pool_head) {
-        pool_node *n = pool_head;
-        pool_head = n->next;
-        pool_count--;
-        return n;
+    if (size > POOL_BLOCK) return dt__xmalloc(size);
+    if (!pool_head && pool_spill) {
+        pool_head = pool_spill;
+        pool_spill = NULL;
+        pool_spill_n = 0;
     }
-    return dt__xmalloc(size <= POOL_BLOCK ? POOL_BLOCK : size);
+    if (!pool_head && batches) {
+        dt__spin_lock(&batches_lock);
+        if ((pool_head = batches)) {
+            batches = pool_head->next_batch;
+            nbatches--;
+        }
+        dt__spin_unlock(&batches_lock);
+    }
+    if (!pool_head) return dt__xmalloc(POOL_BLOCK);
+    pool_node *n = pool_head;
+    pool_head = n->next;
+    return n;
 }
 
 static void block_free(void *p, size_t size)
 {
-    if (size <= POOL_BLOCK && pool_count < POOL_MAX) {
-        pool_node *n = p;
-        n->next = pool_head;
-        pool_head = n;
-        pool_count++;
-        return;
+    if (size > POOL_BLOCK) { free(p); return; }
+    pool_node *n = p;
+    n->next = pool_spill;
+    pool_spill = n;
+    if (++pool_spill_n < POOL_BATCH) return;
+    dt__spin_lock(&batches_lock);
+    bool keep = nbatches < 64;          /* beyond ~16k idle blocks, give memory back */
+    if (keep) {
+        pool_spill->next_batch = batches;
+        batches = pool_spill;
+        nbatches++;
     }
-    free(p);
+    dt__spin_unlock(&batches_lock);
+    if (!keep) {
+        while (pool_spill) { pool_node *x = pool_spill; pool_spill = x->next; free(x); }
+    }
+    pool_spill = NULL;
+    pool_spill_n = 0;
+}
+
+static void free_list(pool_node *n)
+{
+    while (n) { pool_node *x = n; n = n->next; free(x); }
 }
 
 void dt__task_pool_drain(void)
 {
-    while (pool_head) {
-        pool_node *n = pool_head;
-        pool_head = n->next;
-        free(n);
+    free_list(pool_head);
+    free_list(pool_spill);
+    pool_head = pool_spill = NULL;
+    pool_spill_n = 0;
+}
+
+/* At shutdown, after every thread has drained its own cache. */
+void dt__task_pool_fini(void)
+{
+    while (batches) {
+        pool_node *b = batches;
+        batches = b->next_batch;
+        free_list(b);
     }
-    pool_count = 0;
+    nbatches = 0;
 }
 
 dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
@@ -65,7 +108,6 @@ dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
     t->alloc_size = size;
     atomic_init(&t->refs, 1);
     atomic_init(&t->pending, 1);
-    atomic_init(&t->live, 1);
     t->nacc = nacc;
     t->acc = (dt__access *)(t + 1);
     t->args = inline_args || !args_size ? (char *)t + head : dt__xmalloc(args_size);
@@ -192,20 +234,39 @@ static void complete(dt__task *t)
     /* its children are gone: their fragments can go too */
     dt__deps_domain_free(t->dom);
     t->dom = NULL;
-    atomic_store_explicit(&t->done, 1, memory_order_seq_cst);
+    atomic_store_explicit(&t->done, 1, memory_order_release);
     if (t->flags & DT_TF_IF0) dt__sched_wake_all();
 }
 
-void dt__task_dec_live(dt__task *t)
+void dt__task_child_created(dt__task *p)
+{
+    /* only the thread running p's body creates its children */
+    atomic_store_explicit(&p->nchildren, atomic_load_explicit(&p->nchildren, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+bool dt__task_children_done(dt__task *t)
+{
+    return atomic_load_explicit(&t->nfinished, memory_order_seq_cst) ==
+           atomic_load_explicit(&t->nchildren, memory_order_relaxed);
+}
+
+/* Both the body's end and each child's completion end here; the last one
+ * (body returned and every child done) completes the task, exactly once. */
+static void maybe_complete(dt__task *t)
 {
     while (t) {
-        int left = atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst) - 1;
-        if (left == 1 && atomic_load_explicit(&t->waiting, memory_order_seq_cst))
-            dt__sched_wake_all();
-        if (left != 0) return;
+        if (!atomic_load_explicit(&t->body_done, memory_order_seq_cst) || !dt__task_children_done(t) ||
+            atomic_exchange_explicit(&t->completing, 1, memory_order_acq_rel))
+            return;
         dt__task *p = t->parent;
         complete(t);
         dt__task_unref(t);
+        if (!p) return;
+        unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
+        if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
+            f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
+            dt__sched_wake_all();
         t = p;
     }
 }
@@ -216,7 +277,8 @@ void dt__task_body_end(dt__task *t)
     if (t->flags & DT_TF_COMM) dt__sched_comm_release(t);
     for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
     drain();
-    dt__task_dec_live(t);
+    atomic_store_explicit(&t->body_done, 1, memory_order_seq_cst);
+    maybe_complete(t);
 }
 
 void dt__task_run(dt__task *t)

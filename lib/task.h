@@ -7,8 +7,10 @@
  *    the task is ready.
  *  - access.blockers: body not yet returned (1) + not yet satisfied (1) + live
  *    children holding it.  At 0 the access is "released": successors may go.
- *  - task.live: body not yet returned (1) + live children.  At 0 the task has
- *    completed.
+ *  - task.nchildren / task.nfinished: children created (written only by the
+ *    thread running the body) and children completed (by whoever finishes
+ *    them).  Kept apart so that creating a child is no contended atomic.  A
+ *    task has completed when its body returned and nfinished == nchildren.
  */
 #ifndef DT_TASK_H
 #define DT_TASK_H
@@ -100,8 +102,11 @@ enum {
 typedef struct dt__task {
     atomic_int refs;
     atomic_int pending;
-    atomic_int live;
+    atomic_int body_done;
+    atomic_int completing;   /* set once by whoever completes the task */
     atomic_int done;         /* completed (for IF0 waiters) */
+    atomic_ullong nchildren;
+    _Alignas(DT_CACHELINE) atomic_ullong nfinished;
     atomic_int waiting;      /* a thread waits in taskwait on this task */
     dt__spin_t lock;
     struct dt__task *parent;
@@ -138,11 +143,13 @@ void dt__task_submit(dt__task *t);
 /* Counter events, see the top of this file. */
 void dt__access_dec_npreds(dt__access *a);
 void dt__access_dec_blockers(dt__access *a);
-void dt__task_dec_live(dt__task *t);
+void dt__task_child_created(dt__task *p);
+bool dt__task_children_done(dt__task *t);
 
 /* A thread that ran tasks leaves: give back its caches. */
 void dt__task_thread_exit(void);
 void dt__task_pool_drain(void);
+void dt__task_pool_fini(void);
 void dt__task_events_free(void);
 
 /* The task running on this thread (the root task outside any task). */

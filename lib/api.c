@@ -100,6 +100,50 @@ static void start_child(dt__task *p, dt__task *t)
     if (t->nacc) dt__deps_register(t);
 }
 
+static bool children_done(void *arg) { return dt__task_children_done(arg); }
+
+/* Enough tasks are queued to keep the other workers busy: like libgomp, run
+ * a task without accesses right here instead of queueing it.  Nothing can
+ * depend on it, so it needs no registration; it is complete (children
+ * included) when this returns. */
+static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t args_size,
+                          const char *label)
+{
+    dt__task t;
+    memset(&t, 0, sizeof t);
+    atomic_init(&t.refs, 1);
+    t.parent = p;
+    t.fn = dt__types[type].fn;
+    t.type = type;
+    t.label = label;
+    t.flags = (p->flags & DT_TF_FINAL) | DT_TF_IF0;
+    char small[256];
+    t.args = args_size <= sizeof small ? small : malloc(args_size);
+    if (!t.args) return dt__error(DT_ENOMEM, "dt_task_create", label, NULL);
+    if (args_size) memcpy(t.args, args, args_size);
+    dt__task *prev = dt__current();
+    dt__set_current(&t);
+    if (DT_UNLIKELY(dt__rt.trace)) t.t_start = dt__now_ns();
+    t.fn(t.args);
+    if (DT_UNLIKELY(dt__rt.trace)) {
+        t.t_end = dt__now_ns();
+        dt__trace_record(&t);
+    }
+    dt__set_current(prev == &dt__root ? NULL : prev);
+    if (t.dom) {
+        dt__deps_close_reductions(&t);
+        if (!dt__task_children_done(&t)) {
+            atomic_store(&t.waiting, 1);
+            dt__sched_wait(children_done, &t, &t);
+        }
+        dt__deps_domain_free(t.dom);
+        /* finishing children may still hold a reference on this frame */
+        while (atomic_load_explicit(&t.refs, memory_order_acquire) != 1) dt__cpu_relax();
+    }
+    if (t.args != small) free(t.args);
+    return DT_OK;
+}
+
 static bool task_done(void *arg) { return atomic_load(&((dt__task *)arg)->done) != 0; }
 
 DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
@@ -123,6 +167,8 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
             return dt__error(DT_EINVAL, call, label, "unknown flags 0x%x", attr->flags);
     }
     dt__task *p = dt__current();
+    if (!n_acc && !(attr && attr->priority) && dt__sched_saturated())
+        return run_undeferred(p, type, args, args_size, label);
     dt__task *t = dt__task_alloc((uint32_t)n_acc, args_size);
     if (args_size) memcpy(t->args, args, args_size);
     for (size_t i = 0; i < n_acc; i++) {
@@ -159,8 +205,6 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     }
     return DT_OK;
 }
-
-static bool children_done(void *arg) { return dt__task_children_done(arg); }
 
 DT_EXPORT int dt_taskwait(void)
 {

@@ -18,9 +18,20 @@ struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
 
 /* ---- groups -------------------------------------------------------------- */
 
+/* Every registration makes a group and drops one: keep them per thread. */
+#define GROUP_CACHE 4096
+static _Thread_local dt__group *group_cache;
+static _Thread_local unsigned group_cache_n;
+
 static dt__group *group_new(uint8_t kind, dt__red *red)
 {
-    dt__group *g = dt__xmalloc(sizeof *g);
+    dt__group *g = group_cache;
+    if (g) {
+        group_cache = (dt__group *)g->red;
+        group_cache_n--;
+    } else {
+        g = dt__xmalloc(sizeof *g);
+    }
     g->refs = 1;
     g->kind = kind;
     g->red = red;
@@ -43,7 +54,23 @@ static void group_unref(dt__group *g)
     for (uint32_t i = 0; i < g->m.n; i++) dt__task_unref(((dt__access *)g->m.v[i])->task);
     dt__vec_free(&g->m);
     if (g->red) red_unref(g->red);
-    free(g);
+    if (group_cache_n < GROUP_CACHE) {
+        g->red = (dt__red *)group_cache;   /* the cache links through this field */
+        group_cache = g;
+        group_cache_n++;
+    } else {
+        free(g);
+    }
+}
+
+void dt__deps_thread_exit(void)
+{
+    while (group_cache) {
+        dt__group *g = group_cache;
+        group_cache = (dt__group *)g->red;
+        free(g);
+    }
+    group_cache_n = 0;
 }
 
 static dt__group *group_clone(const dt__group *g)

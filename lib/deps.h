@@ -20,5 +20,7 @@ void dt__deps_domain_clear(dt__domain *d);
 void dt__deps_domain_free(dt__domain *d);
 /* Hands the private copies of a reduction back to memory (combiner body). */
 void dt__deps_combine(void *args);
+/* A thread that registered tasks leaves: free its caches. */
+void dt__deps_thread_exit(void);
 
 #endif

@@ -458,6 +458,16 @@ void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
     }
 }
 
+bool dt__sched_saturated(void)
+{
+    if (tls_id < 0) return false;
+    deque *d = &S.w[tls_id].dq;
+    long long limit = 16 * (long long)S.n, b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    if (b - d->top_seen < limit) return false;
+    d->top_seen = atomic_load_explicit(&d->top, memory_order_relaxed);
+    return b - d->top_seen >= limit;
+}
+
 void dt__sched_throttle(void)
 {
     if (tls_id < 0 || dq_size(&S.w[tls_id].dq) < 256 + 64 * (long long)S.n) return;

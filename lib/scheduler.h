@@ -17,6 +17,8 @@ void dt__sched_ready(dt__task *t);
 void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope);
 /* A creator with too many queued tasks runs one itself. */
 void dt__sched_throttle(void);
+/* Enough work is queued on this thread that a new task may run at once. */
+bool dt__sched_saturated(void);
 void dt__sched_wake_all(void);
 /* While a finished body releases its accesses, a task that becomes ready is
  * kept for this thread to run next (immediate successor). */

@@ -20,7 +20,7 @@ void dt__set_current(dt__task *t) { tls_current = t; }
  * Threads trade whole batches of blocks through a central stack instead:
  * one lock round trip per POOL_BATCH tasks. */
 
-#define POOL_BLOCK 512
+#define POOL_BLOCK 1024        /* a task with up to 4 accesses and 64 bytes of args */
 #define POOL_BATCH 256
 typedef struct pool_node { struct pool_node *next, *next_batch; } pool_node;
 static _Thread_local pool_node *pool_head;     /* blocks to allocate from */
@@ -255,20 +255,28 @@ bool dt__task_children_done(dt__task *t)
  * (body returned and every child done) completes the task, exactly once. */
 static void maybe_complete(dt__task *t)
 {
+    /* Once its last child is counted, a parent may complete and be freed by
+     * another thread: a finishing child holds a reference on it meanwhile. */
+    bool held = false;
     while (t) {
         if (!atomic_load_explicit(&t->body_done, memory_order_seq_cst) || !dt__task_children_done(t) ||
             atomic_exchange_explicit(&t->completing, 1, memory_order_acq_rel))
-            return;
+            break;
         dt__task *p = t->parent;
         complete(t);
-        dt__task_unref(t);
-        if (!p) return;
-        unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
-        if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
-            f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
-            dt__sched_wake_all();
+        if (p) {
+            if (!(p->flags & DT_TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
+            unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
+            if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
+                f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
+                dt__sched_wake_all();
+        }
+        if (held) dt__task_unref(t);
+        dt__task_unref(t);                   /* the owner's reference */
         t = p;
+        held = p && !(p->flags & DT_TF_ROOT);
     }
+    if (held) dt__task_unref(t);
 }
 
 void dt__task_body_end(dt__task *t)
@@ -299,6 +307,7 @@ void dt__task_run(dt__task *t)
 
 void dt__task_thread_exit(void)
 {
+    dt__deps_thread_exit();
     dt__trace_flush();
     dt__task_pool_drain();
     dt__task_events_free();

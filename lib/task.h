@@ -105,7 +105,7 @@ typedef struct dt__task {
     atomic_int body_done;
     atomic_int completing;   /* set once by whoever completes the task */
     atomic_int done;         /* completed (for IF0 waiters) */
-    atomic_ullong nchildren;
+    _Alignas(DT_CACHELINE) atomic_ullong nchildren;
     _Alignas(DT_CACHELINE) atomic_ullong nfinished;
     atomic_int waiting;      /* a thread waits in taskwait on this task */
     dt__spin_t lock;

@@ -16,7 +16,7 @@ CFLAGS  ?=
 SAN     ?=
 CFLAGS_ALL = -std=c11 $(OPT) -g -Wall -Wextra $(DEVFLAGS) -D_GNU_SOURCE -pthread \
              -fvisibility=hidden -Iinclude -Ilib $(SAN) $(CFLAGS)
-PKGS     = hwloc
+PKGS     = hwloc mpich
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS_ALL = $(DEP_LIBS) -pthread -lm

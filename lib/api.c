@@ -2,6 +2,7 @@
  * reductions' private copies, taskiter. */
 #include <float.h>
 #include <string.h>
+#include "cluster.h"
 #include "deps.h"
 #include "runtime.h"
 #include "scheduler.h"
@@ -186,12 +187,21 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     if (attr) {
         t->priority = attr->priority;
         t->flags |= attr->flags;
+        t->node = attr->node;
     }
     if (p->flags & DT_TF_FINAL) t->flags |= DT_TF_FINAL | DT_TF_IF0;
     if ((r = check_reduction_overlap(t, call, label)) ||
         (n_acc && (r = dt__deps_check_inside(p, t, true)))) {
         dt__task_unref(t);
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
+    }
+    if (t->node != DT_NODE_ANY && t->node != dt__rt.rank &&
+        (p != &dt__root || dt__rt.rank != 0 || !dt__cluster_offloadable(t))) {
+        dt__task_unref(t);
+        return dt__error(DT_ERANGE, call, label,
+                         "only tasks created by the root task on rank 0 whose accesses lie in "
+                         "dt_dmalloc/dt_lmalloc memory (and are not concurrent, commutative or "
+                         "reductions) can run on rank %d", attr->node);
     }
     start_child(p, t);
     if (t->flags & DT_TF_IF0) {
@@ -219,6 +229,7 @@ DT_EXPORT int dt_taskwait(void)
     }
     /* every child has completed: their fragments say nothing any more */
     if (t->dom) dt__deps_domain_clear(t->dom);
+    if (t == &dt__root) dt__cluster_bring_back(NULL, 0);
     return DT_OK;
 }
 
@@ -254,6 +265,7 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     dt__task_ref(m);
     dt__task_submit(m);
     dt__sched_wait(marker_ready, m, p);
+    if (p == &dt__root) dt__cluster_bring_back(m->acc, m->nacc);
     dt__task_body_end(m);
     dt__task_unref(m);
     return DT_OK;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "cluster.h"
 #include "mem.h"
 #include "runtime.h"
 
@@ -33,10 +34,15 @@ typedef struct arena {
     block *free;
 } arena;
 
+/* live dt_dmalloc blocks, sorted by address, for home ranks */
+typedef struct span { uintptr_t start; size_t size; } span;
+
 static struct {
     char *base;
-    size_t size;
+    size_t size, dsize, lsize;
     arena d, l;
+    span *spans;
+    size_t nspans, capspans;
 } M;
 
 static void arena_init(arena *a, char *base, size_t size)
@@ -48,30 +54,105 @@ static void arena_init(arena *a, char *base, size_t size)
     a->free = NULL;
 }
 
-int dt__mem_init(size_t dmem, size_t lmem)
+static void *map_at(void *want, size_t size)
+{
+    int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    void *p = mmap(want, size, prot, want ? flags | MAP_FIXED_NOREPLACE : flags, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    if (want && p != want) {            /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+        munmap(p, size);
+        return NULL;
+    }
+    return p;
+}
+
+int dt__mem_init(size_t dmem, size_t lmem, int rank, int nranks)
 {
     dmem = (dmem + 4095) & ~(size_t)4095;
     lmem = (lmem + 4095) & ~(size_t)4095;
-    size_t size = dmem + lmem;
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-    void *p = MAP_FAILED;
-#ifndef __SANITIZE_THREAD__   /* TSan only allows its own application ranges */
-    /* a fixed spot far from the heap and the usual mmap area */
-    void *want = (void *)(uintptr_t)0x200000000000ull;
-    p = mmap(want, size, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+    size_t size = dmem + lmem * (size_t)nranks;
+    char *p = NULL;
+    /* Rank 0 proposes an address, everybody tries to map there; on any
+     * failure all let go and rank 0 proposes the next one. */
+    for (int attempt = 0; attempt < 64 && !p; attempt++) {
+        uintptr_t want = 0;
+        if (rank == 0) {
+#ifdef __SANITIZE_THREAD__      /* TSan only allows its own application ranges */
+            p = map_at(NULL, size);
+#else
+            for (; attempt < 64 && !p; attempt++)
+                p = map_at((void *)(uintptr_t)(0x200000000000ull + (uint64_t)attempt * 0x10000000000ull), size);
+            attempt--;
+            if (!p) p = map_at(NULL, size);
 #endif
-    if (p == MAP_FAILED) p = mmap(NULL, size, prot, flags, -1, 0);
-    if (p == MAP_FAILED) return DT_ENOMEM;
+            want = (uintptr_t)p;
+        }
+        if (nranks == 1) break;
+        want = (uintptr_t)dt__cluster_bcast_u64(want);
+        if (!want) return DT_ENOMEM;
+        if (rank != 0) p = map_at((void *)want, size);
+        if (!dt__cluster_all(p != NULL)) {
+            if (p) munmap(p, size);
+            p = NULL;
+        }
+    }
+    if (!p) return DT_ENOMEM;
     M.base = p;
     M.size = size;
+    M.dsize = dmem;
+    M.lsize = lmem;
     arena_init(&M.d, M.base, dmem);
-    arena_init(&M.l, M.base + dmem, lmem);
+    arena_init(&M.l, M.base + dmem + lmem * (size_t)rank, lmem);
     return DT_OK;
+}
+
+static void spans_add(uintptr_t start, size_t size)
+{
+    if (M.nspans == M.capspans) {
+        M.capspans = M.capspans ? M.capspans * 2 : 64;
+        M.spans = realloc(M.spans, sizeof *M.spans * M.capspans);
+        if (!M.spans) dt__fatal("out of memory");
+    }
+    size_t i = M.nspans;
+    while (i > 0 && M.spans[i - 1].start > start) { M.spans[i] = M.spans[i - 1]; i--; }
+    M.spans[i] = (span){ start, size };
+    M.nspans++;
+}
+
+static void spans_remove(uintptr_t start)
+{
+    for (size_t i = 0; i < M.nspans; i++) {
+        if (M.spans[i].start != start) continue;
+        memmove(&M.spans[i], &M.spans[i + 1], sizeof *M.spans * (M.nspans - i - 1));
+        M.nspans--;
+        return;
+    }
+}
+
+int dt__mem_home(uintptr_t addr, int nranks)
+{
+    uintptr_t b = (uintptr_t)M.base;
+    if (!M.base || addr < b || addr - b >= M.size) return 0;
+    if (addr - b >= M.dsize) return (int)((addr - b - M.dsize) / M.lsize);
+    pthread_mutex_lock(&M.d.lock);
+    size_t lo = 0, hi = M.nspans;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (M.spans[mid].start <= addr) lo = mid + 1; else hi = mid;
+    }
+    int home = 0;
+    if (lo > 0 && addr < M.spans[lo - 1].start + M.spans[lo - 1].size) {
+        size_t block = (M.spans[lo - 1].size + (size_t)nranks - 1) / (size_t)nranks;
+        home = (int)((addr - M.spans[lo - 1].start) / block);
+    }
+    pthread_mutex_unlock(&M.d.lock);
+    return home;
 }
 
 void dt__mem_fini(void)
 {
     if (M.base) munmap(M.base, M.size);
+    free(M.spans);
     memset(&M, 0, sizeof M);
 }
 
@@ -109,6 +190,7 @@ static void *arena_alloc(arena *a, size_t size)
     }
     b->magic = MAGIC_USED;
     b->next = NULL;
+    if (a == &M.d) spans_add((uintptr_t)b + HDR, b->size - HDR);
     pthread_mutex_unlock(&a->lock);
     return (char *)b + HDR;
 }
@@ -128,6 +210,7 @@ static int arena_free(arena *a, void *ptr, const char *call)
         return dt__error(DT_EINVAL, call, NULL, "%p is not an allocated block (freed twice?)", ptr);
     }
     b->magic = MAGIC_FREE;
+    if (a == &M.d) spans_remove((uintptr_t)p);
     block **link = &a->free, *prev = NULL;
     while (*link && *link < b) { prev = *link; link = &(*link)->next; }
     b->next = *link;
@@ -171,7 +254,15 @@ static int free_checked(arena *a, void *p, const char *call)
     return p ? arena_free(a, p, call) : DT_OK;
 }
 
-DT_EXPORT void *dt_dmalloc(size_t size) { return alloc_checked(&M.d, size, "dt_dmalloc"); }
+DT_EXPORT void *dt_dmalloc(size_t size)
+{
+    /* the distributed heap's bookkeeping lives with rank 0's program */
+    if (dt__rt.nranks > 1 && dt__rt.rank != 0) {
+        dt__error(DT_EINVAL, "dt_dmalloc", NULL, "only rank 0's program allocates distributed memory");
+        return NULL;
+    }
+    return alloc_checked(&M.d, size, "dt_dmalloc");
+}
 DT_EXPORT void *dt_lmalloc(size_t size) { return alloc_checked(&M.l, size, "dt_lmalloc"); }
 DT_EXPORT int dt_dfree(void *p) { return free_checked(&M.d, p, "dt_dfree"); }
 DT_EXPORT int dt_lfree(void *p) { return free_checked(&M.l, p, "dt_lfree"); }

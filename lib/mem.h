@@ -9,9 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int dt__mem_init(size_t dmem_size, size_t lmem_size);
+/* Collective with several ranks: they agree on one address for the range
+ * (dmem, then one lmem slice per rank). */
+int dt__mem_init(size_t dmem_size, size_t lmem_size, int rank, int nranks);
 void dt__mem_fini(void);
 /* Is [addr, addr+size) inside the common address space? */
 bool dt__mem_contains(uintptr_t addr, size_t size);
+/* The rank whose block of a dt_dmalloc allocation (or lmem slice) holds
+ * addr; 0 outside the common address space. */
+int dt__mem_home(uintptr_t addr, int nranks);
 
 #endif

@@ -1,6 +1,6 @@
-/* rtree.h - the fragment map of one dependency domain: an AVL tree of
- * non-overlapping byte ranges [start, end) keyed by start.  Nodes carry the
- * dependency state of their bytes (owned by deps.c). */
+/* rtree.h - an AVL tree of non-overlapping byte ranges [start, end) keyed by
+ * start: the fragment map of a dependency domain (deps.c), and the data
+ * directory and version caches of the cluster layer (cluster.c). */
 #ifndef DT_RTREE_H
 #define DT_RTREE_H
 
@@ -11,8 +11,16 @@ struct dt__group;
 
 typedef struct dt__frag {
     uintptr_t start, end;
-    struct dt__group *cur;      /* the accesses currently in force */
-    struct dt__group *barrier;  /* what newcomers joining `cur` must wait for */
+    union {
+        struct {                    /* dependency map (deps.c) */
+            struct dt__group *cur;      /* the accesses currently in force */
+            struct dt__group *barrier;  /* what newcomers joining `cur` must wait for */
+        };
+        struct {                    /* data directory and version caches (cluster.c) */
+            uint64_t version;
+            uint64_t state;
+        };
+    };
     struct dt__frag *left, *right, *parent;
     int height;
 } dt__frag;

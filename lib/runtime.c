@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <hwloc.h>
+#include "cluster.h"
 #include "deps.h"
 #include "mem.h"
 #include "runtime.h"
@@ -203,6 +204,7 @@ static int read_config(long *nworkers)
     if ((r = env_size("DT_LMEM_SIZE", &dt__rt.lmem_size)) < 0) return r;
     dt__rt.bind = bind == 0;
     dt__rt.verbose = verb == 1;
+    dt__rt.policy = sched;
     const char *tp = getenv("DT_TRACE");
     if (tp) {
         FILE *f = *tp ? fopen(tp, "w") : NULL;
@@ -214,9 +216,10 @@ static int read_config(long *nworkers)
     return DT_OK;
 }
 
-/* One cpuset per worker: worker i on core i (wrapping when there are more
- * workers than cores), each narrowed to a single PU. */
-static int place_workers(long *nworkers)
+/* One cpuset per worker: the ranks sharing a node split its cores, worker i
+ * of local rank l on core l*n+i (wrapping when there are more workers than
+ * cores), each narrowed to a single PU. */
+static int place_workers(long *nworkers, int local_rank, int local_size)
 {
     if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) return DT_ESYS;
     hwloc_cpuset_t allowed = hwloc_bitmap_alloc();
@@ -229,11 +232,12 @@ static int place_workers(long *nworkers)
         ncores = hwloc_get_nbobjs_inside_cpuset_by_type(topo, allowed, unit);
     }
     if (ncores <= 0) ncores = 1;
-    if (*nworkers == 0) *nworkers = ncores;
+    if (*nworkers == 0) *nworkers = ncores / local_size > 0 ? ncores / local_size : 1;
+    long first = (long)local_rank * *nworkers;
     if (dt__rt.bind) {
         cpusets = dt__xmalloc(sizeof *cpusets * (size_t)*nworkers);
         for (long i = 0; i < *nworkers; i++) {
-            hwloc_obj_t o = hwloc_get_obj_inside_cpuset_by_type(topo, allowed, unit, (unsigned)(i % ncores));
+            hwloc_obj_t o = hwloc_get_obj_inside_cpuset_by_type(topo, allowed, unit, (unsigned)((first + i) % ncores));
             cpusets[i] = o ? hwloc_bitmap_dup(o->cpuset) : hwloc_bitmap_dup(allowed);
             hwloc_bitmap_singlify(cpusets[i]);
         }
@@ -263,12 +267,13 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
         return dt__error(s == DT_STATE_RUNNING ? DT_EALREADY : DT_EFINALIZED, "dt_init", NULL, NULL);
     }
     long nworkers = 0;
-    if ((r = read_config(&nworkers)) < 0 || (r = place_workers(&nworkers)) < 0) goto fail;
+    int local_rank = 0, local_size = 1;
+    if ((r = read_config(&nworkers)) < 0 || (r = dt__cluster_init(argc, argv, &local_rank, &local_size)) < 0 ||
+        (r = place_workers(&nworkers, local_rank, local_size)) < 0)
+        goto fail;
     dt__rt.nworkers = (int)nworkers;
-    dt__rt.nranks = 1;
-    dt__rt.rank = 0;
     dt__rt.t0 = dt__now_ns();
-    if ((r = dt__mem_init(dt__rt.dmem_size, dt__rt.lmem_size)) < 0) {
+    if ((r = dt__mem_init(dt__rt.dmem_size, dt__rt.lmem_size, dt__rt.rank, dt__rt.nranks)) < 0) {
         free_placement();
         goto fail;
     }
@@ -276,7 +281,7 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     atomic_init(&dt__root.refs, 1);
     dt__root.flags = DT_TF_ROOT;
     dt__root.label = "main";
-    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0) {
+    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start(dt__rt.policy)) < 0) {
         dt__mem_fini();
         free_placement();
         goto fail;
@@ -302,6 +307,7 @@ DT_EXPORT int dt_finalize(void)
         return dt__error(DT_EINVAL, "dt_finalize", dt__current()->label, "called from inside a task");
     dt_taskwait();
     pthread_mutex_lock(&init_lock);
+    dt__cluster_finalize();
     dt__sched_stop();
     dt__deps_domain_free(dt__root.dom);
     dt__root.dom = NULL;
@@ -320,7 +326,9 @@ DT_EXPORT int dt_main(int argc, char **argv, int (*app)(int, char **))
     if (!app) return dt__error(DT_EINVAL, "dt_main", NULL, "NULL app");
     int r = dt_init(&argc, &argv);
     if (r) return r;
-    int result = app(argc, argv);
+    /* rank 0 runs the program; the others serve offloaded tasks until
+       rank 0 finalises (dt_finalize waits for that) */
+    int result = dt__rt.rank == 0 ? app(argc, argv) : 0;
     r = dt_finalize();
     return r ? r : result;
 }

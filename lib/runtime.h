@@ -18,6 +18,7 @@ typedef struct dt__runtime {
     bool verbose;
     bool trace;
     bool bind;
+    int policy;             /* DT_SCHEDULE: locality, balance, round-robin, local */
     size_t dmem_size, lmem_size;
     uint64_t t0;
 } dt__runtime;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "cluster.h"
 #include "runtime.h"
 #include "scheduler.h"
 
@@ -288,6 +289,7 @@ void dt__sched_ready(dt__task *t)
         dt__sched_wake_all();
         return;
     }
+    if (DT_UNLIKELY(dt__cluster_active) && dt__cluster_intercept(t)) return;
     if (t->priority > 0) heap_push(&S.hi, t);
     else if (t->priority < 0) heap_push(&S.lo, t);
     else if (tls_collect && !tls_next) { tls_next = t; return; }

@@ -4,6 +4,7 @@
  * weak accesses and completed parents. */
 #include <stdio.h>
 #include <string.h>
+#include "cluster.h"
 #include "deps.h"
 #include "runtime.h"
 #include "scheduler.h"
@@ -109,6 +110,8 @@ dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
     atomic_init(&t->refs, 1);
     atomic_init(&t->pending, 1);
     t->nacc = nacc;
+    t->node = DT_NODE_ANY;
+    t->args_size = args_size;
     t->acc = (dt__access *)(t + 1);
     t->args = inline_args || !args_size ? (char *)t + head : dt__xmalloc(args_size);
     for (uint32_t i = 0; i < nacc; i++) {
@@ -191,13 +194,16 @@ static void drain(void)
                  * blocker goes first: once the task is ready it may finish
                  * and be freed by another thread. */
                 fire(a, &a->satisfied, &a->gate_waiters);
-                if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1)
+                if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
+                    if (DT_UNLIKELY(t->flags & DT_TF_PLACED)) dt__cluster_released(a);
                     fire(a, &a->released, &a->succ);
+                }
                 if (!a->weak) dec_pending(t);
             }
             if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
         } else {
             if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
+            if (DT_UNLIKELY(a->task->flags & DT_TF_PLACED)) dt__cluster_released(a);
             fire(a, &a->released, &a->succ);
         }
     }
@@ -234,6 +240,7 @@ static void complete(dt__task *t)
     /* its children are gone: their fragments can go too */
     dt__deps_domain_free(t->dom);
     t->dom = NULL;
+    if (DT_UNLIKELY(t->flags & DT_TF_REMOTE)) dt__cluster_remote_complete(t);
     atomic_store_explicit(&t->done, 1, memory_order_release);
     if (t->flags & DT_TF_IF0) dt__sched_wake_all();
 }

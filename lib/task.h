@@ -48,6 +48,7 @@ typedef struct dt__access {
     /* dedupe of edges during one registration (touched by one domain's thread) */
     const struct dt__access *last_succ, *last_gate_succ;
     struct dt__redbuf *red;  /* reduction: the private copies */
+    uint64_t version;        /* cluster: the write version this access creates */
 } dt__access;
 
 /* A set of accesses with the same kind that are in force together on some
@@ -96,7 +97,9 @@ enum {
     DT_TF_FINAL = DT_TASK_FINAL,
     DT_TF_WAITON = 0x100,    /* dt_taskwait_on's marker: never runs a body */
     DT_TF_COMM = 0x200,      /* has commutative accesses */
-    DT_TF_ROOT = 0x400
+    DT_TF_ROOT = 0x400,
+    DT_TF_PLACED = 0x800,    /* rank 0: placed on a rank by the cluster layer */
+    DT_TF_REMOTE = 0x1000    /* offloaded here from another rank */
 };
 
 typedef struct dt__task {
@@ -114,6 +117,8 @@ typedef struct dt__task {
     void *args;
     const char *label;
     int type;
+    int node;                /* attr.node: DT_NODE_ANY or a rank */
+    size_t args_size;
     int priority;
     unsigned flags;
     uint32_t nacc;
@@ -123,7 +128,7 @@ typedef struct dt__task {
     struct dt__task *qnext;  /* intrusive link for the central queues */
     uint64_t seq;            /* creation order, for FIFO among equal priorities */
     uint64_t t_start, t_end; /* for DT_TRACE */
-    int worker;
+    int worker;              /* rank 0, placed tasks: the rank they run on */
     size_t alloc_size;
 } dt__task;
 

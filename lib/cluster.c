@@ -1,0 +1,905 @@
+/* cluster.c - tasks across the ranks of an MPI job.
+ *
+ * Rank 0 runs the program (the root task).  When one of the root's children
+ * becomes ready, rank 0 places it on a rank (attr.node or DT_SCHEDULE), and
+ * works out from its data directory which bytes that rank lacks: for every
+ * byte range the directory knows the latest write version and the ranks
+ * holding it.  The task travels (type by id and name hash, args, accesses,
+ * the versions it needs and where to get them) and the target fetches
+ * missing bytes straight from a holder, not through rank 0.  Every rank
+ * keeps a version cache (WriteID): bytes it already holds in the right
+ * version are not fetched again, and requests for bytes still arriving wait
+ * for them.  When the task completes, the target reports back and rank 0
+ * releases its accesses as if it had run locally.
+ *
+ * One progress thread per rank makes every MPI call; other threads hand it
+ * work through an outbox.  It backs off to sleeping when idle, so that on a
+ * machine with fewer cores than threads it does not starve the workers. */
+#include <mpi.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include "cluster.h"
+#include "deps.h"
+#include "mem.h"
+#include "msg.h"
+#include "runtime.h"
+#include "scheduler.h"
+
+#define TAG_CTRL 1
+#define TAG_DATA0 16
+#define MAX_RANKS 64
+
+bool dt__cluster_active;
+
+/* ---- waiting for data ---------------------------------------------------- */
+
+/* Something that waits for bytes to arrive in this rank's memory. */
+enum { W_TASK, W_SEND, W_FLAG };
+typedef struct waiter {
+    int kind, count;            /* count: arrivals still awaited (under C.lock) */
+    dt__task *task;             /* W_TASK: ready it */
+    dt__wire_region region;     /* W_SEND: a deferred answer to a request */
+    int peer;
+    uint32_t tag;
+    atomic_int *flag;           /* W_FLAG: set it and wake */
+} waiter;
+
+/* Bytes being received: the cache pieces that point at it become present. */
+typedef struct pending {
+    dt__vec waiters;
+} pending;
+
+#define ST_ABSENT 0u
+#define ST_PRESENT 1u
+/* any other state value is a pending * */
+
+/* ---- outbox and MPI requests --------------------------------------------- */
+
+enum { OUT_CTRL, OUT_RECV, OUT_SEND_DATA };
+typedef struct outmsg {
+    int kind, peer;
+    void *buf;
+    size_t len;
+    dt__wire_region region;     /* data transfers */
+    uint32_t tag;
+    pending *pend;              /* OUT_RECV: what the arrival satisfies */
+    struct outmsg *next;
+} outmsg;
+
+typedef struct inflight {
+    MPI_Request req;
+    MPI_Datatype type;          /* MPI_DATATYPE_NULL when none was made */
+    outmsg *m;
+} inflight;
+
+static struct {
+    MPI_Comm comm;
+    bool mpi_owned;
+    int rank, nranks;
+    int policy;
+    pthread_t thread;
+    atomic_int stop, shutdown;
+    atomic_int wake;            /* futex word for the progress thread */
+    atomic_int sleeping;
+    pthread_mutex_t out_lock;
+    outmsg *out_head, *out_tail;
+    inflight *fl;
+    size_t nfl, capfl;
+    /* directory (rank 0) and version cache (every rank), under lock */
+    pthread_mutex_t lock;
+    dt__rtree dir, cache;
+    uint64_t next_version;
+    uint32_t next_tag;
+    unsigned rr;
+    atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
+    dt__task remote_root;        /* parent of tasks offloaded to this rank */
+} C;
+
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dtask: rank %d: ", C.rank);
+    vfprintf(stderr, fmt, ap);
+    fputs(" -- aborting the job\n", stderr);
+    va_end(ap);
+    fflush(stderr);
+    MPI_Abort(C.comm, 1);
+    abort();
+}
+
+static void wake_progress(void)
+{
+    atomic_fetch_add(&C.wake, 1);
+    if (atomic_load(&C.sleeping)) dt__futex_wake(&C.wake, 1);
+}
+
+static void post(outmsg *m)
+{
+    m->next = NULL;
+    pthread_mutex_lock(&C.out_lock);
+    if (C.out_tail) C.out_tail->next = m; else C.out_head = m;
+    C.out_tail = m;
+    pthread_mutex_unlock(&C.out_lock);
+    wake_progress();
+}
+
+static void post_ctrl(int peer, void *buf, size_t len)
+{
+    if (!buf) dt__fatal("out of memory for a message");
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = OUT_CTRL;
+    m->peer = peer;
+    m->buf = buf;
+    m->len = len;
+    post(m);
+}
+
+/* ---- walking byte ranges of a tree --------------------------------------- */
+
+typedef void (*piece_fn)(void *ctx, dt__frag *f);
+
+static dt__frag *node_new(uintptr_t s, uintptr_t e, uint64_t version, uint64_t state)
+{
+    dt__frag *f = dt__xmalloc(sizeof *f);
+    f->start = s;
+    f->end = e;
+    f->version = version;
+    f->state = state;
+    return f;
+}
+
+/* Visits pieces covering exactly [s,e), creating holes with (version, state). */
+static void walk(dt__rtree *t, uintptr_t s, uintptr_t e, uint64_t hole_version, uint64_t hole_state,
+                 piece_fn fn, void *ctx)
+{
+    dt__frag *f = dt__rtree_lookup(t, s);
+    uintptr_t pos = s;
+    while (pos < e) {
+        if (!f || f->start >= e || f->start > pos) {
+            uintptr_t he = (!f || f->start >= e) ? e : f->start;
+            dt__frag *h = node_new(pos, he, hole_version, hole_state);
+            dt__rtree_insert(t, h);
+            fn(ctx, h);
+            pos = he;
+            continue;
+        }
+        if (f->start < pos) {
+            dt__frag *g = node_new(pos, f->end, f->version, f->state);
+            f->end = pos;
+            dt__rtree_insert(t, g);
+            f = g;
+        }
+        if (f->end > e) {
+            dt__frag *g = node_new(e, f->end, f->version, f->state);
+            f->end = e;
+            dt__rtree_insert(t, g);
+        }
+        fn(ctx, f);
+        pos = f->end;
+        f = dt__rtree_next(f);
+    }
+    /* merge equal neighbours so that the trees stay as small as the data */
+    f = dt__rtree_lookup(t, s);
+    dt__frag *p = f ? dt__rtree_prev(f) : NULL;
+    if (p) f = p;
+    while (f && f->start <= e) {
+        dt__frag *g = dt__rtree_next(f);
+        if (g && f->end == g->start && f->version == g->version && f->state == g->state) {
+            f->end = g->end;
+            free(dt__rtree_remove(t, g));
+        } else {
+            f = g;
+        }
+    }
+}
+
+static void tree_free(dt__rtree *t)
+{
+    dt__frag *f = t->root;
+    while (f) {
+        if (f->left) { f = f->left; continue; }
+        if (f->right) { f = f->right; continue; }
+        dt__frag *p = f->parent;
+        if (p) { if (p->left == f) p->left = NULL; else p->right = NULL; }
+        free(f);
+        f = p;
+    }
+    t->root = NULL;
+    t->count = 0;
+}
+
+#define FOR_ROWS(r, s, e)                                                     \
+    for (uint64_t row_ = 0, s = 0, e = 0;                                     \
+         row_ < (r)->rows && ((s = (r)->addr + row_ * (r)->stride), (e = s + (r)->size), 1); row_++)
+
+/* ---- the version cache ----------------------------------------------------- */
+
+static uint64_t cache_hole_state(void) { return C.rank == 0 ? ST_PRESENT : ST_ABSENT; }
+
+typedef struct acquire_ctx {
+    uint64_t version;
+    waiter *w;
+    pending *fetch;             /* pieces to fetch point here (made on demand) */
+    pending *last;              /* last pending w was added to */
+    bool must_hold;             /* the directory says we hold it: never fetch */
+    bool missing;
+} acquire_ctx;
+
+static void add_waiter(pending *p, waiter *w, pending **last)
+{
+    if (*last == p) return;
+    *last = p;
+    w->count++;
+    dt__xvec_push(&p->waiters, w);
+}
+
+static void acquire_piece(void *ctx, dt__frag *f)
+{
+    acquire_ctx *a = ctx;
+    if (f->version == a->version && f->state == ST_PRESENT) return;
+    if (f->version == a->version && f->state != ST_ABSENT) {
+        add_waiter((pending *)(uintptr_t)f->state, a->w, &a->last);
+        return;
+    }
+    if (a->must_hold) {
+        a->missing = true;
+        return;
+    }
+    if (!a->fetch) {
+        a->fetch = dt__xmalloc(sizeof *a->fetch);
+        dt__vec_init(&a->fetch->waiters);
+        add_waiter(a->fetch, a->w, &a->last);
+    }
+    f->version = a->version;
+    f->state = (uint64_t)(uintptr_t)a->fetch;
+}
+
+/* Makes region (version v) arrive here for w: already held, on its way, or
+ * fetched now from `source`.  Under C.lock. */
+static void acquire(const dt__wire_region *r, int source, waiter *w)
+{
+    acquire_ctx a = { .version = r->version, .w = w, .must_hold = source < 0 };
+    FOR_ROWS(r, s, e) walk(&C.cache, s, e, 0, cache_hole_state(), acquire_piece, &a);
+    if (a.missing)
+        die("the directory says this rank holds version %llu of [%#llx,+%llu) but it does not",
+            (unsigned long long)r->version, (unsigned long long)r->addr, (unsigned long long)r->size);
+    if (!a.fetch) return;
+    /* one request for the whole region: a tile travels as one message */
+    uint32_t tag = TAG_DATA0 + (C.next_tag++ % (1u << 20));
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = OUT_RECV;
+    m->peer = source;
+    m->region = *r;
+    m->tag = tag;
+    m->pend = a.fetch;
+    post(m);
+    size_t len;
+    void *msg_ = dt__msg_data_req(r, tag, &len);
+    post_ctrl(source, msg_, len);
+}
+
+typedef struct set_ctx { uint64_t version, state; pending *only; } set_ctx;
+
+static void set_piece(void *ctx, dt__frag *f)
+{
+    set_ctx *c = ctx;
+    if (c->only && f->state != (uint64_t)(uintptr_t)c->only) return;
+    f->version = c->version;
+    f->state = c->state;
+}
+
+/* Bytes written here (or received): region now holds `version`. */
+static void cache_set(const dt__wire_region *r, uint64_t version, pending *only)
+{
+    set_ctx c = { version, ST_PRESENT, only };
+    FOR_ROWS(r, s, e) walk(&C.cache, s, e, 0, cache_hole_state(), set_piece, &c);
+}
+
+/* ---- answering requests ---------------------------------------------------- */
+
+static void send_data(const dt__wire_region *r, int peer, uint32_t tag)
+{
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = OUT_SEND_DATA;
+    m->peer = peer;
+    m->region = *r;
+    m->tag = tag;
+    post(m);
+}
+
+/* Under C.lock: what a waiter does once everything it waits for is here. */
+static void waiter_fire(waiter *w, dt__vec *ready)
+{
+    switch (w->kind) {
+    case W_TASK: dt__xvec_push(ready, w->task); break;
+    case W_SEND: send_data(&w->region, w->peer, w->tag); break;
+    default:
+        atomic_store(w->flag, 1);
+        dt__futex_wake(w->flag, INT_MAX);
+        break;
+    }
+    free(w);
+}
+
+static void ready_all(dt__vec *ready)
+{
+    for (uint32_t i = 0; i < ready->n; i++) dt__sched_ready(ready->v[i]);
+    dt__vec_free(ready);
+}
+
+static void handle_data_req(const dt__msg *m, int peer)
+{
+    waiter *w = dt__xmalloc(sizeof *w);
+    memset(w, 0, sizeof *w);
+    w->kind = W_SEND;
+    w->region = m->region;
+    w->peer = peer;
+    w->tag = m->tag;
+    dt__vec ready;
+    dt__vec_init(&ready);
+    pthread_mutex_lock(&C.lock);
+    w->count = 1;                           /* held while we look */
+    acquire(&m->region, -1, w);
+    if (--w->count == 0) waiter_fire(w, &ready);
+    pthread_mutex_unlock(&C.lock);
+    ready_all(&ready);
+}
+
+/* ---- offloaded tasks, on the target ------------------------------------------ */
+
+typedef struct remote_info { uint64_t origin_id; int origin; } remote_info;
+
+static void handle_offload(const dt__msg *m, int peer)
+{
+    int ntypes = atomic_load_explicit(&dt__ntypes, memory_order_acquire);
+    char label[256];
+    memcpy(label, m->label, m->label_len);
+    label[m->label_len] = 0;
+    if (m->type_id >= (uint32_t)ntypes || dt__hash_name(dt__types[m->type_id].name) != m->type_hash)
+        die("task '%s' from rank %d has type %u, which this rank does not know by that name: "
+            "register the same types, in the same order, on every rank", label, peer, m->type_id);
+    dt__task *t = dt__task_alloc(m->nacc, m->args_size + sizeof(remote_info));
+    memcpy(t->args, m->args, m->args_size);
+    remote_info ri = { m->task_id, peer };
+    memcpy((char *)t->args + m->args_size, &ri, sizeof ri);
+    for (uint32_t i = 0; i < m->nacc; i++) {
+        dt__wire_region r;
+        memcpy(&r, m->acc + i, sizeof r);
+        dt__access *a = &t->acc[i];
+        a->addr = (uintptr_t)r.addr;
+        a->size = r.size;
+        a->rows = r.rows;
+        a->stride = r.stride;
+        a->mode = r.mode;
+        a->kind = (r.mode & 0xFF) == DT_IN ? DT_K_IN : DT_K_EXCL;
+        a->weak = false;                     /* its data is here before it starts */
+        a->writes = (r.mode & 0xFF) != DT_IN;
+        a->version = r.version;
+    }
+    t->fn = dt__types[m->type_id].fn;
+    t->type = (int)m->type_id;
+    t->label = m->label_len ? strdup(label) : NULL;
+    t->flags |= DT_TF_REMOTE;
+    t->parent = &C.remote_root;
+    dt__task_child_created(&C.remote_root);
+    atomic_fetch_sub(&t->pending, 1);        /* no dependencies here: ready once its data is */
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        atomic_store(&t->acc[i].npreds, 0);
+        atomic_store(&t->acc[i].satisfied, true);
+        atomic_store(&t->acc[i].blockers, 1);
+    }
+    waiter *w = dt__xmalloc(sizeof *w);
+    memset(w, 0, sizeof *w);
+    w->kind = W_TASK;
+    w->task = t;
+    dt__vec ready;
+    dt__vec_init(&ready);
+    pthread_mutex_lock(&C.lock);
+    w->count = 1;
+    for (uint32_t i = 0; i < m->nfetch; i++) {
+        dt__wire_region r;
+        memcpy(&r, m->fetch + i, sizeof r);
+        if (r.source >= C.nranks) die("task '%s' from rank %d names rank %d as a source", label, peer, r.source);
+        acquire(&r, r.source == C.rank ? -1 : r.source, w);
+    }
+    if (--w->count == 0) waiter_fire(w, &ready);
+    pthread_mutex_unlock(&C.lock);
+    ready_all(&ready);
+}
+
+void dt__cluster_remote_complete(dt__task *t)
+{
+    remote_info ri;   /* the args block ends with the origin's identity (handle_offload) */
+    memcpy(&ri, (char *)t->args + t->args_size - sizeof ri, sizeof ri);
+    pthread_mutex_lock(&C.lock);
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        dt__access *a = &t->acc[i];
+        if (!a->writes || !a->size) continue;
+        dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
+        cache_set(&r, a->version, NULL);
+    }
+    pthread_mutex_unlock(&C.lock);
+    size_t len;
+    void *msg_ = dt__msg_done(ri.origin_id, &len);
+    post_ctrl(ri.origin, msg_, len);
+    free((char *)t->label);
+    t->label = NULL;
+}
+
+/* ---- placement, on rank 0 ------------------------------------------------------ */
+
+static int home_of(uintptr_t addr) { return dt__mem_home(addr, C.nranks); }
+
+typedef struct score_ctx { uint64_t bytes[MAX_RANKS]; } score_ctx;
+
+static void score_piece(void *ctx, dt__frag *f)
+{
+    score_ctx *c = ctx;
+    uint64_t n = f->end - f->start;
+    if (f->version == 0) {                  /* never written by a task: count it at home */
+        c->bytes[home_of(f->start)] += n;
+        return;
+    }
+    for (uint64_t m = f->state; m; m &= m - 1) c->bytes[__builtin_ctzll(m)] += n;
+}
+
+bool dt__cluster_offloadable(const dt__task *t)
+{
+    if (t->type < 0 || (t->flags & (DT_TF_WAITON | DT_TF_COMM))) return false;
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        const dt__access *a = &t->acc[i];
+        if (a->kind == DT_K_CONC || a->kind == DT_K_COMM || a->kind == DT_K_RED) return false;
+        if (a->size && !dt__mem_contains(a->addr, (a->rows - 1) * a->stride + a->size)) return false;
+    }
+    return true;
+}
+
+static int choose_rank(dt__task *t)
+{
+    if (t->node >= 0) return t->node;
+    if (!dt__cluster_offloadable(t)) return C.rank;
+    int best = 0;
+    switch (C.policy) {
+    case 3: return C.rank;                                            /* local */
+    case 2: return (int)(C.rr++ % (unsigned)C.nranks);                /* round-robin */
+    case 1:                                                           /* balance */
+        for (int r = 1; r < C.nranks; r++)
+            if (atomic_load(&C.load[r]) < atomic_load(&C.load[best])) best = r;
+        return best;
+    default: {                                                        /* locality */
+        score_ctx sc;
+        memset(&sc, 0, sizeof sc);
+        for (uint32_t i = 0; i < t->nacc; i++) {
+            const dt__access *a = &t->acc[i];
+            if (!a->size) continue;
+            FOR_ROWS(a, s, e) walk(&C.dir, s, e, 0, 1u << C.rank, score_piece, &sc);
+        }
+        for (int r = 1; r < C.nranks; r++)
+            if (sc.bytes[r] > sc.bytes[best] ||
+                (sc.bytes[r] == sc.bytes[best] && atomic_load(&C.load[r]) < atomic_load(&C.load[best])))
+                best = r;
+        return best;
+    }
+    }
+}
+
+/* The pieces of one access as the target must see them. */
+typedef struct plan_ctx {
+    int target;
+    bool reads;
+    dt__wire_region *items;
+    size_t n, cap;
+    uint64_t row_version;
+    int row_source;
+    int row_pieces;
+} plan_ctx;
+
+/* Versions carry the rank that wrote them in their low byte: that rank holds
+ * the bytes for sure (others may still be receiving them). */
+#define VERSION_RANK(v) ((int)((v) & 0xFF))
+
+static int pick_source(uint64_t version, uint64_t valid, int target)
+{
+    if (valid & (1ull << target)) return -1;
+    return VERSION_RANK(version);
+}
+
+static void plan_piece(void *ctx, dt__frag *f)
+{
+    plan_ctx *p = ctx;
+    int src = pick_source(f->version, f->state, p->target);
+    if (p->reads) {
+        if (p->n == p->cap) {
+            p->cap = p->cap ? p->cap * 2 : 8;
+            p->items = realloc(p->items, sizeof *p->items * p->cap);
+            if (!p->items) dt__fatal("out of memory");
+        }
+        p->items[p->n++] = (dt__wire_region){ f->start, f->end - f->start, 1, f->end - f->start,
+                                              f->version, 0, src };
+        f->state |= 1ull << p->target;      /* it will hold it (the cache knows when) */
+    }
+    p->row_pieces++;
+}
+
+/* Rows of a 2-D access that each came out as one piece with the same
+ * version and source travel as one strided message. */
+static void plan_access(plan_ctx *p, const dt__access *a)
+{
+    size_t first = p->n;
+    FOR_ROWS(a, s, e) walk(&C.dir, s, e, 0, 1u << C.rank, plan_piece, p);
+    size_t got = p->n - first;
+    if (!p->reads || got != a->rows || a->rows < 2) return;
+    for (size_t i = first + 1; i < p->n; i++)
+        if (p->items[i].version != p->items[first].version || p->items[i].source != p->items[first].source)
+            return;
+    p->items[first] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride,
+                                         p->items[first].version, 0, p->items[first].source };
+    p->n = first + 1;
+}
+
+bool dt__cluster_intercept(dt__task *t)
+{
+    if (!dt__cluster_active || C.rank != 0 || t->parent != &dt__root || (t->flags & DT_TF_PLACED) ||
+        (t->flags & DT_TF_WAITON))
+        return false;
+    t->flags |= DT_TF_PLACED;
+    plan_ctx p = { 0 };
+    pthread_mutex_lock(&C.lock);
+    int r = choose_rank(t);
+    p.target = r;
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        dt__access *a = &t->acc[i];
+        if (!a->size) continue;
+        p.reads = (a->mode & 0xFF) != DT_OUT;
+        plan_access(&p, a);
+        if (a->writes) a->version = (++C.next_version << 8) | (uint64_t)r;
+    }
+    t->worker = r;                               /* where it runs, for the release hook */
+    atomic_fetch_add(&C.load[r], 1);
+    dt__vec ready;
+    dt__vec_init(&ready);
+    if (r == C.rank) {
+        waiter *w = dt__xmalloc(sizeof *w);
+        memset(w, 0, sizeof *w);
+        w->kind = W_TASK;
+        w->task = t;
+        w->count = 1;
+        for (size_t i = 0; i < p.n; i++) acquire(&p.items[i], p.items[i].source, w);
+        if (--w->count == 0) waiter_fire(w, &ready);
+        pthread_mutex_unlock(&C.lock);
+        free(p.items);
+        ready_all(&ready);
+        return true;
+    }
+    pthread_mutex_unlock(&C.lock);
+    dt__wire_region *acc = dt__xmalloc(sizeof *acc * (t->nacc ? t->nacc : 1));
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        const dt__access *a = &t->acc[i];
+        acc[i] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride, a->writes ? a->version : 0,
+                                    a->mode, -1 };
+    }
+    dt__task_ref(t);                             /* until the target reports back */
+    size_t len;
+    void *msg = dt__msg_offload((uint64_t)(uintptr_t)t, (uint32_t)t->type, dt__hash_name(dt__types[t->type].name),
+                                t->args, (uint32_t)t->args_size, acc, t->nacc, p.items, (uint32_t)p.n,
+                                t->label, &len);
+    free(acc);
+    free(p.items);
+    post_ctrl(r, msg, len);
+    return true;
+}
+
+typedef struct release_ctx { uint64_t version, valid; } release_ctx;
+
+static void release_piece(void *ctx, dt__frag *f)
+{
+    release_ctx *c = ctx;
+    f->version = c->version;
+    f->state = c->valid;
+}
+
+void dt__cluster_released(dt__access *a)
+{
+    if (!a->writes || !a->size) return;
+    int r = a->task->worker;
+    release_ctx c = { a->version, 1ull << r };
+    dt__wire_region reg = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
+    pthread_mutex_lock(&C.lock);
+    FOR_ROWS(a, s, e) walk(&C.dir, s, e, 0, 1u << C.rank, release_piece, &c);
+    if (r == C.rank) cache_set(&reg, a->version, NULL);
+    pthread_mutex_unlock(&C.lock);
+}
+
+static void handle_done(const dt__msg *m, int peer)
+{
+    dt__task *t = (dt__task *)(uintptr_t)m->task_id;
+    if (!(t->flags & DT_TF_PLACED) || t->worker != peer)
+        die("rank %d reports the completion of a task it was not given", peer);
+    atomic_fetch_sub(&C.load[peer], 1);
+    dt__task_body_end(t);
+    dt__task_unref(t);
+}
+
+/* ---- bringing data back to rank 0 --------------------------------------------- */
+
+typedef struct back_ctx { plan_ctx plan; } back_ctx;
+
+static void back_piece(void *ctx, dt__frag *f)
+{
+    back_ctx *b = ctx;
+    if (f->state & (1ull << C.rank)) return;
+    plan_piece(&b->plan, f);
+}
+
+void dt__cluster_bring_back(const dt__access *acc, size_t n)
+{
+    if (!dt__cluster_active || C.rank != 0) return;
+    back_ctx b = { { .target = C.rank, .reads = true } };
+    atomic_int flag = 0;
+    waiter *w = dt__xmalloc(sizeof *w);
+    memset(w, 0, sizeof *w);
+    w->kind = W_FLAG;
+    w->flag = &flag;
+    dt__vec ready;
+    dt__vec_init(&ready);
+    pthread_mutex_lock(&C.lock);
+    if (!acc) {
+        for (dt__frag *f = dt__rtree_first(&C.dir); f; f = dt__rtree_next(f)) back_piece(&b, f);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (!acc[i].size) continue;
+            FOR_ROWS(&acc[i], s, e) walk(&C.dir, s, e, 0, 1u << C.rank, back_piece, &b);
+        }
+    }
+    w->count = 1;
+    for (size_t i = 0; i < b.plan.n; i++) acquire(&b.plan.items[i], b.plan.items[i].source, w);
+    if (--w->count == 0) waiter_fire(w, &ready);
+    pthread_mutex_unlock(&C.lock);
+    free(b.plan.items);
+    ready_all(&ready);
+    while (!atomic_load(&flag)) dt__futex_wait(&flag, 0, 10 * 1000 * 1000L);
+}
+
+/* ---- the progress thread -------------------------------------------------------- */
+
+static void track(MPI_Request req, MPI_Datatype type, outmsg *m)
+{
+    if (C.nfl == C.capfl) {
+        C.capfl = C.capfl ? C.capfl * 2 : 64;
+        C.fl = realloc(C.fl, sizeof *C.fl * C.capfl);
+        if (!C.fl) dt__fatal("out of memory");
+    }
+    C.fl[C.nfl++] = (inflight){ req, type, m };
+}
+
+static MPI_Datatype region_type(const dt__wire_region *r, int *count)
+{
+    if (r->size > INT32_MAX || r->rows > INT32_MAX || r->stride > INT32_MAX)
+        die("a region of %llu rows of %llu bytes is too large for one MPI message",
+            (unsigned long long)r->rows, (unsigned long long)r->size);
+    if (r->rows <= 1) {
+        *count = (int)r->size;
+        return MPI_DATATYPE_NULL;
+    }
+    MPI_Datatype t;
+    MPI_Type_vector((int)r->rows, (int)r->size, (int)r->stride, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    *count = 1;
+    return t;
+}
+
+static void start_out(outmsg *m)
+{
+    MPI_Request req;
+    int count;
+    MPI_Datatype t;
+    switch (m->kind) {
+    case OUT_CTRL:
+        MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, TAG_CTRL, C.comm, &req);
+        track(req, MPI_DATATYPE_NULL, m);
+        break;
+    case OUT_RECV:
+        t = region_type(&m->region, &count);
+        MPI_Irecv((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
+                  m->peer, (int)m->tag, C.comm, &req);
+        track(req, t, m);
+        break;
+    default:
+        t = region_type(&m->region, &count);
+        MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
+                  m->peer, (int)m->tag, C.comm, &req);
+        track(req, t, m);
+        break;
+    }
+}
+
+static void finish_out(outmsg *m)
+{
+    if (m->kind == OUT_RECV) {
+        dt__vec ready;
+        dt__vec_init(&ready);
+        pthread_mutex_lock(&C.lock);
+        cache_set(&m->region, m->region.version, m->pend);
+        pending *p = m->pend;
+        for (uint32_t i = 0; i < p->waiters.n; i++) {
+            waiter *w = p->waiters.v[i];
+            if (--w->count == 0) waiter_fire(w, &ready);
+        }
+        pthread_mutex_unlock(&C.lock);
+        dt__vec_free(&p->waiters);
+        free(p);
+        ready_all(&ready);
+    }
+    free(m->buf);
+    free(m);
+}
+
+static void handle_ctrl(void *buf, size_t len, int peer)
+{
+    dt__msg m;
+    const char *why;
+    if (dt__msg_decode(buf, len, &m, &why)) die("malformed message from rank %d: %s", peer, why);
+    switch (m.type) {
+    case DT_MSG_OFFLOAD: handle_offload(&m, peer); break;
+    case DT_MSG_DONE: handle_done(&m, peer); break;
+    case DT_MSG_DATA_REQ: handle_data_req(&m, peer); break;
+    default:
+        atomic_store(&C.shutdown, 1);
+        dt__sched_wake_all();
+        break;
+    }
+}
+
+static bool progress_once(void)
+{
+    bool did = false;
+    pthread_mutex_lock(&C.out_lock);
+    outmsg *m = C.out_head;
+    C.out_head = C.out_tail = NULL;
+    pthread_mutex_unlock(&C.out_lock);
+    while (m) {
+        outmsg *next = m->next;
+        start_out(m);
+        m = next;
+        did = true;
+    }
+    for (;;) {
+        int flag;
+        MPI_Message msg;
+        MPI_Status st;
+        MPI_Improbe(MPI_ANY_SOURCE, TAG_CTRL, C.comm, &flag, &msg, &st);
+        if (!flag) break;
+        int count;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        void *buf = dt__xmalloc(count ? (size_t)count : 1);
+        MPI_Mrecv(buf, count, MPI_BYTE, &msg, &st);
+        handle_ctrl(buf, (size_t)count, st.MPI_SOURCE);
+        free(buf);
+        did = true;
+    }
+    for (size_t i = 0; i < C.nfl;) {
+        int flag;
+        MPI_Test(&C.fl[i].req, &flag, MPI_STATUS_IGNORE);
+        if (!flag) { i++; continue; }
+        inflight f = C.fl[i];
+        C.fl[i] = C.fl[--C.nfl];
+        if (f.type != MPI_DATATYPE_NULL) MPI_Type_free(&f.type);
+        finish_out(f.m);
+        did = true;
+    }
+    return did;
+}
+
+static void *progress_main(void *arg)
+{
+    (void)arg;
+    unsigned idle = 0;
+    while (!atomic_load(&C.stop) || C.out_head || C.nfl) {
+        if (progress_once()) { idle = 0; continue; }
+        /* back off: spin briefly, then sleep longer and longer (up to 200 us);
+           a message posted by this rank's threads wakes us at once */
+        if (++idle < 64) { dt__cpu_relax(); continue; }
+        long ns = idle < 128 ? 1000 : idle < 256 ? 20000 : 200000;
+        int w = atomic_load(&C.wake);
+        atomic_store(&C.sleeping, 1);
+        if (!C.out_head) dt__futex_wait(&C.wake, w, ns);
+        atomic_store(&C.sleeping, 0);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size)
+{
+    int inited, provided;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) return DT_ESYS;
+        C.mpi_owned = true;
+    } else {
+        MPI_Query_thread(&provided);
+    }
+    if (provided < MPI_THREAD_SERIALIZED) return DT_ESYS;
+    MPI_Comm_dup(MPI_COMM_WORLD, &C.comm);
+    MPI_Comm_rank(C.comm, &C.rank);
+    MPI_Comm_size(C.comm, &C.nranks);
+    if (C.nranks > MAX_RANKS) return DT_ELIMIT;
+    MPI_Comm node;
+    MPI_Comm_split_type(C.comm, MPI_COMM_TYPE_SHARED, C.rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, local_rank);
+    MPI_Comm_size(node, local_size);
+    MPI_Comm_free(&node);
+    dt__rt.rank = C.rank;
+    dt__rt.nranks = C.nranks;
+    dt__cluster_active = C.nranks > 1;
+    return DT_OK;
+}
+
+uint64_t dt__cluster_bcast_u64(uint64_t v)
+{
+    MPI_Bcast(&v, 1, MPI_UINT64_T, 0, C.comm);
+    return v;
+}
+
+bool dt__cluster_all(bool ok)
+{
+    int mine = ok, all;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_LAND, C.comm);
+    return all != 0;
+}
+
+int dt__cluster_start(int policy)
+{
+    C.policy = policy;
+    pthread_mutex_init(&C.lock, NULL);
+    pthread_mutex_init(&C.out_lock, NULL);
+    memset(&C.remote_root, 0, sizeof C.remote_root);
+    atomic_init(&C.remote_root.refs, 1);
+    C.remote_root.flags = DT_TF_ROOT;
+    C.remote_root.label = "offloaded";
+    if (!dt__cluster_active) return DT_OK;
+    if (pthread_create(&C.thread, NULL, progress_main, NULL)) return DT_ESYS;
+    return DT_OK;
+}
+
+/* The other ranks' main threads serve offloaded tasks until rank 0 is done. */
+static bool served(void *arg)
+{
+    (void)arg;
+    return atomic_load(&C.shutdown) && dt__task_children_done(&C.remote_root);
+}
+
+void dt__cluster_finalize(void)
+{
+    if (dt__cluster_active) {
+        if (C.rank == 0) {
+            for (int r = 1; r < C.nranks; r++) {
+                size_t len;
+                void *msg_ = dt__msg_shutdown(&len);
+    post_ctrl(r, msg_, len);
+            }
+        } else {
+            atomic_store(&C.remote_root.waiting, 1);
+            dt__sched_wait(served, NULL, NULL);
+        }
+        atomic_store(&C.stop, 1);
+        wake_progress();
+        pthread_join(C.thread, NULL);
+        free(C.fl);
+        C.fl = NULL;
+        C.nfl = C.capfl = 0;
+        MPI_Barrier(C.comm);
+    }
+    tree_free(&C.dir);
+    tree_free(&C.cache);
+    MPI_Comm_free(&C.comm);
+    if (C.mpi_owned) MPI_Finalize();
+    dt__cluster_active = false;
+}

@@ -1,0 +1,36 @@
+/* cluster.h - MPI: peer-to-peer offload of tasks over the common address
+ * space, the data directory (rank 0) and the per-rank version caches, and
+ * the progress thread that alone talks to MPI.
+ *
+ * With one rank nothing here is active and every hook is a cheap test. */
+#ifndef DT_CLUSTER_H
+#define DT_CLUSTER_H
+
+#include "task.h"
+
+/* Initialises MPI (if the program did not) and learns rank, size and the
+ * ranks sharing this node.  DT_OK or DT_ESYS. */
+int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
+/* Starts the progress thread (after the workers). */
+int dt__cluster_start(int policy);
+/* dt_finalize: rank 0 tells everybody to stop; the others wait for that. */
+void dt__cluster_finalize(void);
+
+/* Collective helpers for agreeing on the common address space. */
+uint64_t dt__cluster_bcast_u64(uint64_t v);
+bool dt__cluster_all(bool ok);
+
+/* True when t was taken over (placed on a rank, data on its way). */
+bool dt__cluster_intercept(dt__task *t);
+/* An access of a placed task is released: record where its data now lives. */
+void dt__cluster_released(dt__access *a);
+/* An offloaded task completed here: tell its creator. */
+void dt__cluster_remote_complete(dt__task *t);
+/* Rank 0's root task waits: bring back the data of `acc` (all if NULL). */
+void dt__cluster_bring_back(const dt__access *acc, size_t n);
+/* May a task with these accesses run on another rank? */
+bool dt__cluster_offloadable(const dt__task *t);
+
+extern bool dt__cluster_active;
+
+#endif

@@ -198,12 +198,23 @@ typedef struct worker {
     deque dq;
     pthread_t thread;
     int id;
+    bool started;
+    atomic_int parked;          /* a spare with nothing to do: 1 while asleep */
     hwloc_cpuset_t cpuset;
     uint64_t rng;
 } worker;
 
+/* Threads beyond the configured workers: a thread that blocks in a nested
+ * wait with nothing it may run hands its core to a spare, which runs what the
+ * blocked thread had to refuse.  Spares go back to sleep when the blocked
+ * threads resume. */
+#define MAX_SPARES 256
+
 static struct {
-    int n;
+    int n;                      /* configured workers (slots 0..n-1) */
+    atomic_int nslots;          /* slots in use, spares included */
+    atomic_int running;         /* threads able to run tasks (not blocked in a wait) */
+    pthread_mutex_t spare_lock;
     worker *w;
     heap hi, lo;
     fifo inject;
@@ -226,7 +237,7 @@ static _Thread_local dt__task *tls_held[MAX_HELD];
 static _Thread_local int tls_nheld;
 
 int dt__worker_id(void) { return tls_id; }
-int dt__num_slots(void) { return S.n + 1; }
+int dt__num_slots(void) { return S.n + MAX_SPARES + 1; }
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -253,14 +264,49 @@ void dt__sched_wake_all(void)
 static bool work_visible(void)
 {
     if (atomic_load(&S.hi.n) || atomic_load(&S.lo.n) || atomic_load(&S.inject.n)) return true;
-    for (int i = 0; i < S.n; i++)
+    int n = atomic_load(&S.nslots);
+    for (int i = 0; i < n; i++)
         if (dq_size(&S.w[i].dq)) return true;
     return false;
 }
 
+static void *worker_main(void *arg);
+
+/* A thread is about to sleep in a nested wait while work is queued that it
+ * may not run: wake (or make) a spare so that the cores stay busy. */
+static void hand_over(void)
+{
+    if (atomic_load(&S.running) >= S.n || !work_visible()) return;
+    pthread_mutex_lock(&S.spare_lock);
+    int n = atomic_load(&S.nslots);
+    for (int i = S.n; i < n; i++) {
+        if (atomic_load(&S.w[i].parked) == 1) {
+            atomic_store(&S.w[i].parked, 0);
+            atomic_fetch_add(&S.running, 1);
+            dt__futex_wake(&S.w[i].parked, 1);
+            pthread_mutex_unlock(&S.spare_lock);
+            return;
+        }
+    }
+    if (n < S.n + MAX_SPARES) {
+        worker *w = &S.w[n];
+        w->id = n;
+        w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(n + 1);
+        atomic_fetch_add(&S.running, 1);
+        if (pthread_create(&w->thread, NULL, worker_main, w) == 0) {
+            w->started = true;
+            atomic_store_explicit(&S.nslots, n + 1, memory_order_release);
+        } else {
+            atomic_fetch_sub(&S.running, 1);
+        }
+    }
+    pthread_mutex_unlock(&S.spare_lock);
+}
+
 /* Spin a little, then yield, then sleep until something is pushed or the
- * waited-for condition may have changed (woken by wake_all). */
-static void idle(unsigned *spins, bool (*done)(void *), void *arg)
+ * waited-for condition may have changed (woken by wake_all).  `blocked`: the
+ * thread waits inside a task and cannot run what is queued. */
+static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blocked)
 {
     ++*spins;
     if (*spins < 32) {
@@ -273,11 +319,19 @@ static void idle(unsigned *spins, bool (*done)(void *), void *arg)
     }
     int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
     atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
-    if (!work_visible() && !(done && done(arg)) && !atomic_load(&S.stop))
+    if (blocked) {
+        atomic_fetch_sub(&S.running, 1);
+        hand_over();
+        if (!(done && done(arg))) dt__futex_wait(&S.epoch, e, 50 * 1000 * 1000L);
+        atomic_fetch_add(&S.running, 1);
+    } else if (!work_visible() && !(done && done(arg)) && !atomic_load(&S.stop)) {
         dt__futex_wait(&S.epoch, e, 50 * 1000 * 1000L);
+    }
     atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
     *spins = 24;
 }
+
+static void idle(unsigned *spins, bool (*done)(void *), void *arg) { idle_wait(spins, done, arg, false); }
 
 /* ---- queues -------------------------------------------------------------- */
 
@@ -304,11 +358,12 @@ static dt__task *get_task(int id)
     if (t) return t;
     if (id >= 0 && (t = dq_pop(&S.w[id].dq))) return t;
     if ((t = fifo_pop(&S.inject))) return t;
-    if (S.n > 1) {
+    int n = atomic_load_explicit(&S.nslots, memory_order_acquire);
+    if (n > 1) {
         uint64_t r = id >= 0 ? next_rand(&S.w[id].rng) : (uint64_t)dt__now_ns();
-        int start = (int)(r % (uint64_t)S.n);
-        for (int i = 0; i < S.n; i++) {
-            int v = (start + i) % S.n;
+        int start = (int)(r % (uint64_t)n);
+        for (int i = 0; i < n; i++) {
+            int v = (start + i) % n;
             if (v != id && (t = dq_steal(&S.w[v].dq))) return t;
         }
     }
@@ -342,15 +397,18 @@ static bool needs_held(const dt__task *t)
 }
 
 /* May a thread waiting inside `scope` run t?  Descendants, yes.  Others only
- * if no weak access of theirs is still waiting: their children then depend
+ * if no weak access of theirs is still waiting (their children then depend
  * only on each other, so they cannot come to wait for `scope`, which sits
- * below them on this thread's stack. */
+ * below them on this thread's stack), and if they have no weak commutative
+ * access: their children would need bytes that another task of the same
+ * commutative group may hold while it waits for a frame below this one. */
 static bool may_run(const dt__task *t, const dt__task *scope)
 {
     if (tls_nheld && needs_held(t)) return false;
     if (!scope || (scope->flags & DT_TF_ROOT) || descends(t, scope)) return true;
     for (uint32_t i = 0; i < t->nacc; i++)
-        if (t->acc[i].weak && !atomic_load(&t->acc[i].satisfied)) return false;
+        if (t->acc[i].weak && (t->acc[i].kind == DT_K_COMM || !atomic_load(&t->acc[i].satisfied)))
+            return false;
     return true;
 }
 
@@ -439,6 +497,7 @@ static void run_chain(dt__task *t, const dt__task *scope)
 void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
 {
     unsigned spins = 0;
+    bool nested = scope && !(scope->flags & DT_TF_ROOT);
     while (!done(arg)) {
         /* look through everything queued before giving the refused back */
         dt__task *t, *refused = NULL;
@@ -455,7 +514,7 @@ void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
             run_chain(t, scope);
             spins = 0;
         } else {
-            idle(&spins, done, arg);
+            idle_wait(&spins, done, arg, nested);
         }
     }
 }
@@ -483,6 +542,21 @@ void dt__sched_throttle(void)
     run_chain(t, scope);
 }
 
+/* A spare with nothing to do while the configured number of threads is
+ * running again goes back to sleep until hand_over() needs it. */
+static void park_spare(worker *w)
+{
+    pthread_mutex_lock(&S.spare_lock);
+    if (atomic_load(&S.running) <= S.n) {
+        pthread_mutex_unlock(&S.spare_lock);
+        return;
+    }
+    atomic_fetch_sub(&S.running, 1);
+    atomic_store(&w->parked, 1);
+    pthread_mutex_unlock(&S.spare_lock);
+    while (atomic_load(&w->parked) == 1 && !atomic_load(&S.stop)) dt__futex_wait(&w->parked, 1, 100 * 1000 * 1000L);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -495,6 +569,7 @@ static void *worker_main(void *arg)
             run_chain(t, NULL);
             spins = 0;
         } else {
+            if (w->id >= S.n && spins >= 32) park_spare(w);
             idle(&spins, NULL, NULL);
         }
     }
@@ -507,8 +582,12 @@ int dt__sched_start(int n, hwloc_topology_t topo, hwloc_cpuset_t *cpusets)
     memset(&S, 0, sizeof S);
     S.n = n;
     S.topo = topo;
-    S.w = dt__xmalloc(sizeof(worker) * (size_t)n);
-    memset(S.w, 0, sizeof(worker) * (size_t)n);
+    atomic_init(&S.nslots, n);
+    atomic_init(&S.running, n);
+    pthread_mutex_init(&S.spare_lock, NULL);
+    S.w = dt__xmalloc(sizeof(worker) * (size_t)(n + MAX_SPARES));
+    memset(S.w, 0, sizeof(worker) * (size_t)(n + MAX_SPARES));
+    for (int i = n; i < n + MAX_SPARES; i++) dq_init(&S.w[i].dq);
     pthread_mutex_init(&S.hi.lock, NULL);
     pthread_mutex_init(&S.lo.lock, NULL);
     pthread_mutex_init(&S.inject.lock, NULL);
@@ -523,6 +602,7 @@ int dt__sched_start(int n, hwloc_topology_t topo, hwloc_cpuset_t *cpusets)
     tls_id = 0;
     if (cpusets) hwloc_set_cpubind(topo, cpusets[0], HWLOC_CPUBIND_THREAD);
     for (int i = 1; i < n; i++) {
+        S.w[i].started = true;
         if (pthread_create(&S.w[i].thread, NULL, worker_main, &S.w[i])) {
             atomic_store(&S.stop, 1);
             for (int j = 1; j < i; j++) pthread_join(S.w[j].thread, NULL);
@@ -536,8 +616,11 @@ void dt__sched_stop(void)
 {
     atomic_store(&S.stop, 1);
     dt__sched_wake_all();
-    for (int i = 1; i < S.n; i++) pthread_join(S.w[i].thread, NULL);
-    for (int i = 0; i < S.n; i++) dq_free(&S.w[i].dq);
+    int n = atomic_load(&S.nslots);
+    for (int i = S.n; i < n; i++) dt__futex_wake(&S.w[i].parked, 1);
+    for (int i = 1; i < n; i++)
+        if (S.w[i].started) pthread_join(S.w[i].thread, NULL);
+    for (int i = 0; i < S.n + MAX_SPARES; i++) dq_free(&S.w[i].dq);
     free(S.w);
     free(S.hi.v);
     free(S.lo.v);

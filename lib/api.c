@@ -179,7 +179,9 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     /* A task holding commutative bytes must not wait for its weak accesses
      * while it runs (another task may need those bytes to release them), so
      * it waits for them before it starts. */
-    if (t->flags & DT_TF_COMM)
+    /* Likewise the root's tasks in a cluster: their data must be on the rank
+     * that runs them (and their children) before they start. */
+    if ((t->flags & DT_TF_COMM) || (dt__cluster_active && p == &dt__root && dt__rt.rank == 0))
         for (size_t i = 0; i < n_acc; i++) t->acc[i].weak = false;
     t->fn = dt__types[type].fn;
     t->type = type;

@@ -31,7 +31,19 @@ test-oracle: $(ORACLE)
 	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_TASKS) \
 	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; done; done; exit $$fail
 
-test: all test-unit test-oracle examples-check bench-quick
+# The control-message decoder, fuzzed on its own (libFuzzer, clang).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+$(BUILD)/test/fuzz-msg: test/fuzz/fuzz-msg.c lib/msg.c lib/msg.h | $(BUILD)/test
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -Iinclude test/fuzz/fuzz-msg.c lib/msg.c -o $@
+
+.PHONY: fuzz
+fuzz: $(BUILD)/test/fuzz-msg
+	mkdir -p $(BUILD)/test/fuzz-corpus
+	$(BUILD)/test/fuzz-msg -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	  $(BUILD)/test/fuzz-corpus 2>&1 | tail -4
+
+test: all test-unit test-oracle fuzz examples-check bench-quick
 	@echo "make test: all passed"
 
 # The suite under sanitizers, each in its own build tree.

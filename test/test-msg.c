@@ -1,0 +1,138 @@
+/* test-msg.c - the cluster layer's message codec: round trips, and every
+ * malformed or truncated message is refused with a reason. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include "msg.h"
+#include "test_util.h"
+
+static dt__wire_region reg(uint64_t addr, uint64_t size, uint64_t rows, uint64_t stride)
+{
+    dt__wire_region r = { addr, size, rows, stride, 7, 3, -1 };
+    return r;
+}
+
+START_TEST(offload_round_trip)
+{
+    dt__wire_region acc[2] = { reg(0x1000, 64, 1, 64), reg(0x2000, 8, 4, 32) };
+    dt__wire_region fetch[1] = { reg(0x1000, 64, 1, 64) };
+    fetch[0].source = 2;
+    char args[5] = "abcd";
+    size_t len;
+    void *b = dt__msg_offload(42, 3, dt__hash_name("gemm"), args, 5, acc, 2, fetch, 1, "lbl", &len);
+    ck_assert_ptr_nonnull(b);
+    dt__msg m;
+    const char *why = NULL;
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT_MSG_OFFLOAD);
+    ck_assert_uint_eq(m.task_id, 42);
+    ck_assert_uint_eq(m.type_id, 3);
+    ck_assert_uint_eq(m.type_hash, dt__hash_name("gemm"));
+    ck_assert_uint_eq(m.args_size, 5);
+    ck_assert_mem_eq(m.args, "abcd", 5);
+    ck_assert_uint_eq(m.nacc, 2);
+    ck_assert_uint_eq(m.nfetch, 1);
+    dt__wire_region r;
+    memcpy(&r, m.acc + 1, sizeof r);
+    ck_assert_uint_eq(r.rows, 4);
+    memcpy(&r, m.fetch, sizeof r);
+    ck_assert_int_eq(r.source, 2);
+    ck_assert_uint_eq(m.label_len, 3);
+    ck_assert_mem_eq(m.label, "lbl", 3);
+    /* every strict prefix is refused */
+    for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
+    free(b);
+}
+END_TEST
+
+START_TEST(small_messages_round_trip)
+{
+    size_t len;
+    dt__msg m;
+    const char *why;
+    void *b = dt__msg_done(99, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT_MSG_DONE);
+    ck_assert_uint_eq(m.task_id, 99);
+    free(b);
+    dt__wire_region r = reg(0x4000, 16, 2, 64);
+    b = dt__msg_data_req(&r, 1234, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT_MSG_DATA_REQ);
+    ck_assert_uint_eq(m.tag, 1234);
+    ck_assert_uint_eq(m.region.stride, 64);
+    free(b);
+    b = dt__msg_shutdown(&len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT_MSG_SHUTDOWN);
+    free(b);
+}
+END_TEST
+
+START_TEST(malformed_messages_refused)
+{
+    size_t len;
+    dt__msg m;
+    const char *why = NULL;
+    char *b = dt__msg_done(1, &len);
+    dt__msg_header h;
+    memcpy(&h, b, sizeof h);
+
+    h.magic ^= 1;                                   /* bad magic */
+    memcpy(b, &h, sizeof h);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "bad magic");
+    h.magic ^= 1;
+
+    h.length += 1;                                  /* length field lies */
+    memcpy(b, &h, sizeof h);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    h.length -= 1;
+
+    h.type = 77;                                    /* unknown type */
+    memcpy(b, &h, sizeof h);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "unknown message type");
+    free(b);
+
+    /* an offload whose counts do not match its payload */
+    dt__wire_region acc = reg(0x1000, 8, 1, 8);
+    b = dt__msg_offload(1, 0, 0, NULL, 0, &acc, 1, NULL, 0, NULL, &len);
+    uint32_t nacc = 5;
+    memcpy(b + sizeof(dt__msg_header) + 8 + 12, &nacc, 4);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    free(b);
+
+    /* a region that wraps the address space */
+    acc = reg(UINT64_MAX - 4, 8, 1, 8);
+    b = dt__msg_offload(1, 0, 0, NULL, 0, &acc, 1, NULL, 0, NULL, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "region wraps the address space");
+    free(b);
+
+    /* a data request for nothing, or with rows overlapping */
+    dt__wire_region r = reg(0x1000, 0, 1, 0);
+    b = dt__msg_data_req(&r, 1, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    free(b);
+    r = reg(0x1000, 64, 2, 32);
+    b = dt__msg_data_req(&r, 1, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    free(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("msg");
+    TCase *tc = tcase_create("codec");
+    tcase_add_test(tc, offload_round_trip);
+    tcase_add_test(tc, small_messages_round_trip);
+    tcase_add_test(tc, malformed_messages_refused);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

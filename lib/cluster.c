@@ -138,6 +138,13 @@ static void post_ctrl(int peer, void *buf, size_t len)
     post(m);
 }
 
+void dt__cluster_send_raw(int peer, const void *buf, size_t len)
+{
+    void *copy = dt__xmalloc(len ? len : 1);
+    memcpy(copy, buf, len);
+    post_ctrl(peer, copy, len);
+}
+
 /* ---- walking byte ranges of a tree --------------------------------------- */
 
 typedef void (*piece_fn)(void *ctx, dt__frag *f);

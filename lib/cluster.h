@@ -31,6 +31,9 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n);
 /* May a task with these accesses run on another rank? */
 bool dt__cluster_offloadable(const dt__task *t);
 
+/* Tests only: sends raw bytes to peer as a control message. */
+void dt__cluster_send_raw(int peer, const void *buf, size_t len);
+
 extern bool dt__cluster_active;
 
 #endif

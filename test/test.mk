@@ -43,7 +43,9 @@ fuzz: $(BUILD)/test/fuzz-msg
 	$(BUILD)/test/fuzz-msg -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	  $(BUILD)/test/fuzz-corpus 2>&1 | tail -4
 
-test: all test-unit test-oracle fuzz examples-check bench-quick
+include test/mpi/mpi.mk
+
+test: all test-unit test-oracle fuzz test-mpi examples-check bench-quick
 	@echo "make test: all passed"
 
 # The suite under sanitizers, each in its own build tree.

@@ -1,0 +1,50 @@
+/* fault.c - failures in a job end it with a message naming the rank and the
+ * task, never with a hang.  `fault type|msg|death`, under mpiexec -n 2.
+ *   type:  rank 0 offloads a task of a type rank 1 never registered
+ *   msg:   rank 0 sends rank 1 a control message with a bad header
+ *   death: the task offloaded to rank 1 kills its process */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dtask.h"
+#include "cluster.h"
+
+static dt_type_t T_work, T_die, T_only0;
+static const char *mode;
+
+static void work_fn(void *p) { (void)p; }
+static void die_fn(void *p) { (void)p; _exit(3); }
+static void only0_fn(void *p) { (void)p; }
+
+static int app(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    long *x = dt_dmalloc(64);
+    dt_access_t acc = { DT_INOUT, x, 8, 0, 0 };
+    dt_task_attr_t on1 = { 0, 1, "victim", 0 };
+    if (!strcmp(mode, "type")) {
+        dt_task_create(T_only0, NULL, 0, &acc, 1, &on1);
+    } else if (!strcmp(mode, "msg")) {
+        static const char garbage[] = "this is not a dtask message at all";
+        dt__cluster_send_raw(1, garbage, sizeof garbage);
+        dt_task_create(T_work, NULL, 0, &acc, 1, &on1);
+    } else {
+        dt_task_create(T_die, NULL, 0, &acc, 1, &on1);
+    }
+    dt_taskwait();
+    fprintf(stderr, "fault: the job survived '%s'\n", mode);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    mode = argc > 1 ? argv[1] : "";
+    dt_type_register("work", work_fn, &T_work);
+    dt_type_register("die", die_fn, &T_die);
+    /* the launcher tells each process its rank before MPI does */
+    const char *rank = getenv("PMI_RANK");
+    if (!rank || !strcmp(rank, "0")) dt_type_register("only-on-rank-0", only0_fn, &T_only0);
+    return dt_main(argc, argv, app) != 0;
+}

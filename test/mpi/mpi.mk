@@ -1,0 +1,26 @@
+# Multi-rank tests: real ranks under MPICH's mpiexec, each bounded by a
+# timeout (a hang fails).  The fault tests must end the job with the expected
+# message and a non-zero status.
+MPIEXEC   ?= mpiexec.mpich
+MPI_TESTS  = offload fault
+MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
+MPI_TIMEOUT ?= 120
+MPI_RANKS  ?= 2 3 4
+MPI_POLICIES ?= locality balance round-robin local
+
+$(BUILD)/test/mpi-%: test/mpi/%.c $(LIBA) | $(BUILD)/test
+	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
+
+.PHONY: test-mpi
+test-mpi: $(MPI_BIN)
+	@fail=0; for n in $(MPI_RANKS); do for p in $(MPI_POLICIES); do \
+	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
+	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
+	for f in "type:does not know" "msg:malformed message from rank 0" "death:"; do \
+	  mode=$${f%%:*}; want=$${f#*:}; \
+	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \
+	  if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || { [ -n "$$want" ] && ! printf '%s' "$$out" | grep -q "$$want"; }; then \
+	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	exit $$fail

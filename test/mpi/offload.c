@@ -1,0 +1,176 @@
+/* offload.c - tasks across ranks (run under mpiexec -n 2..4, any DT_SCHEDULE):
+ * results must equal a sequential run, whatever rank each task lands on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dtask.h"
+
+#define CHECK(cond, ...)                                                         \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "offload: FAILED %s:%d: ", __FILE__, __LINE__);      \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fputc('\n', stderr);                                                 \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+static int failures;
+static dt_type_t T_add, T_copy, T_tile, T_where, T_parent, T_dmalloc;
+
+typedef struct { long *v; int n; long add; } add_t;
+static void add_fn(void *p) { add_t *a = p; for (int i = 0; i < a->n; i++) a->v[i] += a->add; }
+
+typedef struct { long *dst, *src; int n; } copy_t;
+static void copy_fn(void *p) { copy_t *c = p; for (int i = 0; i < c->n; i++) c->dst[i] = c->src[i] * 3 + 1; }
+
+/* a B x B tile of an N-column row-major matrix: += k */
+typedef struct { double *t; int b, ld; double k; } tile_t;
+static void tile_fn(void *p)
+{
+    tile_t *a = p;
+    for (int i = 0; i < a->b; i++)
+        for (int j = 0; j < a->b; j++) a->t[i * a->ld + j] += a->k;
+}
+
+/* records the rank it ran on */
+typedef struct { int *slot; } where_t;
+static void where_fn(void *p) { where_t *w = p; *w->slot = dt_rank(); }
+
+/* an offloaded task creating children on its own rank */
+static void parent_fn(void *p)
+{
+    add_t *a = p;
+    for (int k = 0; k < 4; k++) {
+        add_t c = { a->v, a->n, a->add + k };
+        dt_access_t acc = { DT_INOUT, a->v, sizeof(long) * (size_t)a->n, 0, 0 };
+        dt_task_create(T_add, &c, sizeof c, &acc, 1, NULL);
+    }
+    dt_taskwait();
+}
+
+/* dt_dmalloc belongs to rank 0's program */
+typedef struct { int *result; } dm_t;
+static void dmalloc_fn(void *p)
+{
+    dm_t *d = p;
+    void *x = dt_dmalloc(64);
+    *d->result = x == NULL ? 1 : (dt_rank() == 0 ? 1 : 0);
+    if (x) dt_dfree(x);
+}
+
+static int app(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    int ranks = dt_num_ranks();
+    const int n = 512, nb = 6, iters = 12;
+
+    /* 1. chains of inout and out/in over blocks, hinted round the ranks */
+    long *v = dt_dmalloc(sizeof(long) * n * nb), *w = dt_dmalloc(sizeof(long) * n * nb);
+    long *rv = malloc(sizeof(long) * n * nb), *rw = malloc(sizeof(long) * n * nb);
+    for (int i = 0; i < n * nb; i++) v[i] = rv[i] = i, w[i] = rw[i] = -1;
+    for (int it = 0; it < iters; it++) {
+        for (int b = 0; b < nb; b++) {
+            add_t a = { v + b * n, n, it * 10 + b };
+            dt_access_t acc = { DT_INOUT, v + b * n, sizeof(long) * n, 0, 0 };
+            dt_task_attr_t at = { 0, (b + it) % ranks, "add", 0 };
+            CHECK(dt_task_create(T_add, &a, sizeof a, &acc, 1, it % 3 ? &at : NULL) == DT_OK, "create add");
+            for (int i = 0; i < n; i++) rv[b * n + i] += it * 10 + b;
+        }
+        for (int b = 0; b < nb; b++) {
+            int s = (b + it) % nb;
+            copy_t c = { w + b * n, v + s * n, n };
+            dt_access_t acc[2] = { { DT_OUT, w + b * n, sizeof(long) * n, 0, 0 },
+                                   { DT_IN, v + s * n, sizeof(long) * n, 0, 0 } };
+            dt_task_attr_t at = { 0, (b * 7 + it) % ranks, "copy", 0 };
+            CHECK(dt_task_create(T_copy, &c, sizeof c, acc, 2, &at) == DT_OK, "create copy");
+            for (int i = 0; i < n; i++) rw[b * n + i] = rv[s * n + i] * 3 + 1;
+        }
+        if (it == iters / 2) {      /* bring one block back only, and read it */
+            dt_access_t one = { DT_IN, w + 2 * n, sizeof(long) * n, 0, 0 };
+            CHECK(dt_taskwait_on(&one, 1) == DT_OK, "taskwait_on");
+            CHECK(memcmp(w + 2 * n, rw + 2 * n, sizeof(long) * n) == 0, "block 2 after dt_taskwait_on");
+        }
+    }
+    CHECK(dt_taskwait() == DT_OK, "taskwait");
+    CHECK(memcmp(v, rv, sizeof(long) * n * nb) == 0, "v differs from the sequential run");
+    CHECK(memcmp(w, rw, sizeof(long) * n * nb) == 0, "w differs from the sequential run");
+
+    /* 2. 2-D tiles of one row-major matrix: tiles travel as strided messages */
+    const int N = 96, B = 32, T = N / B;
+    double *m = dt_dmalloc(sizeof(double) * N * N), *rm = malloc(sizeof(double) * N * N);
+    for (int i = 0; i < N * N; i++) m[i] = rm[i] = i * 0.5;
+    for (int it = 0; it < 5; it++)
+        for (int ti = 0; ti < T; ti++)
+            for (int tj = 0; tj < T; tj++) {
+                double *t = m + ti * B * N + tj * B;
+                tile_t a = { t, B, N, it + ti * 0.25 + tj };
+                dt_access_t acc = { DT_INOUT, t, sizeof(double) * B, (size_t)B, sizeof(double) * N };
+                dt_task_attr_t at = { 0, (ti * T + tj + it) % ranks, "tile", 0 };
+                CHECK(dt_task_create(T_tile, &a, sizeof a, &acc, 1, &at) == DT_OK, "create tile");
+                for (int i = 0; i < B; i++)
+                    for (int j = 0; j < B; j++) rm[(ti * B + i) * N + tj * B + j] += a.k;
+            }
+    dt_taskwait();
+    CHECK(memcmp(m, rm, sizeof(double) * N * N) == 0, "tiles differ from the sequential run");
+
+    /* 3. hints are honoured */
+    int *where = dt_dmalloc(sizeof(int) * 64);
+    for (int i = 0; i < 64; i++) {
+        where_t a = { where + i };
+        dt_access_t acc = { DT_OUT, where + i, sizeof(int), 0, 0 };
+        dt_task_attr_t at = { 0, i % ranks, "where", 0 };
+        dt_task_create(T_where, &a, sizeof a, &acc, 1, &at);
+    }
+    dt_taskwait();
+    for (int i = 0; i < 64; i++) CHECK(where[i] == i % ranks, "task %d ran on rank %d, not %d", i, where[i], i % ranks);
+
+    /* 4. an offloaded parent whose children run on its rank */
+    long *pv = dt_dmalloc(sizeof(long) * 100);
+    for (int i = 0; i < 100; i++) pv[i] = i;
+    add_t pa = { pv, 100, 1 };
+    dt_access_t pacc = { DT_INOUT, pv, sizeof(long) * 100, 0, 0 };
+    dt_task_attr_t pat = { 0, ranks - 1, "parent", 0 };
+    CHECK(dt_task_create(T_parent, &pa, sizeof pa, &pacc, 1, &pat) == DT_OK, "create parent");
+    dt_taskwait();
+    for (int i = 0; i < 100; i++) CHECK(pv[i] == i + 1 + 2 + 3 + 4, "nested child results lost at %d", i);
+
+    /* 5. errors: memory outside the common address space cannot go elsewhere */
+    long *local = malloc(sizeof(long) * 8);
+    add_t la = { local, 8, 1 };
+    dt_access_t lacc = { DT_INOUT, local, sizeof(long) * 8, 0, 0 };
+    dt_task_attr_t lat = { 0, 1 % ranks, "local", 0 };
+    int rc = dt_task_create(T_add, &la, sizeof la, &lacc, 1, &lat);
+    CHECK(ranks == 1 ? rc == DT_OK : rc == DT_ERANGE, "malloc memory on rank 1: %s", dt_strerror(rc));
+    dt_task_attr_t bad = { 0, ranks, "nowhere", 0 };
+    CHECK(dt_task_create(T_add, &pa, sizeof pa, &pacc, 1, &bad) == DT_ERANGE, "rank %d accepted", ranks);
+    int *dm = dt_dmalloc(sizeof(int));
+    dm_t d = { dm };
+    dt_access_t dacc = { DT_OUT, dm, sizeof(int), 0, 0 };
+    dt_task_attr_t dat = { 0, ranks - 1, "dmalloc", 0 };
+    dt_task_create(T_dmalloc, &d, sizeof d, &dacc, 1, &dat);
+    dt_taskwait();
+    CHECK(*dm == 1, "dt_dmalloc on rank %d did not behave", ranks - 1);
+
+    printf("offload: %d ranks: %s\n", ranks, failures ? "FAILED" : "ok");
+    free(rv);
+    free(rw);
+    free(rm);
+    free(local);
+    return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    dt_type_register("add", add_fn, &T_add);
+    dt_type_register("copy", copy_fn, &T_copy);
+    dt_type_register("tile", tile_fn, &T_tile);
+    dt_type_register("where", where_fn, &T_where);
+    dt_type_register("parent", parent_fn, &T_parent);
+    dt_type_register("dmalloc", dmalloc_fn, &T_dmalloc);
+    int rc = dt_main(argc, argv, app);
+    if (rc < 0) fprintf(stderr, "offload: dt_main: %s\n", dt_strerror(rc));
+    return rc != 0;
+}

@@ -94,6 +94,11 @@ static struct {
     unsigned rr;
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
+    bool aggregate;              /* coalesce control messages to the same rank */
+    bool progress_thread;        /* else idle workers poll MPI */
+    pthread_mutex_t poll_lock;   /* workers mode: one poller at a time */
+    /* DT_STATS */
+    atomic_ullong n_offloaded, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
 } C;
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -247,7 +252,10 @@ static void add_waiter(pending *p, waiter *w, pending **last)
 static void acquire_piece(void *ctx, dt__frag *f)
 {
     acquire_ctx *a = ctx;
-    if (f->version == a->version && f->state == ST_PRESENT) return;
+    if (f->version == a->version && f->state == ST_PRESENT) {
+        if (!a->must_hold) atomic_fetch_add_explicit(&C.n_fetch_skipped, 1, memory_order_relaxed);
+        return;
+    }
     if (f->version == a->version && f->state != ST_ABSENT) {
         add_waiter((pending *)(uintptr_t)f->state, a->w, &a->last);
         return;
@@ -275,6 +283,8 @@ static void acquire(const dt__wire_region *r, int source, waiter *w)
         die("the directory says this rank holds version %llu of [%#llx,+%llu) but it does not",
             (unsigned long long)r->version, (unsigned long long)r->addr, (unsigned long long)r->size);
     if (!a.fetch) return;
+    atomic_fetch_add_explicit(&C.n_fetch, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&C.n_fetch_bytes, r->size * r->rows, memory_order_relaxed);
     /* one request for the whole region: a tile travels as one message */
     uint32_t tag = TAG_DATA0 + (C.next_tag++ % (1u << 20));
     outmsg *m = dt__xmalloc(sizeof *m);
@@ -394,6 +404,7 @@ static void handle_offload(const dt__msg *m, int peer)
     t->label = m->label_len ? strdup(label) : NULL;
     t->flags |= DT_TF_REMOTE;
     t->parent = &C.remote_root;
+    atomic_fetch_add_explicit(&C.n_ran_here, 1, memory_order_relaxed);
     dt__task_child_created(&C.remote_root);
     atomic_fetch_sub(&t->pending, 1);        /* no dependencies here: ready once its data is */
     for (uint32_t i = 0; i < t->nacc; i++) {
@@ -599,6 +610,7 @@ bool dt__cluster_intercept(dt__task *t)
     free(acc);
     free(p.items);
     post_ctrl(r, msg, len);
+    atomic_fetch_add_explicit(&C.n_offloaded, 1, memory_order_relaxed);
     return true;
 }
 
@@ -632,6 +644,8 @@ static void handle_done(const dt__msg *m, int peer)
     dt__task_body_end(t);
     dt__task_unref(t);
 }
+
+void dt__cluster_poll(void);
 
 /* ---- bringing data back to rank 0 --------------------------------------------- */
 
@@ -670,7 +684,10 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n)
     pthread_mutex_unlock(&C.lock);
     free(b.plan.items);
     ready_all(&ready);
-    while (!atomic_load(&flag)) dt__futex_wait(&flag, 0, 10 * 1000 * 1000L);
+    while (!atomic_load(&flag)) {
+        dt__cluster_poll();
+        dt__futex_wait(&flag, 0, C.progress_thread ? 10 * 1000 * 1000L : 20 * 1000L);
+    }
 }
 
 /* ---- the progress thread -------------------------------------------------------- */
@@ -763,6 +780,49 @@ static void handle_ctrl(void *buf, size_t len, int peer)
     }
 }
 
+/* Control messages to the same rank leave as one MPI message when
+ * aggregation is on: each keeps its own header, so the receiver splits them. */
+static outmsg *coalesce(outmsg *list)
+{
+    outmsg *out = NULL, **tail = &out;
+    while (list) {
+        outmsg *m = list;
+        list = m->next;
+        m->next = NULL;
+        if (m->kind == OUT_CTRL) atomic_fetch_add_explicit(&C.n_ctrl, 1, memory_order_relaxed);
+        if (m->kind == OUT_CTRL && C.aggregate) {
+            outmsg **prev = &list, *o;
+            size_t total = m->len;
+            for (o = list; o; o = o->next)
+                if (o->kind == OUT_CTRL && o->peer == m->peer) total += o->len;
+            if (total != m->len) {
+                char *buf = dt__xmalloc(total), *p = buf;
+                memcpy(p, m->buf, m->len);
+                p += m->len;
+                while ((o = *prev)) {
+                    if (o->kind == OUT_CTRL && o->peer == m->peer) {
+                        memcpy(p, o->buf, o->len);
+                        p += o->len;
+                        *prev = o->next;
+                        atomic_fetch_add_explicit(&C.n_ctrl, 1, memory_order_relaxed);
+                        free(o->buf);
+                        free(o);
+                    } else {
+                        prev = &o->next;
+                    }
+                }
+                free(m->buf);
+                m->buf = buf;
+                m->len = total;
+            }
+        }
+        if (m->kind == OUT_CTRL) atomic_fetch_add_explicit(&C.n_mpi_ctrl, 1, memory_order_relaxed);
+        *tail = m;
+        tail = &m->next;
+    }
+    return out;
+}
+
 static bool progress_once(void)
 {
     bool did = false;
@@ -770,6 +830,7 @@ static bool progress_once(void)
     outmsg *m = C.out_head;
     C.out_head = C.out_tail = NULL;
     pthread_mutex_unlock(&C.out_lock);
+    m = coalesce(m);
     while (m) {
         outmsg *next = m->next;
         start_out(m);
@@ -784,9 +845,20 @@ static bool progress_once(void)
         if (!flag) break;
         int count;
         MPI_Get_count(&st, MPI_BYTE, &count);
-        void *buf = dt__xmalloc(count ? (size_t)count : 1);
+        char *buf = dt__xmalloc(count ? (size_t)count : 1);
         MPI_Mrecv(buf, count, MPI_BYTE, &msg, &st);
-        handle_ctrl(buf, (size_t)count, st.MPI_SOURCE);
+        /* one or several messages, each with its header */
+        size_t off = 0;
+        do {
+            dt__msg_header h;
+            size_t one = (size_t)count - off;
+            if (one >= sizeof h) {
+                memcpy(&h, buf + off, sizeof h);
+                if (h.magic == DT_MSG_MAGIC && h.length <= one - sizeof h) one = sizeof h + h.length;
+            }
+            handle_ctrl(buf + off, one, st.MPI_SOURCE);
+            off += one;
+        } while (off < (size_t)count);
         free(buf);
         did = true;
     }
@@ -802,6 +874,17 @@ static bool progress_once(void)
     }
     return did;
 }
+
+/* DT_PROGRESS=workers: idle threads poll instead of a dedicated thread. */
+void dt__cluster_poll(void)
+{
+    if (!dt__cluster_active || C.progress_thread || atomic_load(&C.stop)) return;
+    if (pthread_mutex_trylock(&C.poll_lock)) return;
+    while (progress_once()) {}
+    pthread_mutex_unlock(&C.poll_lock);
+}
+
+bool dt__cluster_polling(void) { return dt__cluster_active && !C.progress_thread; }
 
 static void *progress_main(void *arg)
 {
@@ -862,16 +945,19 @@ bool dt__cluster_all(bool ok)
     return all != 0;
 }
 
-int dt__cluster_start(int policy)
+int dt__cluster_start(int policy, bool aggregate, bool progress_thread)
 {
     C.policy = policy;
+    C.aggregate = aggregate;
+    C.progress_thread = progress_thread;
+    pthread_mutex_init(&C.poll_lock, NULL);
     pthread_mutex_init(&C.lock, NULL);
     pthread_mutex_init(&C.out_lock, NULL);
     memset(&C.remote_root, 0, sizeof C.remote_root);
     atomic_init(&C.remote_root.refs, 1);
     C.remote_root.flags = DT_TF_ROOT;
     C.remote_root.label = "offloaded";
-    if (!dt__cluster_active) return DT_OK;
+    if (!dt__cluster_active || !progress_thread) return DT_OK;
     if (pthread_create(&C.thread, NULL, progress_main, NULL)) return DT_ESYS;
     return DT_OK;
 }
@@ -896,9 +982,24 @@ void dt__cluster_finalize(void)
             atomic_store(&C.remote_root.waiting, 1);
             dt__sched_wait(served, NULL, NULL);
         }
-        atomic_store(&C.stop, 1);
-        wake_progress();
-        pthread_join(C.thread, NULL);
+        if (C.progress_thread) {
+            atomic_store(&C.stop, 1);
+            wake_progress();
+            pthread_join(C.thread, NULL);
+        } else {
+            /* let the last sends finish */
+            pthread_mutex_lock(&C.poll_lock);
+            while (C.out_head || C.nfl) progress_once();
+            atomic_store(&C.stop, 1);
+            pthread_mutex_unlock(&C.poll_lock);
+        }
+        if (dt__rt.stats)
+            fprintf(stderr, "dtask stats: rank %d: offloaded %llu, ran here %llu, control messages %llu "
+                    "in %llu MPI messages, fetches %llu (%llu bytes), fetches avoided by write "
+                    "versions %llu\n", C.rank, (unsigned long long)C.n_offloaded,
+                    (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
+                    (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
+                    (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped);
         free(C.fl);
         C.fl = NULL;
         C.nfl = C.capfl = 0;

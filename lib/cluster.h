@@ -12,7 +12,10 @@
  * ranks sharing this node.  DT_OK or DT_ESYS. */
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* Starts the progress thread (after the workers). */
-int dt__cluster_start(int policy);
+int dt__cluster_start(int policy, bool aggregate, bool progress_thread);
+/* DT_PROGRESS=workers: called by idle threads. */
+void dt__cluster_poll(void);
+bool dt__cluster_polling(void);
 /* dt_finalize: rank 0 tells everybody to stop; the others wait for that. */
 void dt__cluster_finalize(void);
 

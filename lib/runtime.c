@@ -193,11 +193,18 @@ static int read_config(long *nworkers)
     static const char *const binds[] = { "cores", "none", NULL };
     static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
     static const char *const bools[] = { "0", "1", NULL };
-    int r, bind = 0, sched = 0, verb = 0;
+    static const char *const progress[] = { "thread", "workers", NULL };
+    int r, bind = 0, sched = 0, verb = 0, agg = 1, prog = 0, stats = 0;
     if ((r = env_long("DT_NUM_WORKERS", 1, 1024, nworkers)) < 0) return r;
     if ((r = env_choice("DT_BIND", binds, &bind)) < 0) return r;
     if ((r = env_choice("DT_SCHEDULE", scheds, &sched)) < 0) return r;
     if ((r = env_choice("DT_VERBOSE", bools, &verb)) < 0) return r;
+    if ((r = env_choice("DT_AGGREGATE", bools, &agg)) < 0) return r;
+    if ((r = env_choice("DT_PROGRESS", progress, &prog)) < 0) return r;
+    if ((r = env_choice("DT_STATS", bools, &stats)) < 0) return r;
+    dt__rt.aggregate = agg == 1;
+    dt__rt.progress_thread = prog == 0;
+    dt__rt.stats = stats == 1;
     dt__rt.dmem_size = 1ull << 30;
     dt__rt.lmem_size = 256ull << 20;
     if ((r = env_size("DT_DMEM_SIZE", &dt__rt.dmem_size)) < 0) return r;
@@ -281,7 +288,7 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     atomic_init(&dt__root.refs, 1);
     dt__root.flags = DT_TF_ROOT;
     dt__root.label = "main";
-    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start(dt__rt.policy)) < 0) {
+    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start(dt__rt.policy, dt__rt.aggregate, dt__rt.progress_thread)) < 0) {
         dt__mem_fini();
         free_placement();
         goto fail;

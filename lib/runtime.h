@@ -19,6 +19,9 @@ typedef struct dt__runtime {
     bool trace;
     bool bind;
     int policy;             /* DT_SCHEDULE: locality, balance, round-robin, local */
+    bool aggregate;         /* DT_AGGREGATE */
+    bool progress_thread;   /* DT_PROGRESS=thread (else workers) */
+    bool stats;             /* DT_STATS */
     size_t dmem_size, lmem_size;
     uint64_t t0;
 } dt__runtime;

@@ -309,6 +309,7 @@ static void hand_over(void)
 static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blocked)
 {
     ++*spins;
+    if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_poll();
     if (*spins < 32) {
         for (int i = 0; i < 64; i++) dt__cpu_relax();
         return;
@@ -317,15 +318,17 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
         sched_yield();
         return;
     }
+    /* when idle threads are the ones polling MPI, they only nap */
+    long nap = DT_UNLIKELY(dt__cluster_active) && dt__cluster_polling() ? 50 * 1000L : 50 * 1000 * 1000L;
     int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
     atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
     if (blocked) {
         atomic_fetch_sub(&S.running, 1);
         hand_over();
-        if (!(done && done(arg))) dt__futex_wait(&S.epoch, e, 50 * 1000 * 1000L);
+        if (!(done && done(arg))) dt__futex_wait(&S.epoch, e, nap);
         atomic_fetch_add(&S.running, 1);
     } else if (!work_visible() && !(done && done(arg)) && !atomic_load(&S.stop)) {
-        dt__futex_wait(&S.epoch, e, 50 * 1000 * 1000L);
+        dt__futex_wait(&S.epoch, e, nap);
     }
     atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
     *spins = 24;

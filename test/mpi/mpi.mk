@@ -16,6 +16,9 @@ test-mpi: $(MPI_BIN)
 	@fail=0; for n in $(MPI_RANKS); do for p in $(MPI_POLICIES); do \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
+	for cfg in "DT_PROGRESS=workers" "DT_AGGREGATE=0" "DT_PROGRESS=workers DT_AGGREGATE=0"; do \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(BUILD)/test/mpi-offload \
+	    || { echo "test-mpi FAILED: offload, 3 ranks, $$cfg"; fail=1; }; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "death:"; do \
 	  mode=$${f%%:*}; want=$${f#*:}; \
 	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \

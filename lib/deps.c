@@ -18,6 +18,11 @@ struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
 
 /* ---- groups -------------------------------------------------------------- */
 
+/* Fragment nodes come and go with every split and merge: keep them per thread. */
+#define FRAG_CACHE 4096
+static _Thread_local dt__frag *frag_cache;
+static _Thread_local unsigned frag_cache_n;
+
 /* Every registration makes a group and drops one: keep them per thread. */
 #define GROUP_CACHE 4096
 static _Thread_local dt__group *group_cache;
@@ -65,6 +70,12 @@ static void group_unref(dt__group *g)
 
 void dt__deps_thread_exit(void)
 {
+    while (frag_cache) {
+        dt__frag *f = frag_cache;
+        frag_cache = f->parent;
+        free(f);
+    }
+    frag_cache_n = 0;
     while (group_cache) {
         dt__group *g = group_cache;
         group_cache = (dt__group *)g->red;
@@ -340,9 +351,27 @@ void dt__deps_combine(void *args)
 
 /* ---- walking the map ----------------------------------------------------- */
 
+
+static void frag_free(dt__frag *f)
+{
+    if (frag_cache_n < FRAG_CACHE) {
+        f->parent = frag_cache;
+        frag_cache = f;
+        frag_cache_n++;
+    } else {
+        free(f);
+    }
+}
+
 static dt__frag *frag_new(uintptr_t s, uintptr_t e, dt__group *cur, dt__group *barrier)
 {
-    dt__frag *f = dt__xmalloc(sizeof *f);
+    dt__frag *f = frag_cache;
+    if (f) {
+        frag_cache = f->parent;
+        frag_cache_n--;
+    } else {
+        f = dt__xmalloc(sizeof *f);
+    }
     f->start = s;
     f->end = e;
     f->cur = cur;
@@ -395,7 +424,7 @@ static void walk(dt__domain *d, uintptr_t s, uintptr_t e, visit_fn visit, void *
             f->end = g->end;
             group_unref(g->cur);
             group_unref(g->barrier);
-            free(dt__rtree_remove(t, g));
+            frag_free(dt__rtree_remove(t, g));
         } else {
             f = g;
         }
@@ -430,6 +459,13 @@ static void visit_access(void *ctx, dt__frag *f)
         link_group(r, f->barrier);
         nb = f->barrier;
         if (nb) nb->refs++;
+    }
+    /* Nobody joins a writer, so its fragments need no barrier, and dropping
+     * it lets the fragments it covers merge back into one.  A task with
+     * several accesses keeps it: its other accesses may need it. */
+    if (k == DT_K_EXCL && !r->multi && nb) {
+        group_unref(nb);
+        nb = NULL;
     }
     group_unref(f->barrier);
     f->barrier = nb;
@@ -467,7 +503,7 @@ static void sweep(dt__domain *d)
         group_unref(f->barrier);
         dt__frag *gone = dt__rtree_remove(&d->map, f);
         if (gone != f) next = f;        /* f now holds its successor's contents */
-        free(gone);
+        frag_free(gone);
         f = next;
     }
     d->sweep_at = d->map.count * 2 > 4096 ? d->map.count * 2 : 4096;
@@ -602,15 +638,38 @@ static void populate(dt__domain *d, dt__task *p)
     }
 }
 
+/* Can two accesses of t share bytes?  Checked exactly for ordinary tasks,
+ * assumed for ones with very many rows. */
+static bool self_overlap(const dt__task *t)
+{
+    size_t rows = 0;
+    for (uint32_t i = 0; i < t->nacc; i++) rows += t->acc[i].rows;
+    if (t->nacc > 16 || rows > 256) return true;
+    for (uint32_t i = 0; i < t->nacc; i++)
+        for (uint32_t j = i + 1; j < t->nacc; j++) {
+            const dt__access *a = &t->acc[i], *b = &t->acc[j];
+            if (!a->size || !b->size) continue;
+            for (size_t ra = 0; ra < a->rows; ra++) {
+                uintptr_t s = a->addr + ra * a->stride;
+                for (size_t rb = 0; rb < b->rows; rb++) {
+                    uintptr_t s2 = b->addr + rb * b->stride;
+                    if (s < s2 + b->size && s2 < s + a->size) return true;
+                }
+            }
+        }
+    return false;
+}
+
 void dt__deps_register(dt__task *c)
 {
     dt__task *p = c->parent;
     dt__domain *d = domain_of(p);
     if (!d->populated && !(p->flags & DT_TF_ROOT)) populate(d, p);
+    bool multi = c->nacc > 1 && self_overlap(c);
     for (uint32_t i = 0; i < c->nacc; i++) {
         dt__access *x = &c->acc[i];
         if (!x->size) continue;
-        reg r = { .dom = d, .owner = p, .x = x, .multi = c->nacc > 1 };
+        reg r = { .dom = d, .owner = p, .x = x, .multi = multi };
         if (x->kind == DT_K_RED) {
             r.red = red_open(d, x);
             x->red = r.red->buf;
@@ -639,7 +698,7 @@ void dt__deps_domain_clear(dt__domain *d)
         }
         group_unref(f->cur);
         group_unref(f->barrier);
-        free(f);
+        frag_free(f);
         f = p;
     }
     d->map.root = NULL;

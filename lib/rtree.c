@@ -44,9 +44,12 @@ static dt__frag *rotate_right(dt__rtree *t, dt__frag *x)
     return y;
 }
 
+/* Restores balance from n up; stops as soon as a subtree keeps its height,
+ * since nothing above it can have changed. */
 static void rebalance(dt__rtree *t, dt__frag *n)
 {
     while (n) {
+        int old = n->height;
         update(n);
         int bf = height(n->left) - height(n->right);
         if (bf > 1) {
@@ -56,6 +59,7 @@ static void rebalance(dt__rtree *t, dt__frag *n)
             if (height(n->right->right) < height(n->right->left)) rotate_right(t, n->right);
             n = rotate_left(t, n);
         }
+        if (n->height == old) return;
         n = n->parent;
     }
 }

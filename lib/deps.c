@@ -325,10 +325,12 @@ static bool cas_double(double *p, double *old, double v)
     return ok;
 }
 
+/* integer sums and products wrap (computed unsigned: no undefined overflow) */
+#define WRAP(T, E) (T)(sizeof(T) == 4 ? (T)(uint32_t)(E) : (T)(uint64_t)(E))
 #define RED_OP(T)                                                               \
     switch (buf->op) {                                                          \
-    case DT_RED_SUM: COMBINE(T, a + b); break;                                  \
-    case DT_RED_PROD: COMBINE(T, a * b); break;                                 \
+    case DT_RED_SUM: COMBINE(T, (T)(is_int ? WRAP(T, (uint64_t)a + (uint64_t)b) : a + b)); break; \
+    case DT_RED_PROD: COMBINE(T, (T)(is_int ? WRAP(T, (uint64_t)a * (uint64_t)b) : a * b)); break; \
     case DT_RED_MIN: COMBINE(T, b < a ? b : a); break;                          \
     default: COMBINE(T, b > a ? b : a); break;                                  \
     }
@@ -338,6 +340,7 @@ void dt__deps_combine(void *args)
     dt__redbuf *buf;
     memcpy(&buf, args, sizeof buf);
     size_t n = buf->size / red_elem_size(buf->type);
+    bool is_int = buf->type == DT_RED_I32 || buf->type == DT_RED_I64;
     switch (buf->type) {
     case DT_RED_I32: RED_OP(int32_t); break;
     case DT_RED_I64: RED_OP(int64_t); break;

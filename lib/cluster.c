@@ -27,6 +27,8 @@
 #include "scheduler.h"
 
 #define TAG_CTRL 1
+/* version flag: written by rank 0's program itself, not by a task */
+#define ROOT_WROTE 0x40u
 #define TAG_DATA0 16
 #define MAX_RANKS 64
 
@@ -90,6 +92,7 @@ static struct {
     pthread_mutex_t lock;
     dt__rtree dir, cache;
     uint64_t next_version;
+    uint64_t hole_version;       /* what bytes no task wrote since the last taskwait hold */
     uint32_t next_tag;
     unsigned rr;
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
@@ -278,7 +281,7 @@ static void acquire_piece(void *ctx, dt__frag *f)
 static void acquire(const dt__wire_region *r, int source, waiter *w)
 {
     acquire_ctx a = { .version = r->version, .w = w, .must_hold = source < 0 };
-    FOR_ROWS(r, s, e) walk(&C.cache, s, e, 0, cache_hole_state(), acquire_piece, &a);
+    FOR_ROWS(r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), acquire_piece, &a);
     if (a.missing)
         die("the directory says this rank holds version %llu of [%#llx,+%llu) but it does not",
             (unsigned long long)r->version, (unsigned long long)r->addr, (unsigned long long)r->size);
@@ -314,7 +317,7 @@ static void set_piece(void *ctx, dt__frag *f)
 static void cache_set(const dt__wire_region *r, uint64_t version, pending *only)
 {
     set_ctx c = { version, ST_PRESENT, only };
-    FOR_ROWS(r, s, e) walk(&C.cache, s, e, 0, cache_hole_state(), set_piece, &c);
+    FOR_ROWS(r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), set_piece, &c);
 }
 
 /* ---- answering requests ---------------------------------------------------- */
@@ -460,7 +463,7 @@ static void score_piece(void *ctx, dt__frag *f)
 {
     score_ctx *c = ctx;
     uint64_t n = f->end - f->start;
-    if (f->version == 0) {                  /* never written by a task: count it at home */
+    if (f->version & ROOT_WROTE) {          /* not written by a task: count it at home */
         c->bytes[home_of(f->start)] += n;
         return;
     }
@@ -496,7 +499,7 @@ static int choose_rank(dt__task *t)
         for (uint32_t i = 0; i < t->nacc; i++) {
             const dt__access *a = &t->acc[i];
             if (!a->size) continue;
-            FOR_ROWS(a, s, e) walk(&C.dir, s, e, 0, 1u << C.rank, score_piece, &sc);
+            FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, score_piece, &sc);
         }
         for (int r = 1; r < C.nranks; r++)
             if (sc.bytes[r] > sc.bytes[best] ||
@@ -518,9 +521,9 @@ typedef struct plan_ctx {
     int row_pieces;
 } plan_ctx;
 
-/* Versions carry the rank that wrote them in their low byte: that rank holds
+/* Versions carry the rank that wrote them in their low bits: that rank holds
  * the bytes for sure (others may still be receiving them). */
-#define VERSION_RANK(v) ((int)((v) & 0xFF))
+#define VERSION_RANK(v) ((int)((v) & 0x3F))
 
 static int pick_source(uint64_t version, uint64_t valid, int target)
 {
@@ -550,7 +553,7 @@ static void plan_piece(void *ctx, dt__frag *f)
 static void plan_access(plan_ctx *p, const dt__access *a)
 {
     size_t first = p->n;
-    FOR_ROWS(a, s, e) walk(&C.dir, s, e, 0, 1u << C.rank, plan_piece, p);
+    FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, plan_piece, p);
     size_t got = p->n - first;
     if (!p->reads || got != a->rows || a->rows < 2) return;
     for (size_t i = first + 1; i < p->n; i++)
@@ -630,7 +633,7 @@ void dt__cluster_released(dt__access *a)
     release_ctx c = { a->version, 1ull << r };
     dt__wire_region reg = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
     pthread_mutex_lock(&C.lock);
-    FOR_ROWS(a, s, e) walk(&C.dir, s, e, 0, 1u << C.rank, release_piece, &c);
+    FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, release_piece, &c);
     if (r == C.rank) cache_set(&reg, a->version, NULL);
     pthread_mutex_unlock(&C.lock);
 }
@@ -675,7 +678,7 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n)
     } else {
         for (size_t i = 0; i < n; i++) {
             if (!acc[i].size) continue;
-            FOR_ROWS(&acc[i], s, e) walk(&C.dir, s, e, 0, 1u << C.rank, back_piece, &b);
+            FOR_ROWS(&acc[i], s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, back_piece, &b);
         }
     }
     w->count = 1;
@@ -688,6 +691,24 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n)
         dt__cluster_poll();
         dt__futex_wait(&flag, 0, C.progress_thread ? 10 * 1000 * 1000L : 20 * 1000L);
     }
+    /* From now on the program may write these bytes directly: they get a
+     * version no other rank holds, so nobody trusts an old copy. */
+    pthread_mutex_lock(&C.lock);
+    uint64_t v = (++C.next_version << 8) | ROOT_WROTE;
+    if (!acc) {
+        tree_free(&C.dir);
+        tree_free(&C.cache);
+        C.hole_version = v;
+    } else {
+        release_ctx c = { v, 1ull << C.rank };
+        for (size_t i = 0; i < n; i++) {
+            if (!acc[i].size) continue;
+            FOR_ROWS(&acc[i], s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, release_piece, &c);
+            dt__wire_region reg = { acc[i].addr, acc[i].size, acc[i].rows, acc[i].stride, v, 0, 0 };
+            cache_set(&reg, v, NULL);
+        }
+    }
+    pthread_mutex_unlock(&C.lock);
 }
 
 /* ---- the progress thread -------------------------------------------------------- */
@@ -947,6 +968,7 @@ bool dt__cluster_all(bool ok)
 
 int dt__cluster_start(int policy, bool aggregate, bool progress_thread)
 {
+    C.hole_version = ROOT_WROTE;
     C.policy = policy;
     C.aggregate = aggregate;
     C.progress_thread = progress_thread;

@@ -154,6 +154,28 @@ static int app(int argc, char **argv)
     dt_taskwait();
     CHECK(*dm == 1, "dt_dmalloc on rank %d did not behave", ranks - 1);
 
+    /* 6. after a taskwait the program may write directly: remote copies are stale */
+    long *q = dt_dmalloc(sizeof(long) * 64), *qsum = dt_dmalloc(sizeof(long) * ranks);
+    for (int i = 0; i < 64; i++) q[i] = 1;
+    for (int round = 0; round < 3; round++) {
+        for (int r = 0; r < ranks; r++) {
+            copy_t c = { qsum + r, q, 1 };         /* qsum[r] = q[0] * 3 + 1, read on rank r */
+            dt_access_t acc[2] = { { DT_OUT, qsum + r, sizeof(long), 0, 0 }, { DT_IN, q, sizeof(long) * 64, 0, 0 } };
+            dt_task_attr_t at = { 0, r, "reader", 0 };
+            dt_task_create(T_copy, &c, sizeof c, acc, 2, &at);
+        }
+        if (round == 1) {
+            dt_access_t qa = { DT_INOUT, q, sizeof(long) * 64, 0, 0 };
+            dt_taskwait_on(&qa, 1);
+        } else {
+            dt_taskwait();
+        }
+        if (round != 1)
+            for (int r = 0; r < ranks; r++)
+                CHECK(qsum[r] == q[0] * 3 + 1, "round %d: rank %d read a stale copy (%ld)", round, r, qsum[r]);
+        for (int i = 0; i < 64; i++) q[i] += 10;  /* written by the program itself */
+    }
+
     printf("offload: %d ranks: %s\n", ranks, failures ? "FAILED" : "ok");
     free(rv);
     free(rw);

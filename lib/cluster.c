@@ -77,6 +77,7 @@ typedef struct inflight {
 
 static struct {
     MPI_Comm comm;
+    bool use_mpi;               /* false: a plain single-process run */
     bool mpi_owned;
     int rank, nranks;
     int policy;
@@ -927,10 +928,30 @@ static void *progress_main(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
+/* Was this process started by an MPI launcher (MPICH's hydra, Open MPI,
+ * Slurm/PMIx)?  A plain run is one rank and needs no MPI at all. */
+static bool launched_by_mpi(void)
+{
+    static const char *const vars[] = { "PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK",
+                                        "MPI_LOCALNRANKS", NULL };
+    for (int i = 0; vars[i]; i++)
+        if (getenv(vars[i])) return true;
+    return false;
+}
+
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size)
 {
     int inited, provided;
     MPI_Initialized(&inited);
+    C.use_mpi = inited || launched_by_mpi();
+    if (!C.use_mpi) {
+        C.rank = 0;
+        C.nranks = 1;
+        dt__rt.rank = 0;
+        dt__rt.nranks = 1;
+        dt__cluster_active = false;
+        return DT_OK;
+    }
     if (!inited) {
         if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) return DT_ESYS;
         C.mpi_owned = true;
@@ -1029,7 +1050,9 @@ void dt__cluster_finalize(void)
     }
     tree_free(&C.dir);
     tree_free(&C.cache);
-    MPI_Comm_free(&C.comm);
-    if (C.mpi_owned) MPI_Finalize();
+    if (C.use_mpi) {
+        MPI_Comm_free(&C.comm);
+        if (C.mpi_owned) MPI_Finalize();
+    }
     dt__cluster_active = false;
 }

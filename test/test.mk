@@ -55,6 +55,10 @@ test: all test-unit test-oracle fuzz test-mpi examples-check bench-quick
 SAN_ENV = UCX_MEM_EVENTS=no LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp
 test-sanitize:
 	$(SAN_ENV) $(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  OPT=-O1 ORACLE_TASKS=5000 MPI_RANKS=2 MPI_POLICIES=locality test-unit test-oracle test-mpi examples-check
+	  OPT=-O1 ORACLE_TASKS=5000 test-unit test-oracle examples-check
+	@# under mpiexec, UCX's transport plugins are unloaded before LSan reports
+	@# what they keep, so leaks are checked in the single-process runs above
+	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  OPT=-O1 MPI_RANKS=2 MPI_POLICIES=locality test-mpi
 	$(SAN_ENV) TSAN_OPTIONS="halt_on_error=1" $(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" OPT=-O1 \
 	  ORACLE_TASKS=3000 MPI_RANKS=2 MPI_POLICIES=locality test-unit test-oracle test-mpi examples-check

@@ -9,7 +9,7 @@ EXAMPLE_ARGS_cholesky = 192 32
 EXAMPLE_ARGS_heat     = 200 48 6
 EXAMPLE_ARGS_matmul   = 160 48
 EXAMPLE_TIMEOUT ?= 120
-DEMO_ARGS ?= 2560 128
+DEMO_ARGS ?= 2048 256
 
 .PHONY: examples examples-check demo
 examples: $(EXAMPLE_BIN)
@@ -27,7 +27,11 @@ examples-check: examples
 	  || { echo "example FAILED: $(e) $(EXAMPLE_ARGS_$(e)) with $$w workers"; fail=1; };) \
 	done; exit $$fail
 
+DEMO_RANKS ?= 2
+MPIEXEC ?= mpiexec.mpich
 demo: $(BUILD)/examples/cholesky
 	@echo "demo: tiled Cholesky (N B = $(DEMO_ARGS)) as libdtask tasks with 2-D tile" \
-	  "dependencies on one row-major matrix, timed against a sequential run and verified"
+	  "dependencies on one row-major matrix, on $(DEMO_RANKS) MPI ranks ($(MPIEXEC) -n $(DEMO_RANKS))," \
+	  "timed against a sequential run and verified; then the same on 1 rank"
+	@$(MPIEXEC) -n $(DEMO_RANKS) $(BUILD)/examples/cholesky $(DEMO_ARGS)
 	@$(BUILD)/examples/cholesky $(DEMO_ARGS)

@@ -536,6 +536,8 @@ static void plan_piece(void *ctx, dt__frag *f)
 {
     plan_ctx *p = ctx;
     int src = pick_source(f->version, f->state, p->target);
+    if (p->reads && src < 0 && p->target != C.rank)
+        atomic_fetch_add_explicit(&C.n_fetch_skipped, 1, memory_order_relaxed);
     if (p->reads) {
         if (p->n == p->cap) {
             p->cap = p->cap ? p->cap * 2 : 8;
@@ -653,6 +655,37 @@ void dt__cluster_poll(void);
 
 /* ---- bringing data back to rank 0 --------------------------------------------- */
 
+/* Pieces written by one task's 2-D access share a version: sorted by
+ * version and address, runs of equal rows at a constant stride become one
+ * strided region again (one message instead of one per row). */
+static int cmp_item(const void *a, const void *b)
+{
+    const dt__wire_region *x = a, *y = b;
+    if (x->version != y->version) return x->version < y->version ? -1 : 1;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static size_t coalesce_rows(dt__wire_region *it, size_t n)
+{
+    qsort(it, n, sizeof *it, cmp_item);
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        dt__wire_region r = it[i++];
+        if (r.rows == 1 && i < n && it[i].rows == 1 && it[i].version == r.version &&
+            it[i].source == r.source && it[i].size == r.size && it[i].addr >= r.addr + r.size) {
+            uint64_t stride = it[i].addr - r.addr;
+            while (i < n && it[i].rows == 1 && it[i].version == r.version && it[i].source == r.source &&
+                   it[i].size == r.size && it[i].addr == r.addr + r.rows * stride) {
+                r.rows++;
+                i++;
+            }
+            r.stride = stride;
+        }
+        it[out++] = r;
+    }
+    return out;
+}
+
 typedef struct back_ctx { plan_ctx plan; } back_ctx;
 
 static void back_piece(void *ctx, dt__frag *f)
@@ -683,6 +716,7 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n)
         }
     }
     w->count = 1;
+    b.plan.n = coalesce_rows(b.plan.items, b.plan.n);
     for (size_t i = 0; i < b.plan.n; i++) acquire(&b.plan.items[i], b.plan.items[i].source, w);
     if (--w->count == 0) waiter_fire(w, &ready);
     pthread_mutex_unlock(&C.lock);
@@ -1038,8 +1072,8 @@ void dt__cluster_finalize(void)
         }
         if (dt__rt.stats)
             fprintf(stderr, "dtask stats: rank %d: offloaded %llu, ran here %llu, control messages %llu "
-                    "in %llu MPI messages, fetches %llu (%llu bytes), fetches avoided by write "
-                    "versions %llu\n", C.rank, (unsigned long long)C.n_offloaded,
+                    "in %llu MPI messages, fetches %llu (%llu bytes), pieces not fetched because "
+                    "already held in their latest version %llu\n", C.rank, (unsigned long long)C.n_offloaded,
                     (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
                     (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped);

@@ -33,9 +33,11 @@ static int check_access(const dt_access_t *a, size_t i, const char *call, const 
                          a->stride, a->size);
     if (a->size) {
         size_t span, last;
+        /* regions are kept as [start, end): the byte after the last one must
+           exist too, so the last byte of the address space is refused */
         if (__builtin_mul_overflow(rows - 1, a->stride, &span) ||
-            __builtin_add_overflow(span, a->size - 1, &last) ||
-            (uintptr_t)a->addr + last < (uintptr_t)a->addr)
+            __builtin_add_overflow(span, a->size, &last) ||
+            (uintptr_t)a->addr + last <= (uintptr_t)a->addr)
             return dt__error(DT_EOVERFLOW, call, label, "access %zu at %p", i, a->addr);
     }
     if (base == DT_REDUCTION) {

@@ -746,6 +746,18 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n)
     pthread_mutex_unlock(&C.lock);
 }
 
+void dt__cluster_forget(uintptr_t addr, size_t size)
+{
+    if (!dt__cluster_active || C.rank != 0 || !size) return;
+    pthread_mutex_lock(&C.lock);
+    uint64_t v = (++C.next_version << 8) | ROOT_WROTE;
+    release_ctx c = { v, 1ull << C.rank };
+    walk(&C.dir, addr, addr + size, C.hole_version, 1u << C.rank, release_piece, &c);
+    dt__wire_region reg = { addr, size, 1, size, v, 0, 0 };
+    cache_set(&reg, v, NULL);
+    pthread_mutex_unlock(&C.lock);
+}
+
 /* ---- the progress thread -------------------------------------------------------- */
 
 static void track(MPI_Request req, MPI_Datatype type, outmsg *m)

@@ -31,6 +31,8 @@ void dt__cluster_released(dt__access *a);
 void dt__cluster_remote_complete(dt__task *t);
 /* Rank 0's root task waits: bring back the data of `acc` (all if NULL). */
 void dt__cluster_bring_back(const dt__access *acc, size_t n);
+/* dt_dfree on rank 0: whatever is allocated there next starts afresh. */
+void dt__cluster_forget(uintptr_t addr, size_t size);
 /* May a task with these accesses run on another rank? */
 bool dt__cluster_offloadable(const dt__task *t);
 

@@ -210,6 +210,7 @@ static int arena_free(arena *a, void *ptr, const char *call)
         return dt__error(DT_EINVAL, call, NULL, "%p is not an allocated block (freed twice?)", ptr);
     }
     b->magic = MAGIC_FREE;
+    size_t freed = b->size - HDR;
     if (a == &M.d) spans_remove((uintptr_t)p);
     block **link = &a->free, *prev = NULL;
     while (*link && *link < b) { prev = *link; link = &(*link)->next; }
@@ -235,6 +236,8 @@ static int arena_free(arena *a, void *ptr, const char *call)
         b->magic = 0;
     }
     pthread_mutex_unlock(&a->lock);
+    /* outside the arena lock: placement takes the two locks the other way round */
+    dt__cluster_forget((uintptr_t)p, freed);
     return DT_OK;
 }
 

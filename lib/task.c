@@ -28,7 +28,7 @@ static _Thread_local pool_node *pool_head;     /* blocks to allocate from */
 static _Thread_local pool_node *pool_spill;    /* freed blocks, one batch max */
 static _Thread_local unsigned pool_spill_n;
 static dt__spin_t batches_lock;
-static pool_node *batches;                      /* stack of full batches */
+static _Atomic(pool_node *) batches;            /* stack of full batches */
 static size_t nbatches;
 
 static void *block_alloc(size_t size)
@@ -39,10 +39,10 @@ static void *block_alloc(size_t size)
         pool_spill = NULL;
         pool_spill_n = 0;
     }
-    if (!pool_head && batches) {
+    if (!pool_head && atomic_load_explicit(&batches, memory_order_relaxed)) {
         dt__spin_lock(&batches_lock);
-        if ((pool_head = batches)) {
-            batches = pool_head->next_batch;
+        if ((pool_head = atomic_load_explicit(&batches, memory_order_relaxed))) {
+            atomic_store_explicit(&batches, pool_head->next_batch, memory_order_relaxed);
             nbatches--;
         }
         dt__spin_unlock(&batches_lock);
@@ -61,10 +61,10 @@ static void block_free(void *p, size_t size)
     pool_spill = n;
     if (++pool_spill_n < POOL_BATCH) return;
     dt__spin_lock(&batches_lock);
-    bool keep = nbatches < 64;          /* beyond ~16k idle blocks, give memory back */
+    bool keep = nbatches < 8;           /* beyond ~2k idle blocks (2 MiB), give memory back */
     if (keep) {
-        pool_spill->next_batch = batches;
-        batches = pool_spill;
+        pool_spill->next_batch = atomic_load_explicit(&batches, memory_order_relaxed);
+        atomic_store_explicit(&batches, pool_spill, memory_order_relaxed);
         nbatches++;
     }
     dt__spin_unlock(&batches_lock);
@@ -91,9 +91,9 @@ void dt__task_pool_drain(void)
 /* At shutdown, after every thread has drained its own cache. */
 void dt__task_pool_fini(void)
 {
-    while (batches) {
-        pool_node *b = batches;
-        batches = b->next_batch;
+    pool_node *b;
+    while ((b = atomic_load_explicit(&batches, memory_order_relaxed))) {
+        atomic_store_explicit(&batches, b->next_batch, memory_order_relaxed);
         free_list(b);
     }
     nbatches = 0;

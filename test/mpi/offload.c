@@ -176,6 +176,22 @@ static int app(int argc, char **argv)
         for (int i = 0; i < 64; i++) q[i] += 10;  /* written by the program itself */
     }
 
+    /* 7. freed and allocated again at the same address: no stale remote copy */
+    if (ranks > 1) {
+        for (long round = 0; round < 3; round++) {
+            long *x = dt_dmalloc(64), *y = dt_dmalloc(64);
+            *x = 100 + round;
+            copy_t c = { y, x, 1 };
+            dt_access_t acc[2] = { { DT_OUT, y, sizeof(long), 0, 0 }, { DT_IN, x, sizeof(long), 0, 0 } };
+            dt_task_attr_t at = { 0, 1, "reader", 0 };
+            dt_task_create(T_copy, &c, sizeof c, acc, 2, &at);
+            dt_taskwait();
+            CHECK(*y == (100 + round) * 3 + 1, "round %ld: recycled memory read stale (%ld)", round, *y);
+            dt_dfree(y);
+            dt_dfree(x);
+        }
+    }
+
     printf("offload: %d ranks: %s\n", ranks, failures ? "FAILED" : "ok");
     free(rv);
     free(rw);

@@ -667,6 +667,7 @@ static int cmp_item(const void *a, const void *b)
 
 static size_t coalesce_rows(dt__wire_region *it, size_t n)
 {
+    if (n < 2) return n;
     qsort(it, n, sizeof *it, cmp_item);
     size_t out = 0;
     for (size_t i = 0; i < n;) {

@@ -395,6 +395,14 @@ void dt__trace_flush(void)
 static void trace_write(void)
 {
     if (!dt__rt.trace) return;
+    if (dt__rt.nranks > 1) {                /* one file per rank: PATH.RANK */
+        char *p = malloc(strlen(trace_path) + 16);
+        if (p) {
+            sprintf(p, "%s.%d", trace_path, dt__rt.rank);
+            free(trace_path);
+            trace_path = p;
+        }
+    }
     FILE *f = fopen(trace_path, "w");
     if (!f) {
         dt__error(DT_ESYS, "dt_finalize", NULL, "cannot write DT_TRACE=%s", trace_path);

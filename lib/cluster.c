@@ -376,6 +376,28 @@ static void handle_data_req(const dt__msg *m, int peer)
 
 typedef struct remote_info { uint64_t origin_id; int origin; } remote_info;
 
+/* Labels of offloaded tasks live as long as the runtime (traces and error
+ * messages keep pointers to them); programs use a handful, so a list does. */
+static char **labels;
+static size_t nlabels;
+
+static const char *intern_label(const char *s)
+{
+    if (!*s) return NULL;
+    for (size_t i = 0; i < nlabels; i++)
+        if (!strcmp(labels[i], s)) return labels[i];
+    char **nl = realloc(labels, sizeof *labels * (nlabels + 1));
+    char *copy = strdup(s);
+    if (!nl || !copy) {
+        free(copy);
+        if (nl) labels = nl;
+        return NULL;
+    }
+    labels = nl;
+    labels[nlabels++] = copy;
+    return copy;
+}
+
 static void handle_offload(const dt__msg *m, int peer)
 {
     int ntypes = atomic_load_explicit(&dt__ntypes, memory_order_acquire);
@@ -405,7 +427,7 @@ static void handle_offload(const dt__msg *m, int peer)
     }
     t->fn = dt__types[m->type_id].fn;
     t->type = (int)m->type_id;
-    t->label = m->label_len ? strdup(label) : NULL;
+    t->label = intern_label(label);
     t->flags |= DT_TF_REMOTE;
     t->parent = &C.remote_root;
     atomic_fetch_add_explicit(&C.n_ran_here, 1, memory_order_relaxed);
@@ -450,8 +472,6 @@ void dt__cluster_remote_complete(dt__task *t)
     size_t len;
     void *msg_ = dt__msg_done(ri.origin_id, &len);
     post_ctrl(ri.origin, msg_, len);
-    free((char *)t->label);
-    t->label = NULL;
 }
 
 /* ---- placement, on rank 0 ------------------------------------------------------ */
@@ -1097,6 +1117,10 @@ void dt__cluster_finalize(void)
     }
     tree_free(&C.dir);
     tree_free(&C.cache);
+    for (size_t i = 0; i < nlabels; i++) free(labels[i]);
+    free(labels);
+    labels = NULL;
+    nlabels = 0;
     if (C.use_mpi) {
         MPI_Comm_free(&C.comm);
         if (C.mpi_owned) MPI_Finalize();

@@ -1041,6 +1041,14 @@ int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size)
     return DT_OK;
 }
 
+void dt__cluster_free_labels(void)
+{
+    for (size_t i = 0; i < nlabels; i++) free(labels[i]);
+    free(labels);
+    labels = NULL;
+    nlabels = 0;
+}
+
 uint64_t dt__cluster_bcast_u64(uint64_t v)
 {
     MPI_Bcast(&v, 1, MPI_UINT64_T, 0, C.comm);
@@ -1117,10 +1125,6 @@ void dt__cluster_finalize(void)
     }
     tree_free(&C.dir);
     tree_free(&C.cache);
-    for (size_t i = 0; i < nlabels; i++) free(labels[i]);
-    free(labels);
-    labels = NULL;
-    nlabels = 0;
     if (C.use_mpi) {
         MPI_Comm_free(&C.comm);
         if (C.mpi_owned) MPI_Finalize();

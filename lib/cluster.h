@@ -19,6 +19,8 @@ bool dt__cluster_polling(void);
 /* dt_finalize: rank 0 tells everybody to stop; the others wait for that. */
 void dt__cluster_finalize(void);
 
+/* After the trace is written: the labels of offloaded tasks can go. */
+void dt__cluster_free_labels(void);
 /* Collective helpers for agreeing on the common address space. */
 uint64_t dt__cluster_bcast_u64(uint64_t v);
 bool dt__cluster_all(bool ok);

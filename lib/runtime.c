@@ -321,6 +321,7 @@ DT_EXPORT int dt_finalize(void)
     dt__task_thread_exit();
     dt__task_pool_fini();
     trace_write();
+    dt__cluster_free_labels();
     dt__mem_fini();
     free_placement();
     atomic_store(&dt__rt.state, DT_STATE_FINALIZED);

@@ -1,0 +1,208 @@
+/* test-env.c - the DT_* environment variables: bad values make dt_init fail
+ * with DT_ECONFIG and a message naming the variable (and a later dt_init with
+ * a good value works); good values take effect. */
+#include "test_util.h"
+
+static const struct bad { const char *var, *val; } bad_values[] = {
+    { "DT_NUM_WORKERS", "0" },    { "DT_NUM_WORKERS", "-1" },   { "DT_NUM_WORKERS", "abc" },
+    { "DT_NUM_WORKERS", "2000" }, { "DT_NUM_WORKERS", "" },     { "DT_NUM_WORKERS", "2x" },
+    { "DT_NUM_WORKERS", "1025" }, { "DT_NUM_WORKERS", "99999999999999999999" },
+    { "DT_BIND", "foo" },         { "DT_BIND", "" },            { "DT_BIND", "Cores" },
+    { "DT_SCHEDULE", "foo" },     { "DT_SCHEDULE", "" },
+    { "DT_VERBOSE", "2" },        { "DT_VERBOSE", "yes" },      { "DT_VERBOSE", "" },
+    { "DT_DMEM_SIZE", "0" },      { "DT_DMEM_SIZE", "12Q" },    { "DT_DMEM_SIZE", "-5" },
+    { "DT_DMEM_SIZE", "" },       { "DT_DMEM_SIZE", "M" },      { "DT_DMEM_SIZE", "1MB" },
+    { "DT_DMEM_SIZE", "0K" },     { "DT_DMEM_SIZE", "99999999999999999999" },
+    { "DT_LMEM_SIZE", "abc" },    { "DT_LMEM_SIZE", "0" },      { "DT_LMEM_SIZE", "-1G" },
+    { "DT_TRACE", "/nonexistent/dir/x" },                       { "DT_TRACE", "" },
+};
+#define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
+
+START_TEST(bad_value)
+{
+    const struct bad *b = &bad_values[_i];
+    setenv(b->var, b->val, 1);
+    tu_capture c = tu_stderr_begin();
+    int r = dt_init(NULL, NULL);
+    char *out = tu_stderr_end(c);
+    ck_assert_msg(r == DT_ECONFIG, "%s='%s': dt_init returned %d", b->var, b->val, r);
+    ck_assert_msg(strstr(out, b->var), "%s='%s': message '%s' does not name it", b->var, b->val, out);
+    free(out);
+    /* still not running, and a good environment starts it */
+    ck_assert_int_eq(dt_num_workers(), DT_ENOTINIT);
+    unsetenv(b->var);
+    TU_INIT();
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+START_TEST(num_workers)
+{
+    tu_workers(3);
+    TU_INIT();
+    ck_assert_int_eq(dt_num_workers(), 3);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+START_TEST(num_workers_one)
+{
+    tu_workers(1);
+    TU_INIT();
+    ck_assert_int_eq(dt_num_workers(), 1);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+START_TEST(num_workers_default)
+{
+    unsetenv("DT_NUM_WORKERS");
+    TU_INIT();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_ge(dt_num_workers(), 1);
+    ck_assert_int_le(dt_num_workers(), cpus);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+static const struct bad good_values[] = {
+    { "DT_BIND", "none" },          { "DT_BIND", "cores" },
+    { "DT_SCHEDULE", "locality" },  { "DT_SCHEDULE", "balance" },
+    { "DT_SCHEDULE", "round-robin" }, { "DT_SCHEDULE", "local" },
+    { "DT_VERBOSE", "0" },          { "DT_VERBOSE", "1" },
+    { "DT_DMEM_SIZE", "4096" },     { "DT_DMEM_SIZE", "64k" },     { "DT_DMEM_SIZE", "2G" },
+    { "DT_LMEM_SIZE", "1m" },       { "DT_LMEM_SIZE", "1g" },      { "DT_NUM_WORKERS", "2" },
+};
+#define NGOOD (int)(sizeof good_values / sizeof good_values[0])
+
+START_TEST(good_value)
+{
+    const struct bad *g = &good_values[_i];
+    setenv(g->var, g->val, 1);
+    tu_capture c = tu_stderr_begin();
+    int r = dt_init(NULL, NULL);
+    char *out = tu_stderr_end(c);
+    ck_assert_msg(r == DT_OK, "%s='%s': dt_init returned %d", g->var, g->val, r);
+    ck_assert_str_eq(out, "");
+    free(out);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+START_TEST(dmem_size)
+{
+    setenv("DT_DMEM_SIZE", "64M", 1);
+    TU_INIT();
+    ck_assert_ptr_null(dt_dmalloc((size_t)100 << 20));
+    ck_assert_ptr_null(dt_dmalloc((size_t)64 << 20));     /* the header needs room too */
+    void *p = dt_dmalloc((size_t)32 << 20);
+    ck_assert_ptr_nonnull(p);
+    void *q = dt_dmalloc((size_t)31 << 20);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_ptr_null(dt_dmalloc((size_t)2 << 20));       /* 63M of 64M taken */
+    /* the local arena keeps its own (default) size */
+    void *l = dt_lmalloc((size_t)100 << 20);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_int_eq(dt_dfree(p), DT_OK);
+    ck_assert_int_eq(dt_dfree(q), DT_OK);
+    ck_assert_int_eq(dt_lfree(l), DT_OK);
+    ck_assert_ptr_nonnull(p = dt_dmalloc((size_t)63 << 20));
+    ck_assert_int_eq(dt_dfree(p), DT_OK);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+START_TEST(lmem_size)
+{
+    setenv("DT_LMEM_SIZE", "1M", 1);
+    TU_INIT();
+    ck_assert_ptr_null(dt_lmalloc((size_t)2 << 20));
+    void *p = dt_lmalloc((size_t)512 << 10);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(dt_lmalloc((size_t)512 << 10));
+    void *d = dt_dmalloc((size_t)512 << 20);                /* default 1G */
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(dt_lfree(p), DT_OK);
+    ck_assert_int_eq(dt_dfree(d), DT_OK);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+/* ---- DT_TRACE ----------------------------------------------------------------- */
+
+static void traced(void *a) { (void)a; }
+
+START_TEST(trace_file)
+{
+    char path[] = "/tmp/dtask-trace-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    setenv("DT_TRACE", path, 1);
+    tu_workers(2);
+    TU_INIT();
+    dt_type_t t = TU_TYPE(traced);
+    static char data[64];
+    enum { N = 25 };
+    for (int i = 0; i < N; i++) {
+        dt_access_t a = { DT_INOUT, &data[i % 8], 1, 0, 0 };
+        dt_task_attr_t at = { 0, DT_NODE_ANY, i % 2 ? "odd" : NULL, 0 };
+        ck_assert_int_eq(dt_task_create(t, NULL, 0, &a, 1, &at), DT_OK);
+    }
+    ck_assert_int_eq(dt_taskwait(), DT_OK);
+    TU_FINI();
+
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "worker,type,label,start_ns,end_ns\n");
+    int n = 0, odd = 0;
+    while (fgets(line, sizeof line, f)) {
+        int worker;
+        char type[64], label[64] = "";
+        unsigned long long s, e;
+        /* the label may be empty */
+        int k = sscanf(line, "%d,%63[^,],%63[^,],%llu,%llu", &worker, type, label, &s, &e);
+        if (k != 5) {
+            k = sscanf(line, "%d,%63[^,],,%llu,%llu", &worker, type, &s, &e);
+            ck_assert_msg(k == 4, "bad trace line '%s'", line);
+        }
+        ck_assert_str_eq(type, "traced");
+        ck_assert_int_ge(worker, 0);
+        ck_assert_int_lt(worker, 2);
+        ck_assert_uint_le(s, e);
+        odd += strcmp(label, "odd") == 0;
+        n++;
+    }
+    fclose(f);
+    unlink(path);
+    ck_assert_int_eq(n, N);
+    ck_assert_int_eq(odd, N / 2);
+}
+END_TEST
+
+static Suite *env_suite(void)
+{
+    Suite *s = suite_create("env");
+    TCase *tc = tu_tcase(s, "bad");
+    tcase_add_loop_test(tc, bad_value, 0, NBAD);
+    tc = tu_tcase(s, "good");
+    tcase_add_test(tc, num_workers);
+    tcase_add_test(tc, num_workers_one);
+    tcase_add_test(tc, num_workers_default);
+    tcase_add_loop_test(tc, good_value, 0, NGOOD);
+    tcase_add_test(tc, dmem_size);
+    tcase_add_test(tc, lmem_size);
+    tcase_add_test(tc, trace_file);
+    return s;
+}
+
+TU_MAIN(env_suite)

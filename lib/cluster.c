@@ -1129,5 +1129,6 @@ void dt__cluster_finalize(void)
         MPI_Comm_free(&C.comm);
         if (C.mpi_owned) MPI_Finalize();
     }
-    dt__cluster_active = false;
+    /* dt__cluster_active stays as it is: threads may still read it, and the
+       runtime cannot be initialised again after dt_finalize */
 }

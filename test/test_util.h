@@ -20,8 +20,6 @@
 #include "dtask.h"
 
 #define TU_INIT() ck_assert_int_eq(dt_init(NULL, NULL), DT_OK)
-/* library bug: see notes (/work/notes/bug-unit-3.md: under TSan every dt_finalize
- * reports a race, so every test that finalizes fails there) */
 #define TU_FINI() ck_assert_int_eq(dt_finalize(), DT_OK)
 /* Registers fn under its own name (registering again returns the same id).
  * Task bodies use it too, so it keeps quiet unless it fails. */

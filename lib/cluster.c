@@ -135,6 +135,14 @@ static void post(outmsg *m)
     wake_progress();
 }
 
+static bool outbox_empty(void)
+{
+    pthread_mutex_lock(&C.out_lock);
+    bool empty = C.out_head == NULL;
+    pthread_mutex_unlock(&C.out_lock);
+    return empty;
+}
+
 static void post_ctrl(int peer, void *buf, size_t len)
 {
     if (!buf) dt__fatal("out of memory for a message");
@@ -979,7 +987,7 @@ static void *progress_main(void *arg)
 {
     (void)arg;
     unsigned idle = 0;
-    while (!atomic_load(&C.stop) || C.out_head || C.nfl) {
+    while (!atomic_load(&C.stop) || !outbox_empty() || C.nfl) {
         if (progress_once()) { idle = 0; continue; }
         /* back off: spin briefly, then sleep longer and longer (up to 200 us);
            a message posted by this rank's threads wakes us at once */
@@ -987,7 +995,7 @@ static void *progress_main(void *arg)
         long ns = idle < 128 ? 1000 : idle < 256 ? 20000 : 200000;
         int w = atomic_load(&C.wake);
         atomic_store(&C.sleeping, 1);
-        if (!C.out_head) dt__futex_wait(&C.wake, w, ns);
+        if (outbox_empty()) dt__futex_wait(&C.wake, w, ns);
         atomic_store(&C.sleeping, 0);
     }
     return NULL;
@@ -1107,7 +1115,7 @@ void dt__cluster_finalize(void)
         } else {
             /* let the last sends finish */
             pthread_mutex_lock(&C.poll_lock);
-            while (C.out_head || C.nfl) progress_once();
+            while (!outbox_empty() || C.nfl) progress_once();
             atomic_store(&C.stop, 1);
             pthread_mutex_unlock(&C.poll_lock);
         }

@@ -12,7 +12,7 @@
 #define RED_TYPE_MASK 0xF0000u
 #define BASE_MASK 0xFFu
 
-static _Thread_local uint64_t tls_seq;
+static DT_TLS uint64_t tls_seq;
 
 static size_t elem_size(unsigned type)
 {
@@ -170,7 +170,8 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
             return dt__error(DT_EINVAL, call, label, "unknown flags 0x%x", attr->flags);
     }
     dt__task *p = dt__current();
-    if (!n_acc && !(attr && attr->priority) && dt__sched_saturated())
+    if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
+        dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
     dt__task *t = dt__task_alloc((uint32_t)n_acc, args_size);
     if (args_size) memcpy(t->args, args, args_size);

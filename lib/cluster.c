@@ -629,7 +629,6 @@ bool dt__cluster_intercept(dt__task *t)
         ready_all(&ready);
         return true;
     }
-    pthread_mutex_unlock(&C.lock);
     dt__wire_region *acc = dt__xmalloc(sizeof *acc * (t->nacc ? t->nacc : 1));
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
@@ -641,9 +640,13 @@ bool dt__cluster_intercept(dt__task *t)
     void *msg = dt__msg_offload((uint64_t)(uintptr_t)t, (uint32_t)t->type, dt__hash_name(dt__types[t->type].name),
                                 t->args, (uint32_t)t->args_size, acc, t->nacc, p.items, (uint32_t)p.n,
                                 t->label, &len);
+    /* Posted before the lock goes: a task planned after this one (on another
+     * thread) may count on what this one brings to rank r, so its message
+     * must not overtake this one. */
+    post_ctrl(r, msg, len);
+    pthread_mutex_unlock(&C.lock);
     free(acc);
     free(p.items);
-    post_ctrl(r, msg, len);
     atomic_fetch_add_explicit(&C.n_offloaded, 1, memory_order_relaxed);
     return true;
 }
@@ -655,6 +658,11 @@ static void release_piece(void *ctx, dt__frag *f)
     release_ctx *c = ctx;
     f->version = c->version;
     f->state = c->valid;
+}
+
+void dt__cluster_ran_here(dt__task *t)
+{
+    atomic_fetch_sub(&C.load[t->worker], 1);
 }
 
 void dt__cluster_released(dt__access *a)

@@ -29,6 +29,8 @@ bool dt__cluster_all(bool ok);
 bool dt__cluster_intercept(dt__task *t);
 /* An access of a placed task is released: record where its data now lives. */
 void dt__cluster_released(dt__access *a);
+/* Rank 0 ran a task it placed on itself (for the balance policy). */
+void dt__cluster_ran_here(dt__task *t);
 /* An offloaded task completed here: tell its creator. */
 void dt__cluster_remote_complete(dt__task *t);
 /* Rank 0's root task waits: bring back the data of `acc` (all if NULL). */

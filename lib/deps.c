@@ -20,13 +20,13 @@ struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
 
 /* Fragment nodes come and go with every split and merge: keep them per thread. */
 #define FRAG_CACHE 4096
-static _Thread_local dt__frag *frag_cache;
-static _Thread_local unsigned frag_cache_n;
+static DT_TLS dt__frag *frag_cache;
+static DT_TLS unsigned frag_cache_n;
 
 /* Every registration makes a group and drops one: keep them per thread. */
 #define GROUP_CACHE 4096
-static _Thread_local dt__group *group_cache;
-static _Thread_local unsigned group_cache_n;
+static DT_TLS dt__group *group_cache;
+static DT_TLS unsigned group_cache_n;
 
 static dt__group *group_new(uint8_t kind, dt__red *red)
 {

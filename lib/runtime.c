@@ -212,14 +212,22 @@ static int read_config(long *nworkers)
     dt__rt.bind = bind == 0;
     dt__rt.verbose = verb == 1;
     dt__rt.policy = sched;
+    return DT_OK;
+}
+
+/* DT_TRACE, once the rank is known: with several ranks each writes PATH.RANK. */
+static int open_trace(void)
+{
     const char *tp = getenv("DT_TRACE");
-    if (tp) {
-        FILE *f = *tp ? fopen(tp, "w") : NULL;
-        if (!f) return config_error("DT_TRACE", tp, "a writable file path");
-        fclose(f);
-        trace_path = strdup(tp);
-        dt__rt.trace = true;
-    }
+    if (!tp) return DT_OK;
+    trace_path = malloc(strlen(tp) + 16);
+    if (!trace_path) return DT_ENOMEM;
+    if (dt__rt.nranks > 1) sprintf(trace_path, "%s.%d", tp, dt__rt.rank);
+    else strcpy(trace_path, tp);
+    FILE *f = *tp ? fopen(trace_path, "w") : NULL;
+    if (!f) return config_error("DT_TRACE", tp, "a writable file path");
+    fclose(f);
+    dt__rt.trace = true;
     return DT_OK;
 }
 
@@ -276,7 +284,7 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     long nworkers = 0;
     int local_rank = 0, local_size = 1;
     if ((r = read_config(&nworkers)) < 0 || (r = dt__cluster_init(argc, argv, &local_rank, &local_size)) < 0 ||
-        (r = place_workers(&nworkers, local_rank, local_size)) < 0)
+        (r = open_trace()) < 0 || (r = place_workers(&nworkers, local_rank, local_size)) < 0)
         goto fail;
     dt__rt.nworkers = (int)nworkers;
     dt__rt.t0 = dt__now_ns();
@@ -396,14 +404,6 @@ void dt__trace_flush(void)
 static void trace_write(void)
 {
     if (!dt__rt.trace) return;
-    if (dt__rt.nranks > 1) {                /* one file per rank: PATH.RANK */
-        char *p = malloc(strlen(trace_path) + 16);
-        if (p) {
-            sprintf(p, "%s.%d", trace_path, dt__rt.rank);
-            free(trace_path);
-            trace_path = p;
-        }
-    }
     FILE *f = fopen(trace_path, "w");
     if (!f) {
         dt__error(DT_ESYS, "dt_finalize", NULL, "cannot write DT_TRACE=%s", trace_path);

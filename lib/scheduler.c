@@ -22,6 +22,7 @@ typedef struct deque {
     _Alignas(DT_CACHELINE) atomic_llong bottom;
     _Atomic(ring *) r;
     long long top_seen;         /* owner's stale copy of top: reread only when full */
+    unsigned peeks;
 } deque;
 
 static ring *ring_new(int64_t cap, ring *prev)
@@ -228,13 +229,13 @@ static struct {
     dt__task *comm_parked;
 } S;
 
-static _Thread_local int tls_id = -1;
-static _Thread_local bool tls_collect;
-static _Thread_local dt__task *tls_next;
+static DT_TLS int tls_id = -1;
+static DT_TLS bool tls_collect;
+static DT_TLS dt__task *tls_next;
 /* tasks holding commutative bytes that are running on this thread's stack */
 #define MAX_HELD 32
-static _Thread_local dt__task *tls_held[MAX_HELD];
-static _Thread_local int tls_nheld;
+static DT_TLS dt__task *tls_held[MAX_HELD];
+static DT_TLS int tls_nheld;
 
 int dt__worker_id(void) { return tls_id; }
 int dt__num_slots(void) { return S.n + MAX_SPARES + 1; }
@@ -528,7 +529,9 @@ bool dt__sched_saturated(void)
     deque *d = &S.w[tls_id].dq;
     long long limit = 16 * (long long)S.n, b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     if (b - d->top_seen < limit) return false;
-    d->top_seen = atomic_load_explicit(&d->top, memory_order_relaxed);
+    /* top is the thieves' cache line: reread it only now and then (the stale
+       value can only overstate the queue, which errs towards running here) */
+    if ((++d->peeks & 15) == 0) d->top_seen = atomic_load_explicit(&d->top, memory_order_relaxed);
     return b - d->top_seen >= limit;
 }
 

@@ -10,7 +10,7 @@
 #include "scheduler.h"
 
 dt__task dt__root;
-static _Thread_local dt__task *tls_current;
+static DT_TLS dt__task *tls_current;
 
 dt__task *dt__current(void) { return tls_current ? tls_current : &dt__root; }
 void dt__set_current(dt__task *t) { tls_current = t; }
@@ -24,9 +24,9 @@ void dt__set_current(dt__task *t) { tls_current = t; }
 #define POOL_BLOCK 1024        /* a task with up to 4 accesses and 64 bytes of args */
 #define POOL_BATCH 256
 typedef struct pool_node { struct pool_node *next, *next_batch; } pool_node;
-static _Thread_local pool_node *pool_head;     /* blocks to allocate from */
-static _Thread_local pool_node *pool_spill;    /* freed blocks, one batch max */
-static _Thread_local unsigned pool_spill_n;
+static DT_TLS pool_node *pool_head;     /* blocks to allocate from */
+static DT_TLS pool_node *pool_spill;    /* freed blocks, one batch max */
+static DT_TLS unsigned pool_spill_n;
 static dt__spin_t batches_lock;
 static _Atomic(pool_node *) batches;            /* stack of full batches */
 static size_t nbatches;
@@ -147,9 +147,9 @@ void dt__task_unref(dt__task *t)
  * on the waiting task (dropped once the event is handled). */
 enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS };
 typedef struct ev { dt__access *a; int kind; } ev;
-static _Thread_local ev *evs;
-static _Thread_local size_t evs_n, evs_cap;
-static _Thread_local bool evs_draining;
+static DT_TLS ev *evs;
+static DT_TLS size_t evs_n, evs_cap;
+static DT_TLS bool evs_draining;
 
 static void ev_push(dt__access *a, int kind)
 {
@@ -307,6 +307,7 @@ void dt__task_run(dt__task *t)
         dt__trace_record(t);
     }
     tls_current = prev;
+    if (DT_UNLIKELY(t->flags & DT_TF_PLACED)) dt__cluster_ran_here(t);
     dt__sched_collect(true);
     dt__task_body_end(t);
     dt__sched_collect(false);

@@ -17,6 +17,10 @@
 #define DT_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define DT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define DT_CACHELINE 64
+/* Hot thread-locals: the initial-exec model is a plain %fs-relative access
+ * instead of a call; libdtask is linked, not dlopen'ed, in the normal case,
+ * and its thread-local data is small enough for glibc's static TLS reserve. */
+#define DT_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 static inline void dt__cpu_relax(void)
 {

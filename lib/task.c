@@ -260,11 +260,11 @@ bool dt__task_children_done(dt__task *t)
 
 /* Both the body's end and each child's completion end here; the last one
  * (body returned and every child done) completes the task, exactly once. */
-static void maybe_complete(dt__task *t)
+static void maybe_complete(dt__task *t, bool held)
 {
     /* Once its last child is counted, a parent may complete and be freed by
-     * another thread: a finishing child holds a reference on it meanwhile. */
-    bool held = false;
+     * another thread: a finishing child holds a reference on it meanwhile
+     * (and so does the thread whose body just returned: `held`). */
     while (t) {
         if (!atomic_load_explicit(&t->body_done, memory_order_seq_cst) || !dt__task_children_done(t) ||
             atomic_exchange_explicit(&t->completing, 1, memory_order_acq_rel))
@@ -292,8 +292,9 @@ void dt__task_body_end(dt__task *t)
     if (t->flags & DT_TF_COMM) dt__sched_comm_release(t);
     for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
     drain();
+    dt__task_ref(t);
     atomic_store_explicit(&t->body_done, 1, memory_order_seq_cst);
-    maybe_complete(t);
+    maybe_complete(t, true);
 }
 
 void dt__task_run(dt__task *t)

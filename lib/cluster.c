@@ -17,6 +17,7 @@
  * machine with fewer cores than threads it does not starve the workers. */
 #include <mpi.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include "cluster.h"
@@ -994,13 +995,19 @@ bool dt__cluster_polling(void) { return dt__cluster_active && !C.progress_thread
 static void *progress_main(void *arg)
 {
     (void)arg;
+    /* short sleeps must be short: the default 50 us timer slack would add
+       that much latency to every message that arrives while we nap */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     unsigned idle = 0;
     while (!atomic_load(&C.stop) || !outbox_empty() || C.nfl) {
         if (progress_once()) { idle = 0; continue; }
-        /* back off: spin briefly, then sleep longer and longer (up to 200 us);
-           a message posted by this rank's threads wakes us at once */
-        if (++idle < 64) { dt__cpu_relax(); continue; }
-        long ns = idle < 128 ? 1000 : idle < 256 ? 20000 : 200000;
+        /* Back off.  For about a millisecond after the last activity, poll
+           between yields: an answer usually comes within that, and a yield
+           gives the core to any runnable worker, so this costs no work.
+           Then sleep longer and longer (up to 200 us); a message posted by
+           this rank's own threads wakes us at once. */
+        if (++idle < 1024) { sched_yield(); continue; }
+        long ns = idle < 1100 ? 10000 : idle < 1200 ? 50000 : 200000;
         int w = atomic_load(&C.wake);
         atomic_store(&C.sleeping, 1);
         if (outbox_empty()) dt__futex_wait(&C.wake, w, ns);

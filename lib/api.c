@@ -201,12 +201,12 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
     }
     if (t->node != DT_NODE_ANY && t->node != dt__rt.rank &&
-        (p != &dt__root || dt__rt.rank != 0 || !dt__cluster_offloadable(t))) {
+        (!dt__cluster_active || p != &dt__root || dt__rt.rank != 0 || !dt__cluster_offloadable(t))) {
         dt__task_unref(t);
         return dt__error(DT_ERANGE, call, label,
-                         "only tasks created by the root task on rank 0 whose accesses lie in "
-                         "dt_dmalloc/dt_lmalloc memory (and are not concurrent, commutative or "
-                         "reductions) can run on rank %d", attr->node);
+                         "only tasks created by the root task on rank 0 of a dt_main program whose "
+                         "accesses lie in dt_dmalloc/dt_lmalloc memory (and are not concurrent, "
+                         "commutative or reductions) can run on rank %d", attr->node);
     }
     start_child(p, t);
     if (t->flags & DT_TF_IF0) {

@@ -1060,7 +1060,9 @@ int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size)
     MPI_Comm_free(&node);
     dt__rt.rank = C.rank;
     dt__rt.nranks = C.nranks;
-    dt__cluster_active = C.nranks > 1;
+    /* offload is dt_main's cluster mode: a program that calls dt_init itself
+       runs on every rank, each rank a runtime of its own */
+    dt__cluster_active = C.nranks > 1 && dt__rt.cluster_mode;
     return DT_OK;
 }
 

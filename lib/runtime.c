@@ -340,11 +340,12 @@ DT_EXPORT int dt_finalize(void)
 DT_EXPORT int dt_main(int argc, char **argv, int (*app)(int, char **))
 {
     if (!app) return dt__error(DT_EINVAL, "dt_main", NULL, "NULL app");
+    if (atomic_load(&dt__rt.state) == DT_STATE_NEW) dt__rt.cluster_mode = true;
     int r = dt_init(&argc, &argv);
     if (r) return r;
     /* rank 0 runs the program; the others serve offloaded tasks until
        rank 0 finalises (dt_finalize waits for that) */
-    int result = dt__rt.rank == 0 ? app(argc, argv) : 0;
+    int result = dt__rt.rank == 0 || !dt__rt.cluster_mode ? app(argc, argv) : 0;
     r = dt_finalize();
     return r ? r : result;
 }

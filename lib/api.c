@@ -133,16 +133,15 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
         dt__trace_record(&t);
     }
     dt__set_current(prev == &dt__root ? NULL : prev);
-    if (t.dom) {
-        dt__deps_close_reductions(&t);
-        if (!dt__task_children_done(&t)) {
-            atomic_store(&t.waiting, 1);
-            dt__sched_wait(children_done, &t, &t);
-        }
-        dt__deps_domain_free(t.dom);
-        /* finishing children may still hold a reference on this frame */
-        while (atomic_load_explicit(&t.refs, memory_order_acquire) != 1) dt__cpu_relax();
+    /* children point at this frame: it may only end after all of them (with
+       or without accesses) have completed and let go of it */
+    if (t.dom) dt__deps_close_reductions(&t);
+    if (!dt__task_children_done(&t)) {
+        atomic_store(&t.waiting, 1);
+        dt__sched_wait(children_done, &t, &t);
     }
+    dt__deps_domain_free(t.dom);
+    while (atomic_load_explicit(&t.refs, memory_order_acquire) != 1) dt__cpu_relax();
     if (t.args != small) free(t.args);
     return DT_OK;
 }
@@ -184,8 +183,15 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
      * it waits for them before it starts. */
     /* Likewise the root's tasks in a cluster: their data must be on the rank
      * that runs them (and their children) before they start. */
-    if ((t->flags & DT_TF_COMM) || (dt__cluster_active && p == &dt__root && dt__rt.rank == 0))
-        for (size_t i = 0; i < n_acc; i++) t->acc[i].weak = false;
+    if ((t->flags & DT_TF_COMM) || (dt__cluster_active && p == &dt__root && dt__rt.rank == 0)) {
+        for (size_t i = 0; i < n_acc; i++) {
+            /* a weak out writes nothing itself: the bytes its children do not
+               write keep their value, so they must travel with it (inout) */
+            if (t->acc[i].weak && (t->acc[i].mode & BASE_MASK) == DT_OUT && !(t->flags & DT_TF_COMM))
+                t->acc[i].mode = (t->acc[i].mode & ~(unsigned)BASE_MASK) | DT_INOUT;
+            t->acc[i].weak = false;
+        }
+    }
     t->fn = dt__types[type].fn;
     t->type = type;
     t->label = label;

@@ -613,7 +613,7 @@ bool dt__cluster_intercept(dt__task *t)
         plan_access(&p, a);
         if (a->writes) a->version = (++C.next_version << 8) | (uint64_t)r;
     }
-    t->worker = r;                               /* where it runs, for the release hook */
+    t->placed_rank = r;                          /* where it runs, for the release hook */
     atomic_fetch_add(&C.load[r], 1);
     dt__vec ready;
     dt__vec_init(&ready);
@@ -663,13 +663,13 @@ static void release_piece(void *ctx, dt__frag *f)
 
 void dt__cluster_ran_here(dt__task *t)
 {
-    atomic_fetch_sub(&C.load[t->worker], 1);
+    atomic_fetch_sub(&C.load[t->placed_rank], 1);
 }
 
 void dt__cluster_released(dt__access *a)
 {
     if (!a->writes || !a->size) return;
-    int r = a->task->worker;
+    int r = a->task->placed_rank;
     release_ctx c = { a->version, 1ull << r };
     dt__wire_region reg = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
     pthread_mutex_lock(&C.lock);
@@ -681,7 +681,7 @@ void dt__cluster_released(dt__access *a)
 static void handle_done(const dt__msg *m, int peer)
 {
     dt__task *t = (dt__task *)(uintptr_t)m->task_id;
-    if (!(t->flags & DT_TF_PLACED) || t->worker != peer)
+    if (!(t->flags & DT_TF_PLACED) || t->placed_rank != peer)
         die("rank %d reports the completion of a task it was not given", peer);
     atomic_fetch_sub(&C.load[peer], 1);
     dt__task_body_end(t);

@@ -128,7 +128,8 @@ typedef struct dt__task {
     struct dt__task *qnext;  /* intrusive link for the central queues */
     uint64_t seq;            /* creation order, for FIFO among equal priorities */
     uint64_t t_start, t_end; /* for DT_TRACE */
-    int worker;              /* rank 0, placed tasks: the rank they run on */
+    int worker;              /* the worker that ran it (traces) */
+    int placed_rank;         /* rank 0, placed tasks: the rank they run on */
     size_t alloc_size;
 } dt__task;
 

@@ -21,3 +21,4 @@ bench: all $(BENCH_CORE)
 bench-quick: $(BENCH_CORE)
 	bench/run-core.sh --quick $(BUILD)/bench
 include bench/taskbench/taskbench.mk
+include bench/cluster/cluster.mk

@@ -998,6 +998,13 @@ static void *progress_main(void *arg)
     /* short sleeps must be short: the default 50 us timer slack would add
        that much latency to every message that arrives while we nap */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    /* It would inherit the binding of the thread that created it (worker 0's
+       core) and compete with that worker: let it run wherever a core is free
+       (the kernel keeps it inside the process's allowed CPUs). */
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int i = 0; i < CPU_SETSIZE; i++) CPU_SET(i, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
     unsigned idle = 0;
     while (!atomic_load(&C.stop) || !outbox_empty() || C.nfl) {
         if (progress_once()) { idle = 0; continue; }

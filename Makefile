@@ -80,8 +80,12 @@ uninstall:
 	for f in man/man3/*.3; do rm -f $(DESTDIR)$(PREFIX)/share/man/man3/$${f##*/}; done
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man7/dtask.7
 
+# Everything `make demo`, `make test` and `make bench` need (README and .ci/run
+# list the same packages).  StarPU, Open MPI and gnuplot serve the benchmarks'
+# peers and picture; clang builds the fuzzer.
 DEBIAN_PKGS = build-essential pkg-config libhwloc-dev hwloc libffi-dev check libsubunit-dev \
-              mpich libmpich-dev
+              mpich libmpich-dev clang libclang-rt-14-dev valgrind libstarpu-dev openmpi-bin \
+              libopenmpi-dev gnuplot-nox
 check-deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

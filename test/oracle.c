@@ -1,7 +1,7 @@
 /*
  * oracle.c - randomized oracle for the dependency engine.
  *
- *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks]
+ *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] [--cluster]
  *
  * The seed drives a generator that builds a whole program up front: tasks
  * with 1-4 accesses of every mode (strong and weak) over one byte buffer,
@@ -27,11 +27,22 @@
  * listed) and dropping the taskwait/taskwait_on checks (--no-checks).
  * A watchdog turns a hang (no task finishing for HANG_SECONDS) into a report
  * of the tasks still waiting.
+ *
+ * --cluster (under mpiexec.mpich -n N): every rank builds the same program;
+ * rank 0 runs it through dt_main while the others serve offloaded tasks.  A
+ * top-level task that may leave rank 0 (no concurrent, commutative or
+ * reduction access) gets a random attr.node 60% of the time, the others the
+ * DT_SCHEDULE policy; some tasks are first created with a node they may not
+ * have, which must give DT_ERANGE.  Tasks find the buffer through their args
+ * (rank 0 allocates it); each rank keeps its own read hashes and run counts,
+ * which rank 0 combines after dt_main (MPI_Reduce) and compares.  Region
+ * checks after dt_taskwait/dt_taskwait_on read the data rank 0 got back.
  * Exit status: 0 all checks passed, 1 mismatch or hang, 2 usage or setup error.
  */
 #include "dtask.h"
 
 #include <inttypes.h>
+#include <mpi.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +102,7 @@ static const char *g_only;     /* --only IDS */
 static uint8_t *g_listed;       /* the tasks --only names; NULL: every task */
 static int g_no_checks;
 static int g_workers;
+static int g_cluster, g_rank, g_ranks = 1;   /* --cluster; this rank, how many */
 
 /* ---- randomness (generator only: single-threaded) -------------------------------- */
 
@@ -459,6 +471,22 @@ static void gen_program(void)
     }
 }
 
+/* In a cluster an out access fetches nothing (dtask(7)): a parent offloaded
+   with one holds whatever its rank last had there, so children reading those
+   bytes before anything wrote them would see other data than in one process.
+   Parents among the root's tasks say inout instead (the same order, and the
+   data travels); a leaf task writes its strong out accesses whole. */
+static void cluster_program(void)
+{
+    for (uint32_t id = 0; id < nT; id++) {
+        const task_t *t = &T[id];
+        if (t->parent != NONE || !t->nkid) continue;
+        for (unsigned i = 0; i < t->nacc; i++)
+            if (base(A[t->acc0 + i].mode) == DT_OUT)
+                A[t->acc0 + i].mode = (A[t->acc0 + i].mode & ~0xffu) | DT_INOUT;
+    }
+}
+
 static int kept(uint32_t id)
 {
     for (; id != NONE; id = T[id].parent)
@@ -558,16 +586,27 @@ static void fail_begin(void)
     if (__atomic_exchange_n(&g_failing, 1, __ATOMIC_SEQ_CST))
         for (;;) pause();            /* another thread is reporting and will exit */
     fflush(stdout);
-    fprintf(stderr, "oracle: FAIL (seed %" PRIu64 ", --tasks %u, DT_NUM_WORKERS=%d): ",
+    if (!g_workers) g_workers = dt_num_workers();   /* a serving rank: not set yet */
+    fprintf(stderr, "oracle: FAIL (seed %" PRIu64 ", --tasks %u, DT_NUM_WORKERS=%d",
             g_seed, g_want, g_workers);
+    if (g_cluster) fprintf(stderr, ", rank %d of %d", g_rank, g_ranks);
+    fprintf(stderr, "): ");
 }
 
+/* A rank that exits ends the whole job (the MPI launcher kills the others). */
 static void fail_end(uint32_t upto)
 {
-    fprintf(stderr, "  reproduce: DT_NUM_WORKERS=%d oracle --seed %" PRIu64 " --tasks %u%s%s%s"
-            "  (the program up to here; --dump prints it)\n", g_workers, g_seed,
-            upto < g_want ? upto + 1 : g_want, g_only ? " --only " : "", g_only ? g_only : "",
-            g_no_checks ? " --no-checks" : "");
+    fprintf(stderr, "  reproduce: DT_NUM_WORKERS=%d ", g_workers);
+    if (g_cluster) {
+        static const char *env[] = {"DT_SCHEDULE", "DT_PROGRESS", "DT_AGGREGATE"};
+        for (unsigned i = 0; i < 3; i++)
+            if (getenv(env[i])) fprintf(stderr, "%s=%s ", env[i], getenv(env[i]));
+        fprintf(stderr, "mpiexec.mpich -n %d ", g_ranks);
+    }
+    fprintf(stderr, "oracle%s --seed %" PRIu64 " --tasks %u%s%s%s"
+            "  (the program up to here; --dump prints it)\n", g_cluster ? " --cluster" : "",
+            g_seed, upto < g_want ? upto + 1 : g_want, g_only ? " --only " : "",
+            g_only ? g_only : "", g_no_checks ? " --no-checks" : "");
     fflush(stderr);
     _exit(1);
 }
@@ -601,6 +640,7 @@ static int32_t *g_occ;
 static uint32_t *g_holder;
 static dt_type_t g_type, g_noop;
 static uint32_t g_created;                /* tasks the main program has created so far */
+static unsigned g_step;                   /* steps of the main program done so far */
 
 static void where(const char *what) { __atomic_store_n(&g_where, what, __ATOMIC_RELAXED); }
 
@@ -849,20 +889,89 @@ static void check_rc(int rc, const char *call, uint32_t id, uint32_t upto)
     fail_end(upto);
 }
 
-static void create(uint32_t id)
+/* In a cluster: 1 if task id may leave rank 0 when created by the root, 0 if
+   it has a concurrent, commutative or reduction access, -1 if such accesses
+   all have size 0 ("ignored", yet the library pins the task: left untested). */
+static int offloadable(const task_t *t)
+{
+    int r = 1;
+    for (unsigned i = 0; i < t->nacc; i++) {
+        unsigned m = base(tacc(t, i)->mode);
+        if (m == DT_CONCURRENT || m == DT_COMMUTATIVE || m == DT_REDUCTION) {
+            if (tacc(t, i)->r.size) return 0;
+            r = -1;
+        }
+    }
+    return r;
+}
+
+static uint8_t g_outside[8];      /* ordinary memory, outside the common address space */
+
+static void expect_erange(int rc, uint32_t id, int node, const char *why)
+{
+    if (rc == DT_ERANGE) return;
+    fail_begin();
+    fprintf(stderr, "dt_task_create with attr.node %d (%s) on rank %d gave %d (%s), "
+            "not DT_ERANGE\n", node, why, dt_rank(), rc, dt_strerror(rc));
+    print_task(stderr, id, "  ");
+    fail_end(id);
+}
+
+/* Node hints, derived from the seed and the task id only, so that a failing run
+   keeps them when shrunk.  The root's offloadable tasks get a random rank 60%
+   of the time; every task may first be created where it may not run. */
+static void cluster_attr(uint32_t id, dt_task_attr_t *attr, const void *args, size_t argsz,
+                         const dt_access_t *acc)
+{
+    const task_t *t = &T[id];
+    uint64_t h = mix64(g_seed ^ 0x6e6f6465ULL ^ (uint64_t)id << 24);
+    unsigned pm = (unsigned)(h % 1000);
+    int top = t->parent == NONE, me = dt_rank(), off = offloadable(t), wrong = -1;
+    const char *why = "";
+    h /= 1000;
+    if (top && off == 1) {
+        if (pm < 600) attr->node = (int)(h % (unsigned)g_ranks);
+        else if (pm < 620) { wrong = g_ranks; why = "no such rank"; }
+        else if (pm < 640 && g_ranks > 1) {
+            dt_access_t o = {DT_INOUT, g_outside, sizeof g_outside, 0, 0};
+            dt_task_attr_t a = {0, 1 + (int)(h % (unsigned)(g_ranks - 1)), "outside", 0};
+            expect_erange(dt_task_create(g_noop, NULL, 0, &o, 1, &a), id, a.node,
+                          "a task on malloc memory");
+        }
+    } else if (off >= 0) {
+        if (pm < 100) attr->node = me;        /* where it runs anyway: allowed */
+        else if (pm < 250 && g_ranks > 1) {
+            wrong = (me + 1 + (int)(h % (unsigned)(g_ranks - 1))) % g_ranks;
+            why = top ? "concurrent, commutative or reduction access" : "a nested task";
+        }
+    }
+    if (wrong >= 0) {
+        dt_task_attr_t a = *attr;
+        a.node = wrong;
+        expect_erange(dt_task_create(g_type, args, argsz, acc, t->nacc, &a), id, wrong, why);
+    }
+}
+
+static void create(const ctx_t *c, uint32_t id)
 {
     const task_t *t = &T[id];
     dt_access_t acc[MAX_ACC];
     uint8_t args[MAX_ARGS];
-    uint32_t magic = argmagic(id);
-    for (unsigned i = 0; i < t->nacc; i++) to_dt(tacc(t, i), &acc[i], g_buf);
+    uint32_t magic = argmagic(id), argsz = t->argsz, pat = 8;
+    for (unsigned i = 0; i < t->nacc; i++) to_dt(tacc(t, i), &acc[i], c->buf);
     memcpy(args, &id, 4);
     memcpy(args + 4, &magic, 4);
-    for (uint32_t i = 8; i < t->argsz; i++) args[i] = (uint8_t)(magic + i);
+    if (g_cluster) {       /* other ranks learn where the buffer is from the args */
+        memcpy(args + 8, &c->buf, sizeof c->buf);
+        pat = 8 + sizeof c->buf;
+        if (argsz < pat) argsz = pat;
+    }
+    for (uint32_t i = pat; i < argsz; i++) args[i] = (uint8_t)(magic + i);
     dt_task_attr_t attr = {t->prio, DT_NODE_ANY, "oracle", t->flags};
-    int def = !t->prio && !t->flags && (id & 1);
+    if (g_cluster) cluster_attr(id, &attr, args, argsz, acc);
+    int def = !t->prio && !t->flags && (id & 1) && attr.node == DT_NODE_ANY;
     __atomic_store_n(&g_state[id], ST_CREATED, __ATOMIC_RELAXED);
-    check_rc(dt_task_create(g_type, args, t->argsz, acc, t->nacc, def ? NULL : &attr),
+    check_rc(dt_task_create(g_type, args, argsz, acc, t->nacc, def ? NULL : &attr),
              "dt_task_create", id, id);
 }
 
@@ -871,7 +980,7 @@ static void run_task(const ctx_t *c, uint32_t id);
 static void spawn(const ctx_t *c, uint32_t id)
 {
     if (!kept(id)) return;
-    if (c->par) create(id);
+    if (c->par) create(c, id);
     else run_task(c, id);
 }
 
@@ -916,15 +1025,18 @@ static void run_task(const ctx_t *c, uint32_t id)
     }
 }
 
-static const ctx_t *g_par;
-
 static void body(void *p)
 {
-    uint32_t id, magic;
+    uint32_t id, magic, pat = 8;
+    ctx_t c = {g_buf, g_res_par, 1};
     memcpy(&id, p, 4);
     memcpy(&magic, (uint8_t *)p + 4, 4);
-    int ok = id < nT && magic == argmagic(id);
-    for (uint32_t i = 8; ok && i < T[id].argsz; i++)
+    if (g_cluster) {
+        memcpy(&c.buf, (uint8_t *)p + 8, sizeof c.buf);
+        pat = 8 + sizeof c.buf;
+    }
+    int ok = id < nT && magic == argmagic(id) && c.buf && (!g_buf || c.buf == g_buf);
+    for (uint32_t i = pat; ok && i < T[id].argsz; i++)
         ok = ((uint8_t *)p)[i] == (uint8_t)(magic + i);
     if (!ok) {
         fail_begin();
@@ -932,7 +1044,7 @@ static void body(void *p)
         fail_end(id < nT ? id : g_want);
     }
     __atomic_store_n(&g_state[id], ST_RUNNING, __ATOMIC_RELAXED);
-    run_task(g_par, id);
+    run_task(&c, id);
 }
 
 static void noop(void *p) { (void)p; }
@@ -990,9 +1102,12 @@ static void check_region(const reg_t *r, size_t *at, const char *when, uint32_t 
         }
 }
 
-static void check_results(uint32_t from, uint32_t to, const char *when)
+/* here_only: a cluster before the ranks' results are combined; only the tasks
+   that ran on this rank can be checked. */
+static void check_results(uint32_t from, uint32_t to, const char *when, int here_only)
 {
     for (uint32_t id = from; id < to; id++) {
+        if (here_only && !g_runs[id]) continue;
         if (g_runs[id] == (uint32_t)kept(id) && g_res_par[id] == g_res_ref[id]) continue;
         fail_begin();
         if (g_runs[id] != (uint32_t)kept(id))
@@ -1018,24 +1133,42 @@ static void print_state(uint8_t state, const char *what)
         }
 }
 
+static int has_state(uint8_t state)
+{
+    for (uint32_t id = 0; id < nT; id++)
+        if (__atomic_load_n(&g_state[id], __ATOMIC_RELAXED) == state) return 1;
+    return 0;
+}
+
+/* Each rank watches only itself.  Rank 0 (or the single process) counts as
+   progressing while its tasks finish or its main program advances (in a
+   cluster it may wait for other ranks a while); a serving rank is hung when a
+   task it started stops progressing there, and reports before rank 0 would. */
 static void *watchdog(void *arg)
 {
     unsigned long last = 0;
-    unsigned still = 0;
+    unsigned still = 0, limit = g_rank ? HANG_SECONDS - 3 : HANG_SECONDS;
     (void)arg;
     for (;;) {
         sleep(1);
         unsigned long f = __atomic_load_n(&g_finished, __ATOMIC_RELAXED);
+        if (g_cluster && !g_rank) f += __atomic_load_n(&g_step, __ATOMIC_RELAXED);
         if (f != last) { last = f; still = 0; continue; }
-        if (++still < HANG_SECONDS) continue;
+        if (g_rank && !has_state(ST_RUNNING) && !has_state(ST_CREATED)) { still = 0; continue; }
+        if (++still < limit) continue;
         fail_begin();
-        fprintf(stderr, "hang: no task finished for %d s; the main program is in %s "
-                "(%u tasks created by then)\n", HANG_SECONDS,
-                __atomic_load_n(&g_where, __ATOMIC_RELAXED),
-                __atomic_load_n(&g_created, __ATOMIC_RELAXED));
+        if (g_rank)
+            fprintf(stderr, "hang: rank %d serves offloaded tasks, and none finished there "
+                    "for %u s\n", g_rank, limit);
+        else
+            fprintf(stderr, "hang: no task finished%s for %d s; the main program is in %s "
+                    "(%u tasks created by then)\n", g_cluster ? " on rank 0" : "", HANG_SECONDS,
+                    __atomic_load_n(&g_where, __ATOMIC_RELAXED),
+                    __atomic_load_n(&g_created, __ATOMIC_RELAXED));
         print_state(ST_RUNNING, "started, not finished (waiting inside?)");
-        print_state(ST_CREATED, "created, never started");
-        fail_end(__atomic_load_n(&g_created, __ATOMIC_RELAXED));
+        print_state(ST_CREATED, g_cluster && !g_rank ? "created, not run on rank 0 (offloaded "
+                    "ones may have finished elsewhere)" : "created, never started");
+        fail_end(g_rank ? g_want : __atomic_load_n(&g_created, __ATOMIC_RELAXED));
     }
     return NULL;
 }
@@ -1044,7 +1177,6 @@ static void run_parallel(void)
 {
     static ctx_t c;
     c.buf = g_buf; c.res = g_res_par; c.par = 1;
-    g_par = &c;
     uint32_t checked = 0;
     char when[96];
     for (uint32_t s = 0; s < nS; s++) {
@@ -1052,6 +1184,7 @@ static void run_parallel(void)
         size_t at = st->snap;
         reg_t all = plain(0, B);
         __atomic_store_n(&g_created, st->id, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_step, s, __ATOMIC_RELAXED);
         switch (st->kind) {
         case S_TASK:
             where("dt_task_create");
@@ -1061,7 +1194,7 @@ static void run_parallel(void)
             where("dt_taskwait");
             check_rc(dt_taskwait(), "dt_taskwait", NONE, st->id);
             snprintf(when, sizeof when, "after dt_taskwait (step %u, %u tasks created)", s, st->id);
-            check_results(checked, st->id, when);
+            check_results(checked, st->id, when, g_cluster);
             checked = st->id;
             check_region(&all, &at, when, s);
             break;
@@ -1085,7 +1218,7 @@ static void run_parallel(void)
     where("the final dt_taskwait");
     __atomic_store_n(&g_created, nT, __ATOMIC_RELAXED);
     check_rc(dt_taskwait(), "dt_taskwait", NONE, nT);
-    check_results(checked, nT, "at the end");
+    check_results(checked, nT, "at the end", g_cluster);
     for (uint32_t o = 0; o < B; o++) {
         if (g_buf[o] == g_ref[o]) continue;
         fail_begin();
@@ -1119,8 +1252,57 @@ static void parse_only(const char *p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks]\n");
+    fprintf(stderr, "usage: oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] "
+            "[--cluster]\n");
     exit(2);
+}
+
+static uint8_t *g_init;         /* the buffer's initial contents */
+static double g_secs;           /* the parallel run's time */
+
+/* Between dt_init and dt_finalize, on rank 0 in a cluster. */
+static int run_runtime(void)
+{
+    g_workers = dt_num_workers();
+    g_buf = dt_dmalloc(B);
+    if (!g_buf || (uintptr_t)g_buf % 64) {
+        fprintf(stderr, "oracle: dt_dmalloc(%u) gave %p, not a 64-byte aligned block\n",
+                B, (void *)g_buf);
+        return 1;
+    }
+    memcpy(g_buf, g_init, B);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    run_parallel();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    g_secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    check_rc(dt_dfree(g_buf), "dt_dfree", NONE, nT);
+    where("dt_finalize");
+    return 0;
+}
+
+static int app(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return run_runtime();
+}
+
+/* Every slot was written on one rank at most, into zeroed arrays: an or of the
+   hashes and a sum of the run counts rebuild them on rank 0. */
+static void combine_results(void)
+{
+    int root = g_rank == 0;
+    where("MPI_Reduce (combining the ranks' results)");
+    if (MPI_Reduce(root ? MPI_IN_PLACE : g_res_par, g_res_par, (int)nT, MPI_UINT64_T, MPI_BOR,
+                   0, MPI_COMM_WORLD) != MPI_SUCCESS ||
+        MPI_Reduce(root ? MPI_IN_PLACE : g_runs, g_runs, (int)nT, MPI_UINT32_T, MPI_SUM,
+                   0, MPI_COMM_WORLD) != MPI_SUCCESS) {
+        fprintf(stderr, "oracle: MPI_Reduce failed\n");
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    if (root) check_results(0, nT, "at the end (all ranks' results combined)", 0);
 }
 
 int main(int argc, char **argv)
@@ -1131,6 +1313,7 @@ int main(int argc, char **argv)
         char *end;
         if (!strcmp(argv[i], "--dump")) { dump = 1; continue; }
         if (!strcmp(argv[i], "--no-checks")) { g_no_checks = 1; continue; }
+        if (!strcmp(argv[i], "--cluster")) { g_cluster = 1; continue; }
         if (i + 1 >= argc) usage();
         if (!strcmp(argv[i], "--only")) { g_only = argv[++i]; continue; }
         unsigned long long v = strtoull(argv[i + 1], &end, 10);
@@ -1141,8 +1324,19 @@ int main(int argc, char **argv)
         i++;
     }
     if (!have_seed) usage();
+    if (g_cluster) {   /* ours, so that the results can be combined after dt_main */
+        int prov;
+        if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &prov) != MPI_SUCCESS ||
+            prov < MPI_THREAD_MULTIPLE) {
+            fprintf(stderr, "oracle: MPI_Init_thread(MPI_THREAD_MULTIPLE) failed\n");
+            return 2;
+        }
+        MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &g_ranks);
+    }
 
     gen_program();
+    if (g_cluster) cluster_program();
     if (g_only) parse_only(g_only);
     if (g_no_checks) {
         uint32_t n = 0;
@@ -1150,7 +1344,11 @@ int main(int argc, char **argv)
             if (S[s].kind == S_TASK) S[n++] = S[s];
         nS = n;
     }
-    if (dump) { dump_program(); return 0; }
+    if (dump) {
+        if (!g_rank) dump_program();
+        if (g_cluster) MPI_Finalize();
+        return 0;
+    }
 
     g_ref = aligned_alloc(64, B);
     g_res_ref = calloc(nT, sizeof *g_res_ref);
@@ -1164,48 +1362,56 @@ int main(int argc, char **argv)
         exit(2);
     }
     memset(g_holder, 0xff, B * sizeof *g_holder);
-    for (uint32_t o = 0; o < G; o++)
-        g_ref[o] = top_byte(o) ? (uint8_t)-(rnd64() & 1) : (uint8_t)rnd64();
-    for (uint32_t o = G; o < B; o += z_es[o / 64])
-        st(g_ref + o, z_es[o / 64], (int)rnd(1025) - 512);
-
-    uint8_t *init = malloc(B);
-    if (!init) { perror("oracle"); exit(2); }
-    memcpy(init, g_ref, B);
-    run_sequential();
-
-    int rc = dt_init(&argc, &argv);
-    if (rc != DT_OK) { fprintf(stderr, "oracle: dt_init: %s\n", dt_strerror(rc)); return 2; }
-    g_workers = dt_num_workers();
     if (dt_type_register("oracle-task", body, &g_type) != DT_OK ||
         dt_type_register("oracle-noop", noop, &g_noop) != DT_OK) {
         fprintf(stderr, "oracle: dt_type_register failed\n");
         return 2;
     }
-    g_buf = dt_dmalloc(B);
-    if (!g_buf || (uintptr_t)g_buf % 64) {
-        fprintf(stderr, "oracle: dt_dmalloc(%u) gave %p, not a 64-byte aligned block\n",
-                B, (void *)g_buf);
-        return 1;
-    }
-    memcpy(g_buf, init, B);
-
-    struct timespec t0, t1;
     pthread_t wd;
     if (pthread_create(&wd, NULL, watchdog, NULL)) { perror("oracle: watchdog"); return 2; }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    run_parallel();
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (g_cluster && g_rank) {     /* serve rank 0's tasks, then hand in the results */
+        int rc = dt_main(argc, argv, app);
+        if (rc) {
+            fprintf(stderr, "oracle: rank %d: dt_main: %s\n", g_rank, dt_strerror(rc));
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+        combine_results();
+        MPI_Finalize();
+        return 0;
+    }
 
-    check_rc(dt_dfree(g_buf), "dt_dfree", NONE, nT);
-    where("dt_finalize");
-    check_rc(dt_finalize(), "dt_finalize", NONE, nT);
+    for (uint32_t o = 0; o < G; o++)
+        g_ref[o] = top_byte(o) ? (uint8_t)-(rnd64() & 1) : (uint8_t)rnd64();
+    for (uint32_t o = G; o < B; o += z_es[o / 64])
+        st(g_ref + o, z_es[o / 64], (int)rnd(1025) - 512);
+
+    if (!(g_init = malloc(B))) { perror("oracle"); exit(2); }
+    memcpy(g_init, g_ref, B);
+    run_sequential();
+
+    if (g_cluster) {
+        int rc = dt_main(argc, argv, app);
+        if (rc) {
+            fprintf(stderr, "oracle: dt_main: %s\n", rc < 0 ? dt_strerror(rc) : "failed");
+            MPI_Abort(MPI_COMM_WORLD, rc < 0 ? 2 : rc);
+        }
+        combine_results();
+        MPI_Finalize();
+    } else {
+        int rc = dt_init(&argc, &argv);
+        if (rc != DT_OK) { fprintf(stderr, "oracle: dt_init: %s\n", dt_strerror(rc)); return 2; }
+        if ((rc = run_runtime())) return rc;
+        check_rc(dt_finalize(), "dt_finalize", NONE, nT);
+    }
     uint32_t parents = 0, waits = 0;
     for (uint32_t id = 0; id < nT; id++) parents += T[id].nkid > 0;
     for (uint32_t s = 0; s < nS; s++) waits += S[s].kind != S_TASK;
     printf("oracle: seed %" PRIu64 ": %u tasks (%u parents), %u checks, %u-byte buffer, "
-           "%d workers: ok in %.2f s\n", g_seed, nT, parents, waits, B, g_workers,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
-    free(init);
+           "%d workers", g_seed, nT, parents, waits, B, g_workers);
+    if (g_cluster)
+        printf(" x %d ranks (DT_SCHEDULE=%s)", g_ranks,
+               getenv("DT_SCHEDULE") ? getenv("DT_SCHEDULE") : "locality");
+    printf(": ok in %.2f s\n", g_secs);
+    free(g_init);
     return 0;
 }

@@ -18,7 +18,7 @@ $(BUILD)/test/test-%: test/test-%.c test/test_util.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $(CHECK_CFLAGS) $< -o $@ $(LINK_DTASK) $(CHECK_LIBS)
 
 $(ORACLE): test/oracle.c $(LIBA) | $(BUILD)/test
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
+	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
 
 .PHONY: test-unit test-oracle
 test-unit: $(UNIT_BIN)

@@ -7,12 +7,17 @@ MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
 MPI_POLICIES ?= locality balance round-robin local
+# The randomized oracle across ranks (test/oracle.c --cluster): every seed on
+# every rank count, the policies in turn, then one seed under other settings.
+ORACLE_MPI_SEEDS ?= 1 2 3
+ORACLE_MPI_TASKS ?= 5000
+ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2"
 
 $(BUILD)/test/mpi-%: test/mpi/%.c $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
 
 .PHONY: test-mpi
-test-mpi: $(MPI_BIN)
+test-mpi: $(MPI_BIN) $(ORACLE)
 	@fail=0; for n in $(MPI_RANKS); do for p in $(MPI_POLICIES); do \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
@@ -27,4 +32,11 @@ test-mpi: $(MPI_BIN)
 	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	i=0; for n in $(MPI_RANKS); do for s in $(ORACLE_MPI_SEEDS); do \
+	  p=$$(echo $(MPI_POLICIES) | cut -d' ' -f$$((i % $(words $(MPI_POLICIES)) + 1))); i=$$((i + 1)); \
+	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
+	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
+	s=$(firstword $(ORACLE_MPI_SEEDS)); for cfg in $(ORACLE_MPI_CONFIGS); do \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
+	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, 2 ranks, $$cfg"; fail=1; }; done; \
 	exit $$fail

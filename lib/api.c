@@ -187,7 +187,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         for (size_t i = 0; i < n_acc; i++) {
             /* a weak out writes nothing itself: the bytes its children do not
                write keep their value, so they must travel with it (inout) */
-            if (t->acc[i].weak && (t->acc[i].mode & BASE_MASK) == DT_OUT && !(t->flags & DT_TF_COMM))
+            if (t->acc[i].weak && (t->acc[i].mode & BASE_MASK) == DT_OUT)
                 t->acc[i].mode = (t->acc[i].mode & ~(unsigned)BASE_MASK) | DT_INOUT;
             t->acc[i].weak = false;
         }

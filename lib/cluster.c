@@ -598,10 +598,10 @@ static void plan_access(plan_ctx *p, const dt__access *a)
 
 bool dt__cluster_intercept(dt__task *t)
 {
-    if (!dt__cluster_active || C.rank != 0 || t->parent != &dt__root || (t->flags & DT_TF_PLACED) ||
+    if (!dt__cluster_active || C.rank != 0 || t->parent != &dt__root || atomic_load(&t->placed) ||
         (t->flags & DT_TF_WAITON))
         return false;
-    t->flags |= DT_TF_PLACED;
+    atomic_store(&t->placed, true);
     plan_ctx p = { 0 };
     pthread_mutex_lock(&C.lock);
     int r = choose_rank(t);
@@ -681,7 +681,7 @@ void dt__cluster_released(dt__access *a)
 static void handle_done(const dt__msg *m, int peer)
 {
     dt__task *t = (dt__task *)(uintptr_t)m->task_id;
-    if (!(t->flags & DT_TF_PLACED) || t->placed_rank != peer)
+    if (!atomic_load(&t->placed) || t->placed_rank != peer)
         die("rank %d reports the completion of a task it was not given", peer);
     atomic_fetch_sub(&C.load[peer], 1);
     dt__task_body_end(t);

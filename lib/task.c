@@ -195,7 +195,7 @@ static void drain(void)
                  * and be freed by another thread. */
                 fire(a, &a->satisfied, &a->gate_waiters);
                 if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
-                    if (DT_UNLIKELY(t->flags & DT_TF_PLACED)) dt__cluster_released(a);
+                    if (DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed))) dt__cluster_released(a);
                     fire(a, &a->released, &a->succ);
                 }
                 if (!a->weak) dec_pending(t);
@@ -203,7 +203,7 @@ static void drain(void)
             if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
         } else {
             if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
-            if (DT_UNLIKELY(a->task->flags & DT_TF_PLACED)) dt__cluster_released(a);
+            if (DT_UNLIKELY(atomic_load_explicit(&a->task->placed, memory_order_relaxed))) dt__cluster_released(a);
             fire(a, &a->released, &a->succ);
         }
     }
@@ -308,7 +308,7 @@ void dt__task_run(dt__task *t)
         dt__trace_record(t);
     }
     tls_current = prev;
-    if (DT_UNLIKELY(t->flags & DT_TF_PLACED)) dt__cluster_ran_here(t);
+    if (DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed))) dt__cluster_ran_here(t);
     dt__sched_collect(true);
     dt__task_body_end(t);
     dt__sched_collect(false);

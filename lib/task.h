@@ -98,7 +98,6 @@ enum {
     DT_TF_WAITON = 0x100,    /* dt_taskwait_on's marker: never runs a body */
     DT_TF_COMM = 0x200,      /* has commutative accesses */
     DT_TF_ROOT = 0x400,
-    DT_TF_PLACED = 0x800,    /* rank 0: placed on a rank by the cluster layer */
     DT_TF_REMOTE = 0x1000    /* offloaded here from another rank */
 };
 
@@ -130,6 +129,8 @@ typedef struct dt__task {
     uint64_t t_start, t_end; /* for DT_TRACE */
     int worker;              /* the worker that ran it (traces) */
     int placed_rank;         /* rank 0, placed tasks: the rank they run on */
+    atomic_bool placed;      /* rank 0: placed by the cluster layer (set by whichever
+                                thread made it ready, so not in flags) */
     size_t alloc_size;
 } dt__task;
 

@@ -11,8 +11,8 @@
  *   core-{dtask,gomp} frag  N REPS   N tasks, 1-4 random accesses each over a
  *                                    1 MiB region, a taskwait every 4096 tasks
  *   core-{dtask,gomp} rss   N        N tasks, one inout on 64 rotating regions,
- *                                    a taskwait every 10^4; peak RSS at N/100,
- *                                    N/10 and N tasks
+ *                                    a taskwait every 10^4; peak and current
+ *                                    RSS at N/100, N/10 and N tasks
  *
  * Each timed benchmark does one untimed warm-up run, then REPS timed runs in
  * the same process, and prints their median.  Every run checks its result
@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -74,6 +75,20 @@ static long peak_rss_kib(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
+}
+
+/* The resident set now (the peak only says how many tasks were ever alive at
+   once); -1 if /proc is not there. */
+static long cur_rss_kib(void)
+{
+    long pages_total, pages_resident = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    if (fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2)
+        pages_resident = -1;
+    fclose(f);
+    return pages_resident < 0 ? -1 : pages_resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* Tasks executed, counted per thread so the count costs no shared cache line:
@@ -442,8 +457,8 @@ static void rss_bench(long n)
     for (int m = 0; m < 3; m++) {
         rss_tasks(base, done, marks[m]);
         done = marks[m];
-        printf("bench=rss system=" SYSTEM " workers=%d n=%ld tasks_done=%ld peak_rss_kib=%ld\n",
-               workers(), n, done, peak_rss_kib());
+        printf("bench=rss system=" SYSTEM " workers=%d n=%ld tasks_done=%ld peak_rss_kib=%ld "
+               "rss_kib=%ld\n", workers(), n, done, peak_rss_kib(), cur_rss_kib());
         fflush(stdout);
     }
     double per = (double)(now_ns() - t0) / n;

@@ -1094,7 +1094,8 @@ bool dt__cluster_all(bool ok)
     return all != 0;
 }
 
-int dt__cluster_start(int policy, bool aggregate, bool progress_thread)
+/* Before the workers start: they read this state without locks. */
+void dt__cluster_configure(int policy, bool aggregate, bool progress_thread)
 {
     C.hole_version = ROOT_WROTE;
     C.policy = policy;
@@ -1107,7 +1108,11 @@ int dt__cluster_start(int policy, bool aggregate, bool progress_thread)
     atomic_init(&C.remote_root.refs, 1);
     C.remote_root.flags = DT_TF_ROOT;
     C.remote_root.label = "offloaded";
-    if (!dt__cluster_active || !progress_thread) return DT_OK;
+}
+
+int dt__cluster_start(void)
+{
+    if (!dt__cluster_active || !C.progress_thread) return DT_OK;
     if (pthread_create(&C.thread, NULL, progress_main, NULL)) return DT_ESYS;
     return DT_OK;
 }

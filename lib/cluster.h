@@ -12,7 +12,8 @@
  * ranks sharing this node.  DT_OK or DT_ESYS. */
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* Starts the progress thread (after the workers). */
-int dt__cluster_start(int policy, bool aggregate, bool progress_thread);
+void dt__cluster_configure(int policy, bool aggregate, bool progress_thread);
+int dt__cluster_start(void);
 /* DT_PROGRESS=workers: called by idle threads. */
 void dt__cluster_poll(void);
 bool dt__cluster_polling(void);

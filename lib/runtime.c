@@ -296,7 +296,8 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     atomic_init(&dt__root.refs, 1);
     dt__root.flags = DT_TF_ROOT;
     dt__root.label = "main";
-    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start(dt__rt.policy, dt__rt.aggregate, dt__rt.progress_thread)) < 0) {
+    dt__cluster_configure(dt__rt.policy, dt__rt.aggregate, dt__rt.progress_thread);
+    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start()) < 0) {
         dt__mem_fini();
         free_placement();
         goto fail;

@@ -537,7 +537,14 @@ bool dt__sched_saturated(void)
 
 void dt__sched_throttle(void)
 {
-    if (tls_id < 0 || dq_size(&S.w[tls_id].dq) < 256 + 64 * (long long)S.n) return;
+    if (tls_id < 0) return;
+    /* the stale copy of top can only overstate the queue: reread the
+       thieves' cache line only when it says the queue is long */
+    deque *d = &S.w[tls_id].dq;
+    long long limit = 256 + 64 * (long long)S.n, b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    if (b - d->top_seen < limit) return;
+    d->top_seen = atomic_load_explicit(&d->top, memory_order_relaxed);
+    if (b - d->top_seen < limit) return;
     dt__task *t = dq_pop(&S.w[tls_id].dq);
     if (!t) return;
     dt__task *scope = dt__current();

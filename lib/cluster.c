@@ -177,65 +177,17 @@ static dt__frag *node_new(uintptr_t s, uintptr_t e, uint64_t version, uint64_t s
     return f;
 }
 
-/* Visits pieces covering exactly [s,e), creating holes with (version, state). */
+static void node_free(dt__frag *f) { free(f); }
+
+static const dt__rtree_ops node_ops = { node_new, NULL, node_free };
+
 static void walk(dt__rtree *t, uintptr_t s, uintptr_t e, uint64_t hole_version, uint64_t hole_state,
                  piece_fn fn, void *ctx)
 {
-    dt__frag *f = dt__rtree_lookup(t, s);
-    uintptr_t pos = s;
-    while (pos < e) {
-        if (!f || f->start >= e || f->start > pos) {
-            uintptr_t he = (!f || f->start >= e) ? e : f->start;
-            dt__frag *h = node_new(pos, he, hole_version, hole_state);
-            dt__rtree_insert(t, h);
-            fn(ctx, h);
-            pos = he;
-            continue;
-        }
-        if (f->start < pos) {
-            dt__frag *g = node_new(pos, f->end, f->version, f->state);
-            f->end = pos;
-            dt__rtree_insert(t, g);
-            f = g;
-        }
-        if (f->end > e) {
-            dt__frag *g = node_new(e, f->end, f->version, f->state);
-            f->end = e;
-            dt__rtree_insert(t, g);
-        }
-        fn(ctx, f);
-        pos = f->end;
-        f = dt__rtree_next(f);
-    }
-    /* merge equal neighbours so that the trees stay as small as the data */
-    f = dt__rtree_lookup(t, s);
-    dt__frag *p = f ? dt__rtree_prev(f) : NULL;
-    if (p) f = p;
-    while (f && f->start <= e) {
-        dt__frag *g = dt__rtree_next(f);
-        if (g && f->end == g->start && f->version == g->version && f->state == g->state) {
-            f->end = g->end;
-            free(dt__rtree_remove(t, g));
-        } else {
-            f = g;
-        }
-    }
+    dt__rtree_walk(t, s, e, &node_ops, hole_version, hole_state, fn, ctx);
 }
 
-static void tree_free(dt__rtree *t)
-{
-    dt__frag *f = t->root;
-    while (f) {
-        if (f->left) { f = f->left; continue; }
-        if (f->right) { f = f->right; continue; }
-        dt__frag *p = f->parent;
-        if (p) { if (p->left == f) p->left = NULL; else p->right = NULL; }
-        free(f);
-        f = p;
-    }
-    t->root = NULL;
-    t->count = 0;
-}
+static void tree_free(dt__rtree *t) { dt__rtree_clear(t, &node_ops); }
 
 #define FOR_ROWS(r, s, e)                                                     \
     for (uint64_t row_ = 0, s = 0, e = 0;                                     \

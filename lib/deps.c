@@ -384,54 +384,24 @@ static dt__frag *frag_new(uintptr_t s, uintptr_t e, dt__group *cur, dt__group *b
     return f;
 }
 
-/* Cuts f at m (f->start < m < f->end); returns the right part. */
-static dt__frag *split(dt__rtree *t, dt__frag *f, uintptr_t m)
+static dt__frag *frag_make(uintptr_t s, uintptr_t e, uint64_t cur, uint64_t barrier)
 {
-    dt__frag *g = frag_new(m, f->end, f->cur, f->barrier);
-    f->end = m;
-    dt__rtree_insert(t, g);
-    return g;
+    return frag_new(s, e, (dt__group *)(uintptr_t)cur, (dt__group *)(uintptr_t)barrier);
 }
+
+static void frag_release(dt__frag *f)
+{
+    group_unref(f->cur);
+    group_unref(f->barrier);
+}
+
+static const dt__rtree_ops frag_ops = { frag_make, frag_release, frag_free };
 
 typedef void (*visit_fn)(void *ctx, dt__frag *f);
 
-/* Calls visit on fragments covering exactly [s, e), creating them for holes
- * and splitting those that stick out; then merges equal neighbours. */
 static void walk(dt__domain *d, uintptr_t s, uintptr_t e, visit_fn visit, void *ctx)
 {
-    dt__rtree *t = &d->map;
-    dt__frag *f = dt__rtree_lookup(t, s);
-    uintptr_t pos = s;
-    while (pos < e) {
-        if (!f || f->start >= e || f->start > pos) {
-            uintptr_t hole_end = (!f || f->start >= e) ? e : f->start;
-            dt__frag *h = frag_new(pos, hole_end, NULL, NULL);
-            dt__rtree_insert(t, h);
-            visit(ctx, h);
-            pos = hole_end;
-            continue;                   /* f stays the next existing fragment */
-        }
-        if (f->start < pos) f = split(t, f, pos);
-        if (f->end > e) split(t, f, e);
-        visit(ctx, f);
-        pos = f->end;
-        f = dt__rtree_next(f);
-    }
-    /* merge equal neighbours from just before s to just after e */
-    f = dt__rtree_lookup(t, s);
-    dt__frag *p = f ? dt__rtree_prev(f) : NULL;
-    if (p) f = p;
-    while (f && f->start <= e) {
-        dt__frag *g = dt__rtree_next(f);
-        if (g && f->end == g->start && f->cur == g->cur && f->barrier == g->barrier) {
-            f->end = g->end;
-            group_unref(g->cur);
-            group_unref(g->barrier);
-            frag_free(dt__rtree_remove(t, g));
-        } else {
-            f = g;
-        }
-    }
+    dt__rtree_walk(&d->map, s, e, &frag_ops, 0, 0, visit, ctx);
 }
 
 static void visit_access(void *ctx, dt__frag *f)
@@ -689,23 +659,7 @@ void dt__deps_register(dt__task *c)
 
 void dt__deps_domain_clear(dt__domain *d)
 {
-    /* post-order walk through the parent links: every node is freed after its children */
-    dt__frag *f = d->map.root;
-    while (f) {
-        if (f->left) { f = f->left; continue; }
-        if (f->right) { f = f->right; continue; }
-        dt__frag *p = f->parent;
-        if (p) {
-            if (p->left == f) p->left = NULL;
-            else p->right = NULL;
-        }
-        group_unref(f->cur);
-        group_unref(f->barrier);
-        frag_free(f);
-        f = p;
-    }
-    d->map.root = NULL;
-    d->map.count = 0;
+    dt__rtree_clear(&d->map, &frag_ops);
     d->populated = false;
     d->sweep_at = 4096;
 }

@@ -43,4 +43,82 @@ dt__frag *dt__rtree_remove(dt__rtree *t, dt__frag *f);
 /* Checks the AVL and ordering invariants (unit tests): 0 when sound. */
 int dt__rtree_check(const dt__rtree *t);
 
+/* How the tree's owner makes and drops nodes.  A node's payload is two
+ * words (the union above); make() gets the words to copy and takes whatever
+ * references they stand for. */
+typedef struct dt__rtree_ops {
+    dt__frag *(*make)(uintptr_t start, uintptr_t end, uint64_t a, uint64_t b);
+    void (*release)(dt__frag *f);       /* the payload of a node going away (may be NULL) */
+    void (*free_node)(dt__frag *f);
+} dt__rtree_ops;
+
+/* Calls visit on nodes covering exactly [s, e): holes get nodes with the
+ * payload (hole_a, hole_b), nodes sticking out are split.  Then neighbours
+ * with equal payloads are merged, so the tree stays as small as its data.
+ * Inline: each caller's ops are constants the compiler can see through. */
+static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const dt__rtree_ops *ops,
+                                  uint64_t hole_a, uint64_t hole_b, void (*visit)(void *, dt__frag *),
+                                  void *ctx)
+{
+    dt__frag *f = dt__rtree_lookup(t, s);
+    uintptr_t pos = s;
+    while (pos < e) {
+        if (!f || f->start >= e || f->start > pos) {
+            uintptr_t hole_end = (!f || f->start >= e) ? e : f->start;
+            dt__frag *h = ops->make(pos, hole_end, hole_a, hole_b);
+            dt__rtree_insert(t, h);
+            visit(ctx, h);
+            pos = hole_end;
+            continue;                   /* f stays the next existing node */
+        }
+        if (f->start < pos) {
+            dt__frag *g = ops->make(pos, f->end, f->version, f->state);
+            f->end = pos;
+            dt__rtree_insert(t, g);
+            f = g;
+        }
+        if (f->end > e) {
+            dt__frag *g = ops->make(e, f->end, f->version, f->state);
+            f->end = e;
+            dt__rtree_insert(t, g);
+        }
+        visit(ctx, f);
+        pos = f->end;
+        f = dt__rtree_next(f);
+    }
+    f = dt__rtree_lookup(t, s);
+    dt__frag *p = f ? dt__rtree_prev(f) : NULL;
+    if (p) f = p;
+    while (f && f->start <= e) {
+        dt__frag *g = dt__rtree_next(f);
+        if (g && f->end == g->start && f->version == g->version && f->state == g->state) {
+            f->end = g->end;
+            if (ops->release) ops->release(g);
+            ops->free_node(dt__rtree_remove(t, g));
+        } else {
+            f = g;
+        }
+    }
+}
+
+/* Drops every node (post-order, through the parent links). */
+static inline void dt__rtree_clear(dt__rtree *t, const dt__rtree_ops *ops)
+{
+    dt__frag *f = t->root;
+    while (f) {
+        if (f->left) { f = f->left; continue; }
+        if (f->right) { f = f->right; continue; }
+        dt__frag *p = f->parent;
+        if (p) {
+            if (p->left == f) p->left = NULL;
+            else p->right = NULL;
+        }
+        if (ops->release) ops->release(f);
+        ops->free_node(f);
+        f = p;
+    }
+    t->root = NULL;
+    t->count = 0;
+}
+
 #endif

@@ -10,8 +10,9 @@
 #
 # Every system gets TB_CORES (default 2) cores: DT_NUM_WORKERS / OMP_NUM_THREADS
 # / STARPU_NCPU threads, or that many MPI ranks of one thread.  For each
-# pattern and system one process sweeps K from large to small: per K one
-# untimed run on the first K, then TB_REPS (3) timed runs, median.
+# pattern and system one process sweeps K from large to small (one untimed
+# run first, then one timed run per K); the whole sweep runs TB_ROUNDS (3)
+# times and each point is the median of its rounds.
 # Efficiency = kernel work x single-core ns per unit (tb-calib) / (wall x
 # cores); granularity = wall x cores / tasks; METG(50%) = the granularity
 # where efficiency crosses 50% (log-interpolated between the two measured
@@ -24,7 +25,7 @@ bindir=${1:?usage: run.sh [--quick] BINDIR [RESULTS.md]}
 results=${2:-bench/RESULTS.md}
 here=$(cd "$(dirname "$0")" && pwd)
 cores=${TB_CORES:-2}
-reps=${TB_REPS:-3}
+rounds=${TB_ROUNDS:-3}
 if [ $quick = 1 ]; then to=${TB_TIMEOUT:-60}; else to=${TB_TIMEOUT:-900}; fi
 
 export STARPU_SILENT=1
@@ -41,8 +42,10 @@ drv() {
     starpu)    STARPU_NCPU=$cores timeout "$to" "$bindir/tb-starpu" "$@" ;;
     mpi)       timeout "$to" mpiexec.mpich -n "$cores" "$bindir/tb-mpi" "$@" ;;
     mpi1)      timeout "$to" mpiexec.mpich -n 1 "$bindir/tb-mpi" "$@" ;;
-    starpumpi) STARPU_NCPU=1 timeout "$to" mpiexec.openmpi -n "$cores" -x STARPU_NCPU \
-                   -x STARPU_SILENT "$bindir/tb-starpumpi" "$@" ;;
+    # each rank's StarPU would bind its worker to the first core: both on core 0
+    starpumpi) STARPU_NCPU=1 STARPU_WORKERS_NOBIND=1 timeout "$to" mpiexec.openmpi -n "$cores" \
+                   -x STARPU_NCPU -x STARPU_WORKERS_NOBIND -x STARPU_SILENT \
+                   "$bindir/tb-starpumpi" "$@" ;;
     *)         echo "run.sh: unknown system $sys" >&2; return 2 ;;
     esac
 }
@@ -60,7 +63,7 @@ if [ $quick = 1 ]; then
     fi
     # width 7 splits unevenly over 2 ranks; 9 steps cover every fft set and
     # let tree reach the full width
-    args="--pattern all --kernel all --width 7 --steps 9 --k 40,1 --reps 2 --check"
+    args="--pattern all --kernel all --width 7 --steps 9 --k 40,1 --reps 1 --check"
     nlines=56   # 8 patterns x (empty + 3 kernels x 2 K)
     systems="dtask dtask1 gomp mpi1 mpi"
     if have starpu; then systems="$systems starpu"; else
@@ -118,30 +121,50 @@ t_start=$(date +%s)
 unit() { "$bindir/tb-calib" "$@" | sed -n 's/.*unit_ns=//p'; }
 unit_c=$(unit compute_bound 32768 15)
 unit_m=$(unit memory_bound 4096 15)
-echo "run.sh: single-core rates: compute_bound $unit_c ns/iteration, memory_bound $unit_m ns/line"
+# the same with both cores busy: how far 2 x the single-core rate is reachable
+unit2() { { unit "$@" & unit "$@"; wait; } | awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
+unit_c2=$(unit2 compute_bound 32768 15)
+unit_m2=$(unit2 memory_bound 4096 15)
+echo "run.sh: single-core rates: compute_bound $unit_c ns/iteration, memory_bound $unit_m ns/line" \
+     "(two at once: $unit_c2, $unit_m2)"
 
-# sweep KERNEL K_LIST UNIT PATTERN SYSTEM...: one process per system, the
-# order rotating with each call so background load hits every system alike
+# sweep ROUND KERNEL K_LIST UNIT PATTERN SYSTEM...: one process per system,
+# the order rotating with each call so background load hits every system
+# alike.  Round 1 goes down in K until the efficiency drops below 5%; later
+# rounds run exactly the K values that round 1 ran for that system.
 rot=0
 sweep() {
-    local kernel=$1 ks=$2 u=$3 pattern=$4; shift 4
-    local list=("$@") n=$# i
+    local round=$1 kernel=$2 ks=$3 u=$4 pattern=$5; shift 5
+    local list=("$@") n=$# i sys k stop
     for ((i = 0; i < n; i++)); do
-        drv "${list[$(((i + rot) % n))]}" --pattern "$pattern" --kernel "$kernel" --k "$ks" \
-            --width "$width" --unit-ns "$u" --cores "$cores" --target-ms 100 \
-            --steps-min 200 --steps-max 4000 --reps "$reps" --stop-below 0.05 | tee -a "$log"
+        sys=${list[$(((i + rot) % n))]}
+        k=$ks; stop="--stop-below 0.05"
+        if [ "$round" -gt 1 ]; then
+            stop=""
+            k=$(awk -v s="$sys" -v pat="$pattern" -v ker="$kernel" '
+                $0 ~ " system=" s " " && $0 ~ " pattern=" pat " " && $0 ~ " kernel=" ker " " {
+                    sub(/.* K=/, ""); sub(/ .*/, ""); if (!seen[$0]++) l = l (l ? "," : "") $0 }
+                END { print l }' "$log")
+        fi
+        drv "$sys" --pattern "$pattern" --kernel "$kernel" --k "$k" --width "$width" \
+            --unit-ns "$u" --cores "$cores" --target-ms 100 --steps-min 200 --steps-max 4000 \
+            --reps 1 $stop | tee -a "$log"
     done
     rot=$((rot + 1))
 }
-for p in $patterns; do
-    sweep compute_bound "$k_compute" "$unit_c" "$p" $systems
-done
-sweep memory_bound "$k_memory" "$unit_m" stencil_1d $systems starpumpi
-sweep load_imbalance "$k_compute" "$unit_c" stencil_1d $systems starpumpi
-sweep compute_bound "$k_compute" "$unit_c" stencil_1d starpumpi
-for sys in $systems starpumpi; do
-    drv "$sys" --pattern all --kernel empty --width "$width" --steps 1000 --reps "$reps" \
-        --cores "$cores" | tee -a "$log"
+for ((round = 1; round <= rounds; round++)); do
+    echo "run.sh: round $round of $rounds"
+    for p in $patterns; do
+        sweep $round compute_bound "$k_compute" "$unit_c" "$p" $systems
+    done
+    sweep $round memory_bound "$k_memory" "$unit_m" stencil_1d $systems
+    sweep $round load_imbalance "$k_compute" "$unit_c" stencil_1d $systems
+    # StarPU-MPI: one row; its runs take seconds each on this machine
+    sweep $round compute_bound "$k_compute" "$unit_c" stencil_1d starpumpi
+    for sys in $systems; do
+        drv "$sys" --pattern all --kernel empty --width "$width" --steps 1000 --reps 1 \
+            --cores "$cores" | tee -a "$log"
+    done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 minutes=$(( ($(date +%s) - t_start + 59) / 60 ))
@@ -156,7 +179,26 @@ if [ -n "$bad" ]; then
     echo "run.sh: FAILED: checksums differ between systems:"; echo "$bad"; exit 1
 fi
 
-# METG(50%) in microseconds of SYSTEM PATTERN KERNEL, from the log
+# Per system, graph and K: the median of the rounds' times; efficiency and
+# granularity from it.  Same key=value lines as the drivers print.
+agg=$bindir/taskbench-median.log
+awk -v uc="$unit_c" -v um="$unit_m" '
+    { delete f; for (i = 2; i <= NF; i++) { p = index($i, "=");
+          f[substr($i, 1, p - 1)] = substr($i, p + 1) }
+      k = f["system"] " " f["pattern"] " " f["kernel"] " " f["K"]
+      if (!(k in n)) { order[++nk] = k; tasks[k] = f["tasks"]; work[k] = f["work"]; c[k] = f["cores"] }
+      t[k, ++n[k]] = f["ns"]; all[k] = all[k] (all[k] == "" ? "" : ",") f["ns"] }
+    END { for (j = 1; j <= nk; j++) { k = order[j]; m = n[k]
+              for (a = 1; a <= m; a++) v[a] = t[k, a]
+              for (a = 2; a <= m; a++) for (b = a; b > 1 && v[b - 1] > v[b]; b--) {
+                  x = v[b]; v[b] = v[b - 1]; v[b - 1] = x }
+              med = m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+              split(k, w, " "); u = w[3] == "memory_bound" ? um : w[3] == "empty" ? 0 : uc
+              printf "taskbench system=%s pattern=%s kernel=%s K=%s tasks=%s work=%s cores=%s ns=%.0f runs=%s eff=%.4f gran_ns=%.1f\n",
+                  w[1], w[2], w[3], w[4], tasks[k], work[k], c[k], med, all[k],
+                  work[k] * u / (med * c[k]), med * c[k] / tasks[k] } }' "$log" > "$agg"
+
+# METG(50%) in microseconds of SYSTEM PATTERN KERNEL
 metg() {
     awk -v s="$1" -v pat="$2" -v ker="$3" '
         { delete f; for (i = 2; i <= NF; i++) { p = index($i, "=");
@@ -167,7 +209,7 @@ metg() {
               if (!a) { printf ">%.3g (never 50%%)\n", g[1]; exit }
               if (a == n) { printf "<=%.3g\n", g[n]; exit }
               lg = log(g[a]) + (0.5 - e[a]) * (log(g[a + 1]) - log(g[a])) / (e[a + 1] - e[a])
-              printf "%.3g\n", exp(lg) }' "$log"
+              printf "%.3g\n", exp(lg) }' "$agg"
 }
 num() { printf '%s' "$1" | tr -d '<>=' | sed 's/ .*//'; }
 ratio() {
@@ -182,7 +224,7 @@ awk -v dir="$datadir" '$0 ~ /kernel=compute_bound/ {
         delete f; for (i = 2; i <= NF; i++) { p = index($i, "=");
             f[substr($i, 1, p - 1)] = substr($i, p + 1) }
         file = dir "/" f["pattern"] "-" f["system"] ".dat"
-        printf "%.6g %.4f\n", f["gran_ns"] / 1000, f["eff"] > file }' "$log"
+        printf "%.6g %.4f\n", f["gran_ns"] / 1000, f["eff"] > file }' "$agg"
 gnuplot -e "datadir='$datadir'; out='$here/metg.png'; cores='$cores'; systems='$systems'; patterns='$patterns'" \
     "$here/metg.gp"
 
@@ -197,6 +239,7 @@ for k in memory_bound load_imbalance compute_bound; do
     row="| stencil_1d, $k |"
     for s in $systems starpumpi; do
         if [ $k = compute_bound ] && [ $s != starpumpi ]; then row+=" ${M[stencil_1d,$s]} |"
+        elif [ $k != compute_bound ] && [ $s = starpumpi ]; then row+=" not run |"
         else row+=" $(metg "$s" stencil_1d "$k") |"; fi
     done
     other+="$row"$'\n'
@@ -205,9 +248,9 @@ done
 empty=""
 for p in $patterns; do
     row="| $p |"
-    for s in $systems starpumpi; do
+    for s in $systems; do
         row+=" $(awk -v s="$s" -v pat="$p" '$0 ~ " system=" s " " && $0 ~ " pattern=" pat " " && / kernel=empty / {
-            sub(/.*gran_ns=/, ""); printf "%.3g", $1 / 1000 }' "$log") |"
+            sub(/.*gran_ns=/, ""); printf "%.3g", $1 / 1000 }' "$agg") |"
     done
     empty+="$row"$'\n'
 done
@@ -225,7 +268,9 @@ done
 
 hyper=$(lscpu | sed -n 's/^Hypervisor vendor: *//p')
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs${hyper:+ ($hyper guest)}, $(uname -srm)"
-versions="$(${CC:-cc} --version | head -1); StarPU $(pkg-config --modversion starpu-1.3); MPICH $(pkg-config --modversion mpich); Open MPI $(mpiexec.openmpi --version 2>/dev/null | head -1 | sed 's/.* //')"
+libv="libdtask $(git rev-parse --short HEAD 2>/dev/null || echo '(no git)')"
+[ -z "$(git status --porcelain -- lib include 2>/dev/null)" ] || libv="$libv + uncommitted changes in lib/ or include/"
+versions="$libv; $(${CC:-cc} --version | head -1); StarPU $(pkg-config --modversion starpu-1.3); MPICH $(pkg-config --modversion mpich); Open MPI $(mpiexec.openmpi --version 2>/dev/null | head -1 | sed 's/.* //')"
 
 section=$(cat <<EOF
 <!-- BEGIN taskbench-metg: generated by bench/taskbench/run.sh, do not edit by hand -->
@@ -268,8 +313,8 @@ $other
 Empty kernel, 1000 steps: wall x cores / tasks in microseconds (the
 per-task cost of the runtime, the floor of the curves):
 
-| pattern | libdtask | libgomp | StarPU | MPI | StarPU-MPI |
-|---|---|---|---|---|---|
+| pattern | libdtask | libgomp | StarPU | MPI |
+|---|---|---|---|---|
 $empty
 Method:
 - The same graphs everywhere: a width x steps grid; task (t, p) depends on
@@ -291,24 +336,34 @@ Method:
   no performance model; MPI: columns in blocks over the ranks, each step
   MPI_Irecv/MPI_Isend of the needed records then the rank's tasks in order
   (the floor: no runtime at all); StarPU-MPI: the same handles registered with
-  their owner rank, starpu_mpi_task_insert.  Creation, execution and the final
+  their owner rank, starpu_mpi_task_insert, STARPU_WORKERS_NOBIND=1 (each
+  rank would bind its worker to core 0).  Creation, execution and the final
   wait are all timed; allocation/registration is not.
 - Kernels: compute_bound = K dependent multiply-adds ($unit_c ns each on
   one core here); memory_bound = K 64-byte lines written then read in a 16 MiB
   per-thread buffer ($unit_m ns per line); load_imbalance = compute_bound
-  with K_task uniform in [0, 2K] (mean K); empty = nothing.
+  with K_task uniform in [0, 2K] (mean K); empty = nothing.  Each kernel
+  is fenced (lfence before and after), so that the core cannot overlap a
+  task's multiply-add chain with the code around it: a tight loop of tiny
+  tasks would otherwise hide its own overhead and beat the single-core rate.
+  Two copies of tb-calib at once ran at $unit_c2 ns (compute) and $unit_m2
+  ns (memory) per unit each: the cores scale for compute, memory bandwidth
+  is shared.
 - Sweep: K from 32768 (memory_bound 4096) halving down to 1; per K, steps
   chosen so that a run holds about 100 ms of ideal work on $cores cores
-  (200 to 4000 steps); median of $reps timed runs; the sweep of a system
-  stops after the first efficiency below 5%.  Efficiency = total kernel work
+  (200 to 4000 steps).  The whole sweep runs $rounds times (rounds), one
+  timed run per point per round, and each point is the median of its
+  $rounds runs: a burst of background load hits one round, not the median.
+  In round 1 a system's sweep stops after the first efficiency below 5%;
+  later rounds run the same K values.  Efficiency = total kernel work
   x single-core unit time / (wall x $cores).  METG(50%) = granularity at
   which efficiency crosses 50%, interpolated (log granularity, linear
   efficiency) between the last point at or above 50% and the next one;
   "<=x" means every point was above 50%.
-- libdtask across ranks: the cluster layer is not benchmarked yet; the
-  StarPU-MPI driver shows where a distributed libdtask driver slots in
-  (same harness: tb_system with barrier/allreduce).
-- Raw results: $log (one line per system, graph and K, with every run's time).
+- libdtask across ranks: no Task Bench driver yet (its cluster layer is
+  measured in bench/cluster); the StarPU-MPI driver shows where one slots
+  in (same harness: tb_system with barrier/allreduce).
+- Raw results: $log (every run) and $agg (the medians used here).
 <!-- END taskbench-metg -->
 EOF
 )

@@ -22,9 +22,12 @@ $(ORACLE): test/oracle.c $(LIBA) | $(BUILD)/test
 
 .PHONY: test-unit test-oracle
 test-unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do \
-	  echo "== $$t"; DT_NUM_WORKERS=2 timeout $(TEST_TIMEOUT) $$t || fail=1; done; \
-	exit $$fail
+	@fail=0; total=0; bad=0; for t in $(UNIT_BIN); do \
+	  echo "== $$t"; out=$$(DT_NUM_WORKERS=2 timeout $(TEST_TIMEOUT) $$t 2>&1) || fail=1; printf '%s\n' "$$out"; \
+	  n=$$(printf '%s\n' "$$out" | sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p'); \
+	  if [ -n "$$n" ]; then set -- $$n; total=$$((total + $$1)); bad=$$((bad + $$2 + $$3)); else bad=$$((bad + 1)); fi; \
+	done; \
+	echo "unit tests: $$((total - bad)) passed, $$bad failed"; exit $$fail
 
 test-oracle: $(ORACLE)
 	@fail=0; for w in $(ORACLE_WORKERS); do for s in $(ORACLE_SEEDS); do \

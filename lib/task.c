@@ -210,8 +210,6 @@ static void drain(void)
     evs_draining = false;
 }
 
-void dt__access_dec_npreds(dt__access *a) { ev_push(a, EV_NPREDS); drain(); }
-void dt__access_dec_blockers(dt__access *a) { ev_push(a, EV_BLOCKERS); drain(); }
 
 void dt__task_events_free(void)
 {

@@ -147,17 +147,16 @@ void dt__task_body_end(dt__task *t);
 /* Registration done: drop the creation biases (may make t ready at once). */
 void dt__task_submit(dt__task *t);
 
-/* Counter events, see the top of this file. */
-void dt__access_dec_npreds(dt__access *a);
-void dt__access_dec_blockers(dt__access *a);
-void dt__task_child_created(dt__task *p);
-bool dt__task_children_done(dt__task *t);
-
 /* A thread that ran tasks leaves: give back its caches. */
 void dt__task_thread_exit(void);
 void dt__task_pool_drain(void);
 void dt__task_pool_fini(void);
 void dt__task_events_free(void);
+
+/* A child of p was created (only p's body thread calls this); have all of
+ * t's children completed? */
+void dt__task_child_created(dt__task *p);
+bool dt__task_children_done(dt__task *t);
 
 /* The task running on this thread (the root task outside any task). */
 dt__task *dt__current(void);

@@ -20,6 +20,9 @@
  */
 #include <dtask.h>
 
+#define EXAMPLE_NAME "cholesky"
+#include "example.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -27,15 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(call)                                                          \
-    do {                                                                     \
-        int rc_ = (call);                                                    \
-        if (rc_ != DT_OK) {                                                  \
-            fprintf(stderr, "cholesky: %s: %s\n", #call, dt_strerror(rc_));  \
-            exit(1);                                                         \
-        }                                                                    \
-    } while (0)
 
 /* Arguments of every kernel: c is the tile written, a and b the tiles read.
    c is m x n, a is m x k, b is n x k; ld is the row length of the matrix. */
@@ -207,23 +201,6 @@ static double hash01(uint64_t i, uint64_t j)
 static double llt_error(const double *L, const double *A0, size_t N, size_t i, size_t j)
 {
     return fabs(dot(L + i * N, L + j * N, j + 1) - A0[i * N + j]);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int parse(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end || v == 0 || v > 1u << 20)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int app(int argc, char **argv)

@@ -21,20 +21,14 @@
  */
 #include <dtask.h>
 
+#define EXAMPLE_NAME "heat"
+#include "example.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(call)                                                      \
-    do {                                                                 \
-        int rc_ = (call);                                                \
-        if (rc_ != DT_OK) {                                              \
-            fprintf(stderr, "heat: %s: %s\n", #call, dt_strerror(rc_));  \
-            exit(1);                                                     \
-        }                                                                \
-    } while (0)
 
 /* a block of rows x cols points at u, rows ld points apart */
 typedef struct {
@@ -104,23 +98,6 @@ static void init(double *u, size_t N)
             int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
             u[i * ld + j] = i == 0 ? 100.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
         }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int parse(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end || v == 0 || v > 1u << 20)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int app(int argc, char **argv)

@@ -15,6 +15,9 @@
  */
 #include <dtask.h>
 
+#define EXAMPLE_NAME "matmul"
+#include "example.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -22,15 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(call)                                                        \
-    do {                                                                   \
-        int rc_ = (call);                                                  \
-        if (rc_ != DT_OK) {                                                \
-            fprintf(stderr, "matmul: %s: %s\n", #call, dt_strerror(rc_));  \
-            exit(1);                                                       \
-        }                                                                  \
-    } while (0)
 
 /* c (m x n) += a (m x k) * b (k x n), rows ld doubles apart */
 typedef struct {
@@ -100,23 +94,6 @@ static void fill(double *m, size_t n, uint64_t seed)
         seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
         m[k] = (double)(seed >> 11) / 4503599627370496.0 - 1.0;
     }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int parse(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end || v == 0 || v > 1u << 20)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int app(int argc, char **argv)

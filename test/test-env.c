@@ -15,6 +15,9 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_DMEM_SIZE", "0K" },     { "DT_DMEM_SIZE", "99999999999999999999" },
     { "DT_LMEM_SIZE", "abc" },    { "DT_LMEM_SIZE", "0" },      { "DT_LMEM_SIZE", "-1G" },
     { "DT_TRACE", "/nonexistent/dir/x" },                       { "DT_TRACE", "" },
+    { "DT_PROGRESS", "foo" },     { "DT_PROGRESS", "" },        { "DT_PROGRESS", "Thread" },
+    { "DT_AGGREGATE", "2" },      { "DT_AGGREGATE", "yes" },    { "DT_AGGREGATE", "" },
+    { "DT_STATS", "2" },          { "DT_STATS", "on" },         { "DT_STATS", "" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -76,6 +79,9 @@ static const struct bad good_values[] = {
     { "DT_VERBOSE", "0" },          { "DT_VERBOSE", "1" },
     { "DT_DMEM_SIZE", "4096" },     { "DT_DMEM_SIZE", "64k" },     { "DT_DMEM_SIZE", "2G" },
     { "DT_LMEM_SIZE", "1m" },       { "DT_LMEM_SIZE", "1g" },      { "DT_NUM_WORKERS", "2" },
+    { "DT_PROGRESS", "thread" },    { "DT_PROGRESS", "workers" },
+    { "DT_AGGREGATE", "0" },        { "DT_AGGREGATE", "1" },
+    { "DT_STATS", "0" },            { "DT_STATS", "1" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

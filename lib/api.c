@@ -221,7 +221,13 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         dt__sched_wait(task_done, t, t);
         dt__task_unref(t);
     } else {
+        bool early = DT_UNLIKELY(t->ns_pred > 0);
+        if (early) dt__task_ref(t);         /* it may complete before we look at it */
         dt__task_submit(t);
+        if (early) {
+            dt__cluster_place_early(t);
+            dt__task_unref(t);
+        }
         dt__sched_throttle();
     }
     return DT_OK;

@@ -53,13 +53,17 @@ typedef struct pending {
     dt__vec waiters;
 } pending;
 
+/* dt__task.ns_state bits */
+#define NS_READY 1
+#define NS_DONE 2
+
 #define ST_ABSENT 0u
 #define ST_PRESENT 1u
 /* any other state value is a pending * */
 
 /* ---- outbox and MPI requests --------------------------------------------- */
 
-enum { OUT_CTRL, OUT_RECV, OUT_SEND_DATA };
+enum { OUT_CTRL, OUT_RECV, OUT_SEND_DATA, OUT_FINISH };
 typedef struct outmsg {
     int kind, peer;
     void *buf;
@@ -67,6 +71,7 @@ typedef struct outmsg {
     dt__wire_region region;     /* data transfers */
     uint32_t tag;
     pending *pend;              /* OUT_RECV: what the arrival satisfies */
+    dt__task *task;             /* OUT_FINISH: to release */
     struct outmsg *next;
 } outmsg;
 
@@ -101,9 +106,11 @@ static struct {
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
     bool aggregate;              /* coalesce control messages to the same rank */
     bool progress_thread;        /* else idle workers poll MPI */
+    bool name_space;             /* place tasks early where their predecessors are */
+    uint64_t remote_seq;         /* arrival order of offloaded tasks (under C.lock) */
     pthread_mutex_t poll_lock;   /* workers mode: one poller at a time */
     /* DT_STATS */
-    atomic_ullong n_offloaded, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
+    atomic_ullong n_offloaded, n_early, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
 } C;
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -311,7 +318,12 @@ static void waiter_fire(waiter *w, dt__vec *ready)
 
 static void ready_all(dt__vec *ready)
 {
-    for (uint32_t i = 0; i < ready->n; i++) dt__sched_ready(ready->v[i]);
+    for (uint32_t i = 0; i < ready->n; i++) {
+        dt__task *t = ready->v[i];
+        /* an offloaded task also waits for its dependencies on this rank */
+        if (t->flags & DT_TF_REMOTE) dt__task_dec_pending(t);
+        else dt__sched_ready(t);
+    }
     dt__vec_free(ready);
 }
 
@@ -335,7 +347,11 @@ static void handle_data_req(const dt__msg *m, int peer)
 
 /* ---- offloaded tasks, on the target ------------------------------------------ */
 
-typedef struct remote_info { uint64_t origin_id; int origin; } remote_info;
+typedef struct remote_info {
+    uint64_t origin_id;
+    int origin;
+    pending *written;           /* what readers of its writes here wait for */
+} remote_info;
 
 /* Labels of offloaded tasks live as long as the runtime (traces and error
  * messages keep pointers to them); programs use a handful, so a list does. */
@@ -370,8 +386,6 @@ static void handle_offload(const dt__msg *m, int peer)
             "register the same types, in the same order, on every rank", label, peer, m->type_id);
     dt__task *t = dt__task_alloc(m->nacc, m->args_size + sizeof(remote_info));
     memcpy(t->args, m->args, m->args_size);
-    remote_info ri = { m->task_id, peer };
-    memcpy((char *)t->args + m->args_size, &ri, sizeof ri);
     for (uint32_t i = 0; i < m->nacc; i++) {
         dt__wire_region r;
         memcpy(&r, m->acc + i, sizeof r);
@@ -393,19 +407,15 @@ static void handle_offload(const dt__msg *m, int peer)
     t->parent = &C.remote_root;
     atomic_fetch_add_explicit(&C.n_ran_here, 1, memory_order_relaxed);
     dt__task_child_created(&C.remote_root);
-    atomic_fetch_sub(&t->pending, 1);        /* no dependencies here: ready once its data is */
-    for (uint32_t i = 0; i < t->nacc; i++) {
-        atomic_store(&t->acc[i].npreds, 0);
-        atomic_store(&t->acc[i].satisfied, true);
-        atomic_store(&t->acc[i].blockers, 1);
-    }
     waiter *w = dt__xmalloc(sizeof *w);
     memset(w, 0, sizeof *w);
     w->kind = W_TASK;
     w->task = t;
+    remote_info ri = { m->task_id, peer, NULL };
     dt__vec ready;
     dt__vec_init(&ready);
     pthread_mutex_lock(&C.lock);
+    t->seq = C.remote_seq++;
     w->count = 1;
     for (uint32_t i = 0; i < m->nfetch; i++) {
         dt__wire_region r;
@@ -413,6 +423,28 @@ static void handle_offload(const dt__msg *m, int peer)
         if (r.source >= C.nranks) die("task '%s' from rank %d names rank %d as a source", label, peer, r.source);
         acquire(&r, r.source == C.rank ? -1 : r.source, w);
     }
+    /* Tasks placed here later may read what this one writes before it has
+     * run (namespace): the bytes are "arriving" until it completes. */
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        const dt__access *a = &t->acc[i];
+        if (!a->writes || !a->size) continue;
+        if (!ri.written) {
+            ri.written = dt__xmalloc(sizeof *ri.written);
+            dt__vec_init(&ri.written->waiters);
+        }
+        dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
+        set_ctx c = { a->version, (uint64_t)(uintptr_t)ri.written, NULL };
+        FOR_ROWS(&r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), set_piece, &c);
+    }
+    pthread_mutex_unlock(&C.lock);
+    memcpy((char *)t->args + m->args_size, &ri, sizeof ri);
+    /* Tasks offloaded here are siblings in one domain, registered in the
+     * order they arrive, which respects their order on the creator: a task
+     * placed early waits here for the ones placed before it. */
+    if (t->nacc) dt__deps_register(t);
+    atomic_fetch_add_explicit(&t->pending, 1, memory_order_relaxed);   /* its data */
+    dt__task_submit(t);
+    pthread_mutex_lock(&C.lock);
     if (--w->count == 0) waiter_fire(w, &ready);
     pthread_mutex_unlock(&C.lock);
     ready_all(&ready);
@@ -422,14 +454,25 @@ void dt__cluster_remote_complete(dt__task *t)
 {
     remote_info ri;   /* the args block ends with the origin's identity (handle_offload) */
     memcpy(&ri, (char *)t->args + t->args_size - sizeof ri, sizeof ri);
-    pthread_mutex_lock(&C.lock);
-    for (uint32_t i = 0; i < t->nacc; i++) {
-        dt__access *a = &t->acc[i];
-        if (!a->writes || !a->size) continue;
-        dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
-        cache_set(&r, a->version, NULL);
+    if (ri.written) {
+        dt__vec ready;
+        dt__vec_init(&ready);
+        pthread_mutex_lock(&C.lock);
+        for (uint32_t i = 0; i < t->nacc; i++) {
+            dt__access *a = &t->acc[i];
+            if (!a->writes || !a->size) continue;
+            dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
+            cache_set(&r, a->version, ri.written);   /* unless a later task rewrote it */
+        }
+        for (uint32_t i = 0; i < ri.written->waiters.n; i++) {
+            waiter *w = ri.written->waiters.v[i];
+            if (--w->count == 0) waiter_fire(w, &ready);
+        }
+        pthread_mutex_unlock(&C.lock);
+        dt__vec_free(&ri.written->waiters);
+        free(ri.written);
+        ready_all(&ready);
     }
-    pthread_mutex_unlock(&C.lock);
     size_t len;
     void *msg_ = dt__msg_done(ri.origin_id, &len);
     post_ctrl(ri.origin, msg_, len);
@@ -463,14 +506,18 @@ bool dt__cluster_offloadable(const dt__task *t)
     return true;
 }
 
-static int choose_rank(dt__task *t)
+/* The rank t runs on.  `early`: asked before t is ready, for the
+ * namespace; round-robin then takes its turn only if it falls on `early`. */
+static int choose_rank(dt__task *t, int early)
 {
     if (t->node >= 0) return t->node;
     if (!dt__cluster_offloadable(t)) return C.rank;
     int best = 0;
     switch (C.policy) {
     case 3: return C.rank;                                            /* local */
-    case 2: return (int)(C.rr++ % (unsigned)C.nranks);                /* round-robin */
+    case 2:                                                           /* round-robin */
+        if (early >= 0 && (int)(C.rr % (unsigned)C.nranks) != early) return -1;
+        return (int)(C.rr++ % (unsigned)C.nranks);
     case 1:                                                           /* balance */
         for (int r = 1; r < C.nranks; r++)
             if (atomic_load(&C.load[r]) < atomic_load(&C.load[best])) best = r;
@@ -548,24 +595,42 @@ static void plan_access(plan_ctx *p, const dt__access *a)
     p->n = first + 1;
 }
 
-bool dt__cluster_intercept(dt__task *t)
+typedef struct release_ctx { uint64_t version, valid; } release_ctx;
+
+static void release_piece(void *ctx, dt__frag *f)
 {
-    if (!dt__cluster_active || C.rank != 0 || t->parent != &dt__root || atomic_load(&t->placed) ||
-        (t->flags & DT_TF_WAITON))
-        return false;
-    atomic_store(&t->placed, true);
-    plan_ctx p = { 0 };
-    pthread_mutex_lock(&C.lock);
-    int r = choose_rank(t);
-    p.target = r;
+    release_ctx *c = ctx;
+    f->version = c->version;
+    f->state = c->valid;
+}
+
+/* Places t on rank r: works out what r must fetch, records t's writes in
+ * the directory (from now on r is where their latest version lives, even
+ * before t runs: tasks placed there early wait for it in r's version cache)
+ * and sends t off, or here waits for its data.  Under C.lock, which it
+ * releases. */
+static void place(dt__task *t, int r)
+{
+    plan_ctx p = { .target = r };
     for (uint32_t i = 0; i < t->nacc; i++) {
         dt__access *a = &t->acc[i];
         if (!a->size) continue;
         p.reads = (a->mode & 0xFF) != DT_OUT;
         plan_access(&p, a);
-        if (a->writes) a->version = (++C.next_version << 8) | (uint64_t)r;
+    }
+    /* After all the reads (its accesses may overlap each other).  Tasks
+     * that run here are recorded when they release their bytes instead:
+     * concurrent or commutative siblings placed meanwhile still read the
+     * version this rank holds. */
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        dt__access *a = &t->acc[i];
+        if (!a->writes || !a->size) continue;
+        a->version = (++C.next_version << 8) | (uint64_t)r;
+        release_ctx c = { a->version, 1ull << r };
+        if (r != C.rank) FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, release_piece, &c);
     }
     t->placed_rank = r;                          /* where it runs, for the release hook */
+    atomic_store_explicit(&t->ns_where, r + 1, memory_order_release);
     atomic_fetch_add(&C.load[r], 1);
     dt__vec ready;
     dt__vec_init(&ready);
@@ -580,7 +645,7 @@ bool dt__cluster_intercept(dt__task *t)
         pthread_mutex_unlock(&C.lock);
         free(p.items);
         ready_all(&ready);
-        return true;
+        return;
     }
     dt__wire_region *acc = dt__xmalloc(sizeof *acc * (t->nacc ? t->nacc : 1));
     for (uint32_t i = 0; i < t->nacc; i++) {
@@ -601,16 +666,64 @@ bool dt__cluster_intercept(dt__task *t)
     free(acc);
     free(p.items);
     atomic_fetch_add_explicit(&C.n_offloaded, 1, memory_order_relaxed);
+}
+
+static void finish_later(dt__task *t)
+{
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = OUT_FINISH;
+    m->task = t;
+    post(m);
+}
+
+static bool placeable(const dt__task *t)
+{
+    return dt__cluster_active && C.rank == 0 && t->parent == &dt__root && !(t->flags & DT_TF_WAITON);
+}
+
+bool dt__cluster_intercept(dt__task *t)
+{
+    if (!placeable(t)) return false;
+    pthread_mutex_lock(&C.lock);
+    if (atomic_load(&t->placed)) {
+        /* Here: its data has come, run it.  Elsewhere: it was placed early
+         * and runs there once its predecessors there are done. */
+        bool elsewhere = t->placed_rank != C.rank;
+        pthread_mutex_unlock(&C.lock);
+        /* we may be inside a release here: finish it from the progress path */
+        if (elsewhere && (atomic_fetch_or(&t->ns_state, NS_READY) & NS_DONE)) finish_later(t);
+        return elsewhere;
+    }
+    atomic_store(&t->placed, true);
+    atomic_store(&t->ns_state, NS_READY);
+    place(t, choose_rank(t, -1));
     return true;
 }
 
-typedef struct release_ctx { uint64_t version, valid; } release_ctx;
-
-static void release_piece(void *ctx, dt__frag *f)
+void dt__cluster_edge(const dt__task *pred, dt__task *succ)
 {
-    release_ctx *c = ctx;
-    f->version = c->version;
-    f->state = c->valid;
+    if (succ->ns_pred < 0 || succ->parent != &dt__root || C.rank != 0 || !C.name_space) return;
+    int where = atomic_load_explicit(&pred->ns_where, memory_order_acquire);
+    /* not placed yet, or placed here: its release comes from this rank */
+    if (where <= C.rank + 1 || (succ->ns_pred && succ->ns_pred != where)) succ->ns_pred = -1;
+    else succ->ns_pred = where;
+}
+
+void dt__cluster_place_early(dt__task *t)
+{
+    int r = t->ns_pred - 1;
+    if (!placeable(t)) return;
+    pthread_mutex_lock(&C.lock);
+    /* it may have become ready meanwhile (and been placed), or the policy
+       may want it elsewhere: then it is placed when it becomes ready */
+    if (atomic_load(&t->placed) || choose_rank(t, r) != r) {
+        pthread_mutex_unlock(&C.lock);
+        return;
+    }
+    atomic_store(&t->placed, true);
+    atomic_fetch_add_explicit(&C.n_early, 1, memory_order_relaxed);
+    place(t, r);
 }
 
 void dt__cluster_ran_here(dt__task *t)
@@ -620,14 +733,22 @@ void dt__cluster_ran_here(dt__task *t)
 
 void dt__cluster_released(dt__access *a)
 {
-    if (!a->writes || !a->size) return;
-    int r = a->task->placed_rank;
-    release_ctx c = { a->version, 1ull << r };
+    /* the directory learnt of other ranks' writes when they were placed */
+    if (!a->writes || !a->size || a->task->placed_rank != C.rank) return;
+    release_ctx c = { a->version, 1ull << C.rank };
     dt__wire_region reg = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
     pthread_mutex_lock(&C.lock);
     FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, release_piece, &c);
-    if (r == C.rank) cache_set(&reg, a->version, NULL);
+    cache_set(&reg, a->version, NULL);
     pthread_mutex_unlock(&C.lock);
+}
+
+/* A task that ran elsewhere is done there and ready here: release it. */
+static void finish(dt__task *t)
+{
+    atomic_fetch_sub(&C.load[t->placed_rank], 1);
+    dt__task_body_end(t);
+    dt__task_unref(t);
 }
 
 static void handle_done(const dt__msg *m, int peer)
@@ -635,9 +756,10 @@ static void handle_done(const dt__msg *m, int peer)
     dt__task *t = (dt__task *)(uintptr_t)m->task_id;
     if (!atomic_load(&t->placed) || t->placed_rank != peer)
         die("rank %d reports the completion of a task it was not given", peer);
-    atomic_fetch_sub(&C.load[peer], 1);
-    dt__task_body_end(t);
-    dt__task_unref(t);
+    /* A task placed early may be done there before its predecessors'
+     * completions have reached us (they released it there before they
+     * completed): it is finished once it is ready here too. */
+    if (atomic_fetch_or(&t->ns_state, NS_DONE) & NS_READY) finish(t);
 }
 
 void dt__cluster_poll(void);
@@ -891,7 +1013,12 @@ static bool progress_once(void)
     m = coalesce(m);
     while (m) {
         outmsg *next = m->next;
-        start_out(m);
+        if (m->kind == OUT_FINISH) {
+            finish(m->task);
+            free(m);
+        } else {
+            start_out(m);
+        }
         m = next;
         did = true;
     }
@@ -972,6 +1099,7 @@ static void *progress_main(void *arg)
         if (outbox_empty()) dt__futex_wait(&C.wake, w, ns);
         atomic_store(&C.sleeping, 0);
     }
+    dt__task_thread_exit();
     return NULL;
 }
 
@@ -1047,8 +1175,9 @@ bool dt__cluster_all(bool ok)
 }
 
 /* Before the workers start: they read this state without locks. */
-void dt__cluster_configure(int policy, bool aggregate, bool progress_thread)
+void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space)
 {
+    C.name_space = name_space;
     C.hole_version = ROOT_WROTE;
     C.policy = policy;
     C.aggregate = aggregate;
@@ -1101,12 +1230,15 @@ void dt__cluster_finalize(void)
             pthread_mutex_unlock(&C.poll_lock);
         }
         if (dt__rt.stats)
-            fprintf(stderr, "dtask stats: rank %d: offloaded %llu, ran here %llu, control messages %llu "
-                    "in %llu MPI messages, fetches %llu (%llu bytes), pieces not fetched because "
-                    "already held in their latest version %llu\n", C.rank, (unsigned long long)C.n_offloaded,
+            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu), ran here %llu, "
+                    "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
+                    "fetched because already held in their latest version %llu\n", C.rank,
+                    (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early,
                     (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
                     (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped);
+        dt__deps_domain_free(C.remote_root.dom);
+        C.remote_root.dom = NULL;
         free(C.fl);
         C.fl = NULL;
         C.nfl = C.capfl = 0;

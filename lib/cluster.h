@@ -12,7 +12,7 @@
  * ranks sharing this node.  DT_OK or DT_ESYS. */
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* Starts the progress thread (after the workers). */
-void dt__cluster_configure(int policy, bool aggregate, bool progress_thread);
+void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space);
 int dt__cluster_start(void);
 /* DT_PROGRESS=workers: called by idle threads. */
 void dt__cluster_poll(void);
@@ -28,6 +28,12 @@ bool dt__cluster_all(bool ok);
 
 /* True when t was taken over (placed on a rank, data on its way). */
 bool dt__cluster_intercept(dt__task *t);
+/* Namespace, rank 0: succ (being registered) waits for pred's release. */
+void dt__cluster_edge(const dt__task *pred, dt__task *succ);
+/* Namespace, rank 0: t is registered and not ready, and every predecessor
+ * it waits for was placed on one rank: place it there now if the policy
+ * picks that rank too, so that it waits there, not here. */
+void dt__cluster_place_early(dt__task *t);
 /* An access of a placed task is released: record where its data now lives. */
 void dt__cluster_released(dt__access *a);
 /* Rank 0 ran a task it placed on itself (for the balance policy). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "deps.h"
+#include "cluster.h"
 #include "runtime.h"
 #include "scheduler.h"
 
@@ -132,6 +133,7 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
     atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
     dt__task_ref(x->task);              /* the list's, dropped when it fires */
     dt__spin_unlock(&pred->task->lock);
+    if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_edge(pred->task, x->task);
 }
 
 /* ---- one registration ---------------------------------------------------- */

@@ -168,6 +168,8 @@ static void dec_pending(dt__task *t)
     if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1) dt__sched_ready(t);
 }
 
+void dt__task_dec_pending(dt__task *t) { dec_pending(t); }
+
 /* Takes the list out under the lock, marking the access, then wakes each. */
 static void fire(dt__access *a, atomic_bool *flag, dt__vec *list)
 {

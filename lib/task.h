@@ -131,6 +131,10 @@ typedef struct dt__task {
     int placed_rank;         /* rank 0, placed tasks: the rank they run on */
     atomic_bool placed;      /* rank 0: placed by the cluster layer (set by whichever
                                 thread made it ready, so not in flags) */
+    atomic_int ns_where;     /* rank 0: 0 until placed, then placed rank + 1 */
+    atomic_int ns_state;     /* rank 0, placed elsewhere: ready here / done there */
+    int ns_pred;             /* rank 0, while registering: 0 no unreleased predecessor
+                                yet, r + 1 all of them placed on rank r, -1 otherwise */
     size_t alloc_size;
 } dt__task;
 
@@ -146,6 +150,8 @@ void dt__task_run(dt__task *t);
 void dt__task_body_end(dt__task *t);
 /* Registration done: drop the creation biases (may make t ready at once). */
 void dt__task_submit(dt__task *t);
+/* Something t waited for (counted in pending) is there. */
+void dt__task_dec_pending(dt__task *t);
 
 /* A thread that ran tasks leaves: give back its caches. */
 void dt__task_thread_exit(void);

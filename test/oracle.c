@@ -31,7 +31,8 @@
  * --cluster (under mpiexec.mpich -n N): every rank builds the same program;
  * rank 0 runs it through dt_main while the others serve offloaded tasks.  A
  * top-level task that may leave rank 0 (no concurrent, commutative or
- * reduction access) gets a random attr.node 60% of the time, the others the
+ * reduction access) gets an attr.node 60% of the time (half of them chosen by
+ * its first access's bytes, so that chains stay on one rank), the others the
  * DT_SCHEDULE policy; some tasks are first created with a node they may not
  * have, which must give DT_ERANGE.  Tasks find the buffer through their args
  * (rank 0 allocates it); each rank keeps its own read hashes and run counts,
@@ -930,7 +931,10 @@ static void cluster_attr(uint32_t id, dt_task_attr_t *attr, const void *args, si
     const char *why = "";
     h /= 1000;
     if (top && off == 1) {
-        if (pm < 600) attr->node = (int)(h % (unsigned)g_ranks);
+        /* half of the hints follow the data (tasks on the same bytes go to
+           the same rank, so chains of them are placed early: namespace) */
+        if (pm < 300 && t->nacc) attr->node = (int)(mix64(g_seed ^ A[t->acc0].r.off / 64) % (unsigned)g_ranks);
+        else if (pm < 600) attr->node = (int)(h % (unsigned)g_ranks);
         else if (pm < 620) { wrong = g_ranks; why = "no such rank"; }
         else if (pm < 640 && g_ranks > 1) {
             dt_access_t o = {DT_INOUT, g_outside, sizeof g_outside, 0, 0};

@@ -18,6 +18,7 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_PROGRESS", "foo" },     { "DT_PROGRESS", "" },        { "DT_PROGRESS", "Thread" },
     { "DT_AGGREGATE", "2" },      { "DT_AGGREGATE", "yes" },    { "DT_AGGREGATE", "" },
     { "DT_STATS", "2" },          { "DT_STATS", "on" },         { "DT_STATS", "" },
+    { "DT_NAMESPACE", "2" },      { "DT_NAMESPACE", "off" },    { "DT_NAMESPACE", "" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -82,6 +83,7 @@ static const struct bad good_values[] = {
     { "DT_PROGRESS", "thread" },    { "DT_PROGRESS", "workers" },
     { "DT_AGGREGATE", "0" },        { "DT_AGGREGATE", "1" },
     { "DT_STATS", "0" },            { "DT_STATS", "1" },
+    { "DT_NAMESPACE", "0" },        { "DT_NAMESPACE", "1" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

@@ -37,7 +37,7 @@ dtask() {
     local envs=() d
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    for d in DT_SCHEDULE=locality DT_BIND=cores DT_STATS=1 DT_AGGREGATE=1 DT_PROGRESS=thread; do
+    for d in DT_SCHEDULE=locality DT_BIND=cores DT_STATS=1 DT_AGGREGATE=1 DT_PROGRESS=thread DT_NAMESPACE=1; do
         [[ " ${envs[*]} " == *" ${d%%=*}="* ]] || envs+=("$d")
     done
     if [ "$1" = mpi2 ]; then
@@ -71,6 +71,7 @@ if [ $quick = 1 ]; then
     }
     dtask -- mpi2 micro rtt 200 2; check 0 verified
     dtask DT_PROGRESS=workers DT_AGGREGATE=0 -- mpi2 micro rtt 100 1; check 0 verified
+    dtask DT_NAMESPACE=0 -- mpi2 micro rtt 100 1; check 0 verified
     dtask -- mpi2 micro bw 16 4 2; check 0 verified
     dtask DT_PROGRESS=workers -- mpi2 micro bw 8 4 1; check 0 verified
     for app in matmul cholesky; do
@@ -104,22 +105,25 @@ setcmd() {
     rtt.on)      dtask -- mpi2 micro rtt "$rtt_n" "$reps" ;;
     rtt.agg0)    dtask DT_AGGREGATE=0 -- mpi2 micro rtt "$rtt_n" "$reps" ;;
     rtt.workers) dtask DT_PROGRESS=workers -- mpi2 micro rtt "$rtt_n" "$reps" ;;
+    rtt.ns0)     dtask DT_NAMESPACE=0 -- mpi2 micro rtt "$rtt_n" "$reps" ;;
     bw.on)       dtask -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     bw.agg0)     dtask DT_AGGREGATE=0 -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     bw.workers)  dtask DT_PROGRESS=workers -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
+    bw.ns0)      dtask DT_NAMESPACE=0 -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     mm.1x2|ch.1x2)   dtask -- apps "$(app "$1")" "$N" "$B" ;;
     mm.on|ch.on)     dtask -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.agg0|ch.agg0) dtask DT_AGGREGATE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.workers|ch.workers) dtask DT_PROGRESS=workers -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
+    mm.ns0|ch.ns0)   dtask DT_NAMESPACE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     ch.rr)       dtask DT_SCHEDULE=round-robin -- mpi2 apps cholesky "$N" "$B" ;;
     mm.starpu|ch.starpu)   starpu "$(app "$1")" "$N" "$B" ;;
     esac
 }
 app() { case $1 in mm.*) echo matmul ;; *) echo cholesky ;; esac; }
 
-configs="rtt.on rtt.agg0 rtt.workers bw.on bw.agg0 bw.workers mm.1x2 mm.on mm.agg0 mm.workers"
+configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 bw.on bw.agg0 bw.workers bw.ns0 mm.1x2 mm.on mm.agg0 mm.workers mm.ns0"
 [ $have_starpu = 1 ] && configs="$configs mm.starpu"
-configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.rr"
+configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.rr"
 [ $have_starpu = 1 ] && configs="$configs ch.starpu"
 rev() { local out=""; for c in $1; do out="$c $out"; done; echo "$out"; }
 
@@ -218,9 +222,9 @@ stats_rows() {
         c = $2; sub(/^cfg=/, "", c); line = $0; sub(/.*dtask stats: /, "", line)
         n = split(line, w, /[^0-9]+/); k = 0
         for (i = 1; i <= n; i++) if (w[i] != "") v[++k] = w[i]
-        # rank, offloaded, ran here, control, MPI, fetches, bytes, avoided
-        printf "| %s | %s | %s | %s | %s | %s (%s saved) | %s (%s bytes) | %s |\n",
-            c, v[1], v[2], v[3], v[4], v[5], v[4] - v[5], v[6], v[7], v[8] }' "$log"
+        # rank, offloaded, placed early, ran here, control, MPI, fetches, bytes, avoided
+        printf "| %s | %s | %s (%s) | %s | %s | %s (%s saved) | %s (%s bytes) | %s |\n",
+            c, v[1], v[2], v[3], v[4], v[5], v[6], v[5] - v[6], v[7], v[8], v[9] }' "$log"
 }
 
 hyper=$(lscpu | sed -n 's/^Hypervisor vendor: *//p')
@@ -255,10 +259,11 @@ the median of $reps repetitions after one warm-up; ratios are per job, then the 
 
 | benchmark | libdtask | MPI in the same job | ratio | target | |
 |---|---|---|---|---|---|
-| round trip: chain of $rtt_n empty tasks on rank 1 (attr.node=1, DT_INOUT on 8 B of dt_dmalloc) | $(fmt "$t_rtt_on" "%.1f") µs/task | $(fmt "$m_rtt_on" "%.2f") µs per 8-byte MPI_Send/MPI_Recv round trip | $(fmt "$r_rtt_on" "%.0f")x | none set | |
+| round trip: chain of $rtt_n empty tasks on rank 1 (attr.node=1, DT_INOUT on 8 B of dt_dmalloc), DT_NAMESPACE=0: each task is placed when its predecessor's completion reached rank 0 | $(fmt "$t_rtt_ns0" "%.1f") µs/task | $(fmt "$m_rtt_ns0" "%.2f") µs per 8-byte MPI_Send/MPI_Recv round trip | $(fmt "$r_rtt_ns0" "%.0f")x | none set | |
+| the same chain with the namespace (default): placed on rank 1 at creation, dependencies resolved there, completions streamed back | $(fmt "$t_rtt_on" "%.2f") µs/task | $(fmt "$m_rtt_on" "%.2f") µs | $(fmt "$r_rtt_on" "%.1f")x | | |
 | 1 MiB fetches: $bw_mib x (writer on rank 1 DT_OUT, reader on rank 0 DT_IN), $bw_blocks blocks | $(fmt "$t_bw_on" "%.0f") MiB/s | $(fmt "$m_bw_on" "%.0f") MiB/s MPI_Send/MPI_Recv 1 MiB stream (ping-pong $(fmt "$p_bw_on" "%.0f"), Isend/Irecv $bw_blocks in flight $(fmt "$w_bw_on" "%.0f")) | $(fmt "$r_bw_on" "%.2f") | >= 0.80 of MPI_Send/Recv | $(met "$r_bw_on" 0.8) |
 
-Per-job values: round trip libdtask [$(all rtt.on dtask_us)] µs, MPI [$(all rtt.on mpi_rtt_us)] µs;
+Per-job values: round trip libdtask [$(all rtt.ns0 dtask_us)] µs, MPI [$(all rtt.ns0 mpi_rtt_us)] µs; chain with the namespace [$(all rtt.on dtask_us)] µs;
 bandwidth libdtask [$(all bw.on dtask_mibs)] MiB/s, MPI stream [$(all bw.on mpi_stream_mibs)] MiB/s.
 
 ### Tiled matmul and Cholesky, N=$N, B=$B (bench/cluster/apps.c, starpu-apps.c)
@@ -289,7 +294,7 @@ includes gathering the result tiles on rank 0.
 
 ### Each optimisation on and off (2 ranks x 1 worker, same rounds)
 
-Default = DT_AGGREGATE=1, DT_PROGRESS=thread.  Effect = off / on: ratio of the medians
+Default = DT_AGGREGATE=1, DT_PROGRESS=thread, DT_NAMESPACE=1.  Effect = off / on: ratio of the medians
 (median of the per-round ratios); for times > 1 means the optimisation helps, for
 bandwidth < 1 means it helps.  A dedicated progress thread is the default, so the
 "on" column of that row is the thread and "off" is DT_PROGRESS=workers.
@@ -299,14 +304,14 @@ bandwidth < 1 means it helps.  A dedicated progress thread is the default, so th
 | DT_AGGREGATE=1 vs 0 (coalesce control messages to a rank) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_agg0" "%.1f") / $(eff rtt.agg0 rtt.on dtask_us "$t_rtt_agg0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_agg0" "%.0f") / $(eff bw.agg0 bw.on dtask_mibs "$t_bw_agg0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_agg0" "%.3f") / $(eff mm.agg0 mm.on time "$t_mm_agg0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_agg0" "%.3f") / $(eff ch.agg0 ch.on time "$t_ch_agg0" "$t_ch_on") |
 | DT_PROGRESS=thread vs workers (dedicated progress thread vs idle workers polling) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_workers" "%.1f") / $(eff rtt.workers rtt.on dtask_us "$t_rtt_workers" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_workers" "%.0f") / $(eff bw.workers bw.on dtask_mibs "$t_bw_workers" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_workers" "%.3f") / $(eff mm.workers mm.on time "$t_mm_workers" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_workers" "%.3f") / $(eff ch.workers ch.on time "$t_ch_workers" "$t_ch_on") |
 | write versions (WriteID: fetches avoided) | always on (no switch): counts below | | | |
-| namespace (remote dependency resolution between ranks) | **not implemented** in libdtask: every dependency is resolved on rank 0, which also receives every completion | | | |
+| DT_NAMESPACE=1 vs 0 (tasks whose predecessors are all on one rank placed there early; dependencies among them resolved there) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_ns0" "%.1f") / $(eff rtt.ns0 rtt.on dtask_us "$t_rtt_ns0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_ns0" "%.0f") / $(eff bw.ns0 bw.on dtask_mibs "$t_bw_ns0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_ns0" "%.3f") / $(eff mm.ns0 mm.on time "$t_mm_ns0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_ns0" "%.3f") / $(eff ch.ns0 ch.on time "$t_ch_ns0" "$t_ch_on") |
 
 DT_STATS lines of round $rounds (\`saved\` = control messages that did not need an MPI
 message of their own thanks to aggregation; the last column counts the byte-range
 pieces a task or a request needed that the rank already held in the right write
 version, so no fetch was made for them):
 
-| job | rank | offloaded | ran here | control messages | MPI messages for them | fetches | pieces already held in their latest version (not fetched) |
+| job | rank | offloaded (placed early) | ran here | control messages | MPI messages for them | fetches | pieces already held in their latest version (not fetched) |
 |---|---|---|---|---|---|---|---|
 $(stats_rows)
 <!-- END cluster -->

@@ -18,6 +18,7 @@
 #include <mpi.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include "cluster.h"
@@ -110,6 +111,7 @@ static struct {
     uint64_t remote_seq;         /* arrival order of offloaded tasks (under C.lock) */
     pthread_mutex_t poll_lock;   /* workers mode: one poller at a time */
     /* DT_STATS */
+    double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
 } C;
 
@@ -1087,19 +1089,26 @@ static void *progress_main(void *arg)
     unsigned idle = 0;
     while (!atomic_load(&C.stop) || !outbox_empty() || C.nfl) {
         if (progress_once()) { idle = 0; continue; }
-        /* Back off.  For about a millisecond after the last activity, poll
-           between yields: an answer usually comes within that, and a yield
-           gives the core to any runnable worker, so this costs no work.
-           Then sleep longer and longer (up to 200 us); a message posted by
-           this rank's own threads wakes us at once. */
-        if (++idle < 1024) { sched_yield(); continue; }
-        long ns = idle < 1100 ? 10000 : idle < 1200 ? 50000 : 200000;
+        /* Back off.  While a worker of this rank sleeps for want of work,
+           a core is free: for about a millisecond after the last activity,
+           poll between yields (an answer usually comes within that), then
+           sleep longer and longer (up to 200 us).  While every worker is
+           busy, a yield would take a core from one of them: after a few
+           polls, nap instead.  A message posted by this rank's own threads
+           wakes us at once. */
+        bool busy = dt__sched_sleepers() == 0;
+        if (++idle < (busy ? 64u : 1024u)) { sched_yield(); continue; }
+        long ns = busy ? 50000 : idle < 1100 ? 10000 : idle < 1200 ? 50000 : 200000;
         int w = atomic_load(&C.wake);
         atomic_store(&C.sleeping, 1);
         if (outbox_empty()) dt__futex_wait(&C.wake, w, ns);
         atomic_store(&C.sleeping, 0);
     }
     dt__task_thread_exit();
+    struct rusage ru;
+    if (!getrusage(RUSAGE_THREAD, &ru))
+        C.progress_cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
     return NULL;
 }
 
@@ -1232,11 +1241,12 @@ void dt__cluster_finalize(void)
         if (dt__rt.stats)
             fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu), ran here %llu, "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
-                    "fetched because already held in their latest version %llu\n", C.rank,
+                    "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms\n", C.rank,
                     (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early,
                     (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
-                    (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped);
+                    (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped,
+                    C.progress_cpu_ms);
         dt__deps_domain_free(C.remote_root.dom);
         C.remote_root.dom = NULL;
         free(C.fl);

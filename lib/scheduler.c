@@ -337,6 +337,8 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
 
 static void idle(unsigned *spins, bool (*done)(void *), void *arg) { idle_wait(spins, done, arg, false); }
 
+int dt__sched_sleepers(void) { return atomic_load_explicit(&S.sleepers, memory_order_relaxed); }
+
 /* ---- queues -------------------------------------------------------------- */
 
 void dt__sched_collect(bool on) { tls_collect = on; }

@@ -20,6 +20,8 @@ void dt__sched_throttle(void);
 /* Enough work is queued on this thread that a new task may run at once. */
 bool dt__sched_saturated(void);
 void dt__sched_wake_all(void);
+/* Workers sleeping for want of work (the progress thread's hint). */
+int dt__sched_sleepers(void);
 /* While a finished body releases its accesses, a task that becomes ready is
  * kept for this thread to run next (immediate successor). */
 void dt__sched_collect(bool on);

@@ -132,8 +132,9 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
     dt__xvec_push(gate ? &pred->gate_waiters : &pred->succ, x);
     atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
     dt__task_ref(x->task);              /* the list's, dropped when it fires */
-    dt__spin_unlock(&pred->task->lock);
+    /* under the lock: once it is released, pred may complete and go */
     if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_edge(pred->task, x->task);
+    dt__spin_unlock(&pred->task->lock);
 }
 
 /* ---- one registration ---------------------------------------------------- */

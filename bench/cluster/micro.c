@@ -276,7 +276,10 @@ int main(int argc, char **argv)
 
     char *bufs = NULL;
     if (mode_bw && !(bufs = malloc((size_t)nblocks * MIB))) return 1;
-    if (bufs) memset(bufs, 0, (size_t)nblocks * MIB);
+    /* Not 0: gcc turns malloc + memset 0 into calloc, which leaves the pages
+       untouched, and rank 1 would then send the kernel's shared zero page (one
+       4 KiB page, always in cache) instead of memory as libdtask sends it. */
+    if (bufs) memset(bufs, 0x5a, (size_t)nblocks * MIB);
     double ref[2 * MAXREPS], pp[2 * MAXREPS], win[2 * MAXREPS];
     mpi_series(rank, bufs, mode_bw, ref);
     if (mode_bw) mpi_series(rank, bufs, 2, pp), mpi_series(rank, bufs, 3, win);

@@ -215,6 +215,26 @@ typedef struct acquire_ctx {
     bool missing;
 } acquire_ctx;
 
+static pending *pending_new(void)
+{
+    pending *p = dt__xmalloc(sizeof *p);
+    dt__vec_init(&p->waiters);
+    return p;
+}
+
+static void waiter_fire(waiter *w, dt__vec *ready);
+
+/* What p stood for is here: fire its waiters and drop it.  Under C.lock. */
+static void pending_done(pending *p, dt__vec *ready)
+{
+    for (uint32_t i = 0; i < p->waiters.n; i++) {
+        waiter *w = p->waiters.v[i];
+        if (--w->count == 0) waiter_fire(w, ready);
+    }
+    dt__vec_free(&p->waiters);
+    free(p);
+}
+
 static void add_waiter(pending *p, waiter *w, pending **last)
 {
     if (*last == p) return;
@@ -239,8 +259,7 @@ static void acquire_piece(void *ctx, dt__frag *f)
         return;
     }
     if (!a->fetch) {
-        a->fetch = dt__xmalloc(sizeof *a->fetch);
-        dt__vec_init(&a->fetch->waiters);
+        a->fetch = pending_new();
         add_waiter(a->fetch, a->w, &a->last);
     }
     f->version = a->version;
@@ -284,11 +303,18 @@ static void set_piece(void *ctx, dt__frag *f)
     f->state = c->state;
 }
 
+/* Region now holds `version` in `state` (present, or arriving through a
+ * pending); with `only`, just the pieces still waiting for that pending. */
+static void cache_mark(const dt__wire_region *r, uint64_t version, uint64_t state, pending *only)
+{
+    set_ctx c = { version, state, only };
+    FOR_ROWS(r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), set_piece, &c);
+}
+
 /* Bytes written here (or received): region now holds `version`. */
 static void cache_set(const dt__wire_region *r, uint64_t version, pending *only)
 {
-    set_ctx c = { version, ST_PRESENT, only };
-    FOR_ROWS(r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), set_piece, &c);
+    cache_mark(r, version, ST_PRESENT, only);
 }
 
 /* ---- answering requests ---------------------------------------------------- */
@@ -430,13 +456,9 @@ static void handle_offload(const dt__msg *m, int peer)
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
         if (!a->writes || !a->size) continue;
-        if (!ri.written) {
-            ri.written = dt__xmalloc(sizeof *ri.written);
-            dt__vec_init(&ri.written->waiters);
-        }
+        if (!ri.written) ri.written = pending_new();
         dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
-        set_ctx c = { a->version, (uint64_t)(uintptr_t)ri.written, NULL };
-        FOR_ROWS(&r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), set_piece, &c);
+        cache_mark(&r, a->version, (uint64_t)(uintptr_t)ri.written, NULL);
     }
     pthread_mutex_unlock(&C.lock);
     memcpy((char *)t->args + m->args_size, &ri, sizeof ri);
@@ -466,13 +488,8 @@ void dt__cluster_remote_complete(dt__task *t)
             dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
             cache_set(&r, a->version, ri.written);   /* unless a later task rewrote it */
         }
-        for (uint32_t i = 0; i < ri.written->waiters.n; i++) {
-            waiter *w = ri.written->waiters.v[i];
-            if (--w->count == 0) waiter_fire(w, &ready);
-        }
+        pending_done(ri.written, &ready);
         pthread_mutex_unlock(&C.lock);
-        dt__vec_free(&ri.written->waiters);
-        free(ri.written);
         ready_all(&ready);
     }
     size_t len;
@@ -932,14 +949,8 @@ static void finish_out(outmsg *m)
         dt__vec_init(&ready);
         pthread_mutex_lock(&C.lock);
         cache_set(&m->region, m->region.version, m->pend);
-        pending *p = m->pend;
-        for (uint32_t i = 0; i < p->waiters.n; i++) {
-            waiter *w = p->waiters.v[i];
-            if (--w->count == 0) waiter_fire(w, &ready);
-        }
+        pending_done(m->pend, &ready);
         pthread_mutex_unlock(&C.lock);
-        dt__vec_free(&p->waiters);
-        free(p);
         ready_all(&ready);
     }
     free(m->buf);

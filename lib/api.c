@@ -181,9 +181,11 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     /* A task holding commutative bytes must not wait for its weak accesses
      * while it runs (another task may need those bytes to release them), so
      * it waits for them before it starts. */
-    /* Likewise the root's tasks in a cluster: their data must be on the rank
-     * that runs them (and their children) before they start. */
-    if ((t->flags & DT_TF_COMM) || (dt__cluster_active && p == &dt__root && dt__rt.rank == 0)) {
+    /* Likewise the root's tasks in a cluster, and nested tasks bound for
+     * another rank: their data must be on the rank that runs them (and their
+     * children) before they start. */
+    bool leaves = attr && attr->node != DT_NODE_ANY && attr->node != dt__rt.rank;
+    if ((t->flags & DT_TF_COMM) || (dt__cluster_active && ((p == &dt__root && dt__rt.rank == 0) || leaves))) {
         for (size_t i = 0; i < n_acc; i++) {
             /* a weak out writes nothing itself: the bytes its children do not
                write keep their value, so they must travel with it (inout) */
@@ -206,13 +208,12 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         dt__task_unref(t);
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
     }
-    if (t->node != DT_NODE_ANY && t->node != dt__rt.rank &&
-        (!dt__cluster_active || p != &dt__root || dt__rt.rank != 0 || !dt__cluster_offloadable(t))) {
+    if (leaves && (!dt__cluster_active || !dt__cluster_offloadable(t))) {
         dt__task_unref(t);
         return dt__error(DT_ERANGE, call, label,
-                         "only tasks created by the root task on rank 0 of a dt_main program whose "
-                         "accesses lie in dt_dmalloc/dt_lmalloc memory (and are not concurrent, "
-                         "commutative or reductions) can run on rank %d", attr->node);
+                         "only tasks of a dt_main program whose accesses lie in dt_dmalloc/dt_lmalloc "
+                         "memory (and are not concurrent, commutative or reductions) can run on rank %d",
+                         attr->node);
     }
     start_child(p, t);
     if (t->flags & DT_TF_IF0) {

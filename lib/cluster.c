@@ -31,7 +31,6 @@
 #define TAG_CTRL 1
 /* version flag: written by rank 0's program itself, not by a task */
 #define ROOT_WROTE 0x40u
-#define TAG_DATA0 16
 #define MAX_RANKS 64
 
 bool dt__cluster_active;
@@ -54,6 +53,14 @@ typedef struct pending {
     dt__vec waiters;
 } pending;
 
+/* A nested task pushed to another rank, on its creator's rank. */
+typedef struct dt__pushed {
+    int target;
+    atomic_uint left;                   /* write-backs still to arrive */
+    uint32_t nback;
+    dt__wire_region back[];             /* version: the tag */
+} pushed;
+
 /* dt__task.ns_state bits */
 #define NS_READY 1
 #define NS_DONE 2
@@ -72,7 +79,7 @@ typedef struct outmsg {
     dt__wire_region region;     /* data transfers */
     uint32_t tag;
     pending *pend;              /* OUT_RECV: what the arrival satisfies */
-    dt__task *task;             /* OUT_FINISH: to release */
+    dt__task *task;             /* OUT_FINISH: to release; OUT_RECV: a pushed task's write-back */
     struct outmsg *next;
 } outmsg;
 
@@ -101,7 +108,7 @@ static struct {
     dt__rtree dir, cache;
     uint64_t next_version;
     uint64_t hole_version;       /* what bytes no task wrote since the last taskwait hold */
-    uint32_t next_tag;
+    uint32_t next_tag, next_push_tag;
     unsigned rr;
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
@@ -112,7 +119,7 @@ static struct {
     pthread_mutex_t poll_lock;   /* workers mode: one poller at a time */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
-    atomic_ullong n_offloaded, n_early, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
+    atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
 } C;
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -202,6 +209,10 @@ static void tree_free(dt__rtree *t) { dt__rtree_clear(t, &node_ops); }
     for (uint64_t row_ = 0, s = 0, e = 0;                                     \
          row_ < (r)->rows && ((s = (r)->addr + row_ * (r)->stride), (e = s + (r)->size), 1); row_++)
 
+/* Tags of data messages (msg.h), under C.lock: a receiver's own, or a sender's. */
+static uint32_t pull_tag(void) { return DT_MSG_TAG_PULL0 + (C.next_tag++ % (1u << 20)); }
+static uint32_t push_tag(void) { return DT_MSG_TAG_PUSH0 + (C.next_push_tag++ % (1u << 20)); }
+
 /* ---- the version cache ----------------------------------------------------- */
 
 static uint64_t cache_hole_state(void) { return C.rank == 0 ? ST_PRESENT : ST_ABSENT; }
@@ -223,6 +234,22 @@ static pending *pending_new(void)
 }
 
 static void waiter_fire(waiter *w, dt__vec *ready);
+
+/* Receives r's bytes from peer; their arrival completes `pend` (and the
+ * cache pieces waiting for it, if r has a version) or, for a write-back of
+ * a pushed task, counts towards that task's end. */
+static void post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending *pend, dt__task *pushed_task)
+{
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = OUT_RECV;
+    m->peer = peer;
+    m->region = *r;
+    m->tag = tag;
+    m->pend = pend;
+    m->task = pushed_task;
+    post(m);
+}
 
 /* What p stood for is here: fire its waiters and drop it.  Under C.lock. */
 static void pending_done(pending *p, dt__vec *ready)
@@ -279,15 +306,8 @@ static void acquire(const dt__wire_region *r, int source, waiter *w)
     atomic_fetch_add_explicit(&C.n_fetch, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&C.n_fetch_bytes, r->size * r->rows, memory_order_relaxed);
     /* one request for the whole region: a tile travels as one message */
-    uint32_t tag = TAG_DATA0 + (C.next_tag++ % (1u << 20));
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = OUT_RECV;
-    m->peer = source;
-    m->region = *r;
-    m->tag = tag;
-    m->pend = a.fetch;
-    post(m);
+    uint32_t tag = pull_tag();
+    post_recv(source, r, tag, a.fetch, NULL);
     size_t len;
     void *msg_ = dt__msg_data_req(r, tag, &len);
     post_ctrl(source, msg_, len);
@@ -378,6 +398,7 @@ static void handle_data_req(const dt__msg *m, int peer)
 typedef struct remote_info {
     uint64_t origin_id;
     int origin;
+    uint32_t nback;             /* pushed: regions to send back (just before this in args) */
     pending *written;           /* what readers of its writes here wait for */
 } remote_info;
 
@@ -403,8 +424,13 @@ static const char *intern_label(const char *s)
     return copy;
 }
 
+/* A task from another rank: placed here by rank 0 (OFFLOAD: fetch what the
+ * message says is missing, order it after the tasks placed here before it)
+ * or pushed by the rank of its parent (PUSH: its dependencies are resolved
+ * there; its bytes come with it and its writes go back when it completes). */
 static void handle_offload(const dt__msg *m, int peer)
 {
+    bool pushed = m->type == DT_MSG_PUSH;
     int ntypes = atomic_load_explicit(&dt__ntypes, memory_order_acquire);
     char label[256];
     memcpy(label, m->label, m->label_len);
@@ -412,8 +438,10 @@ static void handle_offload(const dt__msg *m, int peer)
     if (m->type_id >= (uint32_t)ntypes || dt__hash_name(dt__types[m->type_id].name) != m->type_hash)
         die("task '%s' from rank %d has type %u, which this rank does not know by that name: "
             "register the same types, in the same order, on every rank", label, peer, m->type_id);
-    dt__task *t = dt__task_alloc(m->nacc, m->args_size + sizeof(remote_info));
+    size_t back_bytes = sizeof(dt__wire_region) * m->nback;
+    dt__task *t = dt__task_alloc(m->nacc, m->args_size + back_bytes + sizeof(remote_info));
     memcpy(t->args, m->args, m->args_size);
+    if (back_bytes) memcpy((char *)t->args + m->args_size, m->back, back_bytes);
     for (uint32_t i = 0; i < m->nacc; i++) {
         dt__wire_region r;
         memcpy(&r, m->acc + i, sizeof r);
@@ -439,21 +467,32 @@ static void handle_offload(const dt__msg *m, int peer)
     memset(w, 0, sizeof *w);
     w->kind = W_TASK;
     w->task = t;
-    remote_info ri = { m->task_id, peer, NULL };
+    remote_info ri = { m->task_id, peer, m->nback, NULL };
     dt__vec ready;
     dt__vec_init(&ready);
     pthread_mutex_lock(&C.lock);
     t->seq = C.remote_seq++;
     w->count = 1;
+    pending *last = NULL;
     for (uint32_t i = 0; i < m->nfetch; i++) {
         dt__wire_region r;
         memcpy(&r, m->fetch + i, sizeof r);
+        if (pushed) {
+            /* bytes of the parent's rank, in no version the directory knows:
+               they leave this rank's cache as it is */
+            pending *p = pending_new();
+            add_waiter(p, w, &last);
+            uint32_t tag = (uint32_t)r.version;
+            r.version = 0;
+            post_recv(peer, &r, tag, p, NULL);
+            continue;
+        }
         if (r.source >= C.nranks) die("task '%s' from rank %d names rank %d as a source", label, peer, r.source);
         acquire(&r, r.source == C.rank ? -1 : r.source, w);
     }
     /* Tasks placed here later may read what this one writes before it has
      * run (namespace): the bytes are "arriving" until it completes. */
-    for (uint32_t i = 0; i < t->nacc; i++) {
+    for (uint32_t i = 0; i < t->nacc && !pushed; i++) {
         const dt__access *a = &t->acc[i];
         if (!a->writes || !a->size) continue;
         if (!ri.written) ri.written = pending_new();
@@ -461,11 +500,11 @@ static void handle_offload(const dt__msg *m, int peer)
         cache_mark(&r, a->version, (uint64_t)(uintptr_t)ri.written, NULL);
     }
     pthread_mutex_unlock(&C.lock);
-    memcpy((char *)t->args + m->args_size, &ri, sizeof ri);
+    memcpy((char *)t->args + m->args_size + back_bytes, &ri, sizeof ri);
     /* Tasks offloaded here are siblings in one domain, registered in the
      * order they arrive, which respects their order on the creator: a task
      * placed early waits here for the ones placed before it. */
-    if (t->nacc) dt__deps_register(t);
+    if (t->nacc && !pushed) dt__deps_register(t);
     atomic_fetch_add_explicit(&t->pending, 1, memory_order_relaxed);   /* its data */
     dt__task_submit(t);
     pthread_mutex_lock(&C.lock);
@@ -491,6 +530,14 @@ void dt__cluster_remote_complete(dt__task *t)
         pending_done(ri.written, &ready);
         pthread_mutex_unlock(&C.lock);
         ready_all(&ready);
+    }
+    /* a pushed task's writes go back first: its creator releases it once
+       they and the completion are there */
+    const char *back = (const char *)t->args + t->args_size - sizeof ri - sizeof(dt__wire_region) * ri.nback;
+    for (uint32_t i = 0; i < ri.nback; i++) {
+        dt__wire_region r;
+        memcpy(&r, back + sizeof r * i, sizeof r);
+        send_data(&r, ri.origin, (uint32_t)r.version);
     }
     size_t len;
     void *msg_ = dt__msg_done(ri.origin_id, &len);
@@ -623,6 +670,25 @@ static void release_piece(void *ctx, dt__frag *f)
     f->state = c->valid;
 }
 
+/* t as an OFFLOAD or PUSH message (accesses carry their write versions). */
+static void *encode_task(const dt__task *t, int type, const dt__wire_region *fetch, size_t nfetch,
+                         const dt__wire_region *back, size_t nback, size_t *len)
+{
+    dt__wire_region *acc = dt__xmalloc(sizeof *acc * (t->nacc ? t->nacc : 1));
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        const dt__access *a = &t->acc[i];
+        acc[i] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride, a->writes ? a->version : 0,
+                                    a->mode, -1 };
+    }
+    dt__msg m = { .type = type, .task_id = (uint64_t)(uintptr_t)t, .type_id = (uint32_t)t->type,
+                  .type_hash = dt__hash_name(dt__types[t->type].name), .args_size = (uint32_t)t->args_size,
+                  .nacc = t->nacc, .nfetch = (uint32_t)nfetch, .nback = (uint32_t)nback, .args = t->args,
+                  .acc = acc, .fetch = fetch, .back = back, .label = t->label };
+    void *msg = dt__msg_offload(&m, len);
+    free(acc);
+    return msg;
+}
+
 /* Places t on rank r: works out what r must fetch, records t's writes in
  * the directory (from now on r is where their latest version lives, even
  * before t runs: tasks placed there early wait for it in r's version cache)
@@ -666,23 +732,14 @@ static void place(dt__task *t, int r)
         ready_all(&ready);
         return;
     }
-    dt__wire_region *acc = dt__xmalloc(sizeof *acc * (t->nacc ? t->nacc : 1));
-    for (uint32_t i = 0; i < t->nacc; i++) {
-        const dt__access *a = &t->acc[i];
-        acc[i] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride, a->writes ? a->version : 0,
-                                    a->mode, -1 };
-    }
     dt__task_ref(t);                             /* until the target reports back */
     size_t len;
-    void *msg = dt__msg_offload((uint64_t)(uintptr_t)t, (uint32_t)t->type, dt__hash_name(dt__types[t->type].name),
-                                t->args, (uint32_t)t->args_size, acc, t->nacc, p.items, (uint32_t)p.n,
-                                t->label, &len);
+    void *msg = encode_task(t, DT_MSG_OFFLOAD, p.items, p.n, NULL, 0, &len);
     /* Posted before the lock goes: a task planned after this one (on another
      * thread) may count on what this one brings to rank r, so its message
      * must not overtake this one. */
     post_ctrl(r, msg, len);
     pthread_mutex_unlock(&C.lock);
-    free(acc);
     free(p.items);
     atomic_fetch_add_explicit(&C.n_offloaded, 1, memory_order_relaxed);
 }
@@ -701,9 +758,16 @@ static bool placeable(const dt__task *t)
     return dt__cluster_active && C.rank == 0 && t->parent == &dt__root && !(t->flags & DT_TF_WAITON);
 }
 
+static void push(dt__task *t);
+
 bool dt__cluster_intercept(dt__task *t)
 {
-    if (!placeable(t)) return false;
+    if (!placeable(t)) {
+        /* a nested task bound for another rank (api.c let only such through) */
+        if (t->node < 0 || t->node == C.rank) return false;
+        push(t);
+        return true;
+    }
     pthread_mutex_lock(&C.lock);
     if (atomic_load(&t->placed)) {
         /* Here: its data has come, run it.  Elsewhere: it was placed early
@@ -770,9 +834,16 @@ static void finish(dt__task *t)
     dt__task_unref(t);
 }
 
+static void pushed_done(dt__task *t);
+
 static void handle_done(const dt__msg *m, int peer)
 {
     dt__task *t = (dt__task *)(uintptr_t)m->task_id;
+    if (t->pushed) {
+        if (t->pushed->target != peer) die("rank %d reports the completion of a task it was not given", peer);
+        pushed_done(t);
+        return;
+    }
     if (!atomic_load(&t->placed) || t->placed_rank != peer)
         die("rank %d reports the completion of a task it was not given", peer);
     /* A task placed early may be done there before its predecessors'
@@ -889,6 +960,108 @@ void dt__cluster_forget(uintptr_t addr, size_t size)
     pthread_mutex_unlock(&C.lock);
 }
 
+/* ---- nested tasks pushed to another rank ------------------------------------------ */
+
+/* On the creator's rank, the parent holds all the bytes of a nested task
+ * (a task's data is on its rank before it starts, and its children's
+ * accesses lie inside its own).  So the creator pushes the bytes the task
+ * reads along with it and receives the bytes it writes back before
+ * releasing it: no directory is involved, and the version caches keep
+ * describing only versions rank 0 handed out (the pushed bytes belong to a
+ * version that is being written, which no one else can ask for). */
+
+static void union_piece(void *ctx, dt__frag *f)
+{
+    if (f->state) *(bool *)ctx = true;
+    f->state = 1;
+}
+
+static uint64_t region_end(const dt__wire_region *r) { return r->addr + (r->rows - 1) * r->stride + r->size; }
+
+/* The bytes t reads (or writes), each once: MPI must not receive into
+ * overlapping buffers at the same time, so accesses that overlap each other
+ * are cut into disjoint pieces (rows of equal size at one stride still
+ * travel as one message). */
+static dt__wire_region *transfer_list(const dt__task *t, bool writes, size_t *n)
+{
+    dt__wire_region *v = dt__xmalloc(sizeof *v * (t->nacc ? t->nacc : 1));
+    size_t k = 0;
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        const dt__access *a = &t->acc[i];
+        if (!a->size || (writes ? !a->writes : (a->mode & 0xFF) == DT_OUT)) continue;
+        v[k++] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride, 0, 0, 0 };
+    }
+    bool spans_meet = false, overlap = false;
+    for (size_t i = 0; i < k && !spans_meet; i++)
+        for (size_t j = 0; j < i; j++)
+            if (v[i].addr < region_end(&v[j]) && v[j].addr < region_end(&v[i])) spans_meet = true;
+    if (spans_meet) {
+        dt__rtree u = { NULL, 0 };
+        for (size_t i = 0; i < k; i++)
+            FOR_ROWS(&v[i], s, e) walk(&u, s, e, 0, 0, union_piece, &overlap);
+        if (overlap) {
+            free(v);
+            v = dt__xmalloc(sizeof *v * (u.count ? u.count : 1));
+            k = 0;
+            for (dt__frag *f = dt__rtree_first(&u); f; f = dt__rtree_next(f))
+                v[k++] = (dt__wire_region){ f->start, f->end - f->start, 1, f->end - f->start, 0, 0, 0 };
+            k = coalesce_rows(v, k);
+        }
+        tree_free(&u);
+    }
+    *n = k;
+    return v;
+}
+
+/* On t's creator's rank, t ready: send it with the bytes it reads. */
+static void push(dt__task *t)
+{
+    size_t nin, nout;
+    dt__wire_region *in = transfer_list(t, false, &nin), *out = transfer_list(t, true, &nout);
+    pushed *pu = dt__xmalloc(sizeof *pu + sizeof *out * nout);
+    pu->target = t->node;
+    pu->nback = (uint32_t)nout;
+    pthread_mutex_lock(&C.lock);
+    for (size_t i = 0; i < nin; i++) in[i].version = push_tag();
+    for (size_t i = 0; i < nout; i++) out[i].version = pull_tag();
+    pthread_mutex_unlock(&C.lock);
+    memcpy(pu->back, out, sizeof *out * nout);
+    t->pushed = pu;
+    dt__task_ref(t);                    /* until it is back */
+    size_t len;
+    void *msg = encode_task(t, DT_MSG_PUSH, in, nin, out, nout, &len);
+    post_ctrl(pu->target, msg, len);    /* before its data: the target learns the tags from it */
+    for (size_t i = 0; i < nin; i++) send_data(&in[i], pu->target, (uint32_t)in[i].version);
+    free(in);
+    free(out);
+    atomic_fetch_add_explicit(&C.n_pushed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&C.n_offloaded, 1, memory_order_relaxed);
+}
+
+static void pushed_finish(dt__task *t)
+{
+    free(t->pushed);
+    t->pushed = NULL;
+    dt__task_body_end(t);
+    dt__task_unref(t);
+}
+
+/* Its target says it completed; its writes were sent before that. */
+static void pushed_done(dt__task *t)
+{
+    pushed *pu = t->pushed;
+    if (!pu->nback) {
+        pushed_finish(t);
+        return;
+    }
+    atomic_store(&pu->left, pu->nback);
+    for (uint32_t i = 0; i < pu->nback; i++) {
+        dt__wire_region r = pu->back[i];
+        r.version = 0;
+        post_recv(pu->target, &r, (uint32_t)pu->back[i].version, NULL, t);
+    }
+}
+
 /* ---- the progress thread -------------------------------------------------------- */
 
 static void track(MPI_Request req, MPI_Datatype type, outmsg *m)
@@ -944,11 +1117,13 @@ static void start_out(outmsg *m)
 
 static void finish_out(outmsg *m)
 {
-    if (m->kind == OUT_RECV) {
+    if (m->kind == OUT_RECV && m->task) {
+        if (atomic_fetch_sub(&m->task->pushed->left, 1) == 1) pushed_finish(m->task);
+    } else if (m->kind == OUT_RECV) {
         dt__vec ready;
         dt__vec_init(&ready);
         pthread_mutex_lock(&C.lock);
-        cache_set(&m->region, m->region.version, m->pend);
+        if (m->region.version) cache_set(&m->region, m->region.version, m->pend);
         pending_done(m->pend, &ready);
         pthread_mutex_unlock(&C.lock);
         ready_all(&ready);
@@ -963,7 +1138,8 @@ static void handle_ctrl(void *buf, size_t len, int peer)
     const char *why;
     if (dt__msg_decode(buf, len, &m, &why)) die("malformed message from rank %d: %s", peer, why);
     switch (m.type) {
-    case DT_MSG_OFFLOAD: handle_offload(&m, peer); break;
+    case DT_MSG_OFFLOAD:
+    case DT_MSG_PUSH: handle_offload(&m, peer); break;
     case DT_MSG_DONE: handle_done(&m, peer); break;
     case DT_MSG_DATA_REQ: handle_data_req(&m, peer); break;
     default:
@@ -1250,10 +1426,10 @@ void dt__cluster_finalize(void)
             pthread_mutex_unlock(&C.poll_lock);
         }
         if (dt__rt.stats)
-            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu), ran here %llu, "
+            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu, "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms\n", C.rank,
-                    (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early,
+                    (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early, (unsigned long long)C.n_pushed,
                     (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
                     (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped,

@@ -23,24 +23,22 @@ static void *start(int type, size_t payload, size_t *len)
     return b;
 }
 
-void *dt__msg_offload(uint64_t task_id, uint32_t type_id, uint32_t type_hash,
-                      const void *args, uint32_t args_size,
-                      const dt__wire_region *acc, uint32_t nacc,
-                      const dt__wire_region *fetch, uint32_t nfetch,
-                      const char *label, size_t *len)
+void *dt__msg_offload(const dt__msg *m, size_t *len)
 {
-    uint32_t label_len = label ? (uint32_t)strnlen(label, 255) : 0;
-    size_t payload = 8 + 6 * 4 + args_size + sizeof(dt__wire_region) * ((size_t)nacc + nfetch) + label_len;
-    char *b = start(DT_MSG_OFFLOAD, payload, len), *p;
+    uint32_t label_len = m->label ? (uint32_t)strnlen(m->label, 255) : 0;
+    size_t nreg = (size_t)m->nacc + m->nfetch + m->nback;
+    size_t payload = 8 + 7 * 4 + m->args_size + sizeof(dt__wire_region) * nreg + label_len;
+    char *b = start(m->type, payload, len), *p;
     if (!b) return NULL;
     p = b + sizeof(dt__msg_header);
-    uint32_t f[6] = { type_id, type_hash, args_size, nacc, nfetch, label_len };
-    memcpy(p, &task_id, 8); p += 8;
+    uint32_t f[7] = { m->type_id, m->type_hash, m->args_size, m->nacc, m->nfetch, m->nback, label_len };
+    memcpy(p, &m->task_id, 8); p += 8;
     memcpy(p, f, sizeof f); p += sizeof f;
-    if (args_size) { memcpy(p, args, args_size); p += args_size; }
-    if (nacc) { memcpy(p, acc, sizeof *acc * nacc); p += sizeof *acc * nacc; }
-    if (nfetch) { memcpy(p, fetch, sizeof *fetch * nfetch); p += sizeof *fetch * nfetch; }
-    if (label_len) memcpy(p, label, label_len);
+    if (m->args_size) { memcpy(p, m->args, m->args_size); p += m->args_size; }
+    if (m->nacc) { memcpy(p, m->acc, sizeof *m->acc * m->nacc); p += sizeof *m->acc * m->nacc; }
+    if (m->nfetch) { memcpy(p, m->fetch, sizeof *m->fetch * m->nfetch); p += sizeof *m->fetch * m->nfetch; }
+    if (m->nback) { memcpy(p, m->back, sizeof *m->back * m->nback); p += sizeof *m->back * m->nback; }
+    if (label_len) memcpy(p, m->label, label_len);
     return b;
 }
 
@@ -88,25 +86,36 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
     const char *p = b + sizeof h, *end = b + len;
     m->type = h.type;
     switch (h.type) {
-    case DT_MSG_OFFLOAD: {
-        uint32_t f[6];
+    case DT_MSG_OFFLOAD:
+    case DT_MSG_PUSH: {
+        uint32_t f[7];
         if ((size_t)(end - p) < 8 + sizeof f) FAIL("truncated offload header");
         memcpy(&m->task_id, p, 8); p += 8;
         memcpy(f, p, sizeof f); p += sizeof f;
         m->type_id = f[0]; m->type_hash = f[1]; m->args_size = f[2];
-        m->nacc = f[3]; m->nfetch = f[4]; m->label_len = f[5];
-        if (m->args_size > MAX_ARGS || m->nacc > MAX_ACC || m->nfetch > MAX_ACC || m->label_len > 255)
+        m->nacc = f[3]; m->nfetch = f[4]; m->nback = f[5]; m->label_len = f[6];
+        if (m->args_size > MAX_ARGS || m->nacc > MAX_ACC || m->nfetch > MAX_ACC || m->nback > MAX_ACC ||
+            m->label_len > 255)
             FAIL("offload counts out of range");
-        size_t need = (size_t)m->args_size + sizeof(dt__wire_region) * ((size_t)m->nacc + m->nfetch) + m->label_len;
+        if (h.type == DT_MSG_OFFLOAD && m->nback) FAIL("offload with regions to send back");
+        size_t nreg = (size_t)m->nacc + m->nfetch + m->nback;
+        size_t need = (size_t)m->args_size + sizeof(dt__wire_region) * nreg + m->label_len;
         if ((size_t)(end - p) != need) FAIL("offload payload size does not match its counts");
         m->args = p; p += m->args_size;
         m->acc = (const dt__wire_region *)p; p += sizeof(dt__wire_region) * m->nacc;
         m->fetch = (const dt__wire_region *)p; p += sizeof(dt__wire_region) * m->nfetch;
+        m->back = (const dt__wire_region *)p; p += sizeof(dt__wire_region) * m->nback;
         m->label = p;
-        for (uint32_t i = 0; i < m->nacc + m->nfetch; i++) {
+        for (size_t i = 0; i < nreg; i++) {
             dt__wire_region r;
             memcpy(&r, (const char *)m->acc + sizeof r * i, sizeof r);
             if (!region_ok(&r)) FAIL("region wraps the address space");
+            /* pushed and sent-back regions carry the tag their bytes travel with */
+            if (h.type == DT_MSG_PUSH && i >= m->nacc) {
+                uint64_t lo = i < (size_t)m->nacc + m->nfetch ? DT_MSG_TAG_PUSH0 : DT_MSG_TAG_PULL0;
+                if (r.version < lo || r.version >= lo + (1u << 20)) FAIL("data tag out of range");
+                if (!r.size) FAIL("empty region to transfer");
+            }
         }
         return 0;
     }

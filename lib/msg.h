@@ -13,13 +13,24 @@ enum dt__msg_type {
     DT_MSG_OFFLOAD = 1,     /* run this task here */
     DT_MSG_DONE,            /* an offloaded task completed */
     DT_MSG_DATA_REQ,        /* send me these bytes (a given version) */
-    DT_MSG_SHUTDOWN
+    DT_MSG_SHUTDOWN,
+    DT_MSG_PUSH             /* run this task here: a nested task, its data
+                               comes with it and its writes go back */
 };
+
+/* MPI tags of data messages.  Pulls (a rank asks for bytes) and write-backs
+ * of pushed tasks use tags chosen by the receiving rank; the data pushed with
+ * a task uses tags chosen by the sender: two ranges, so they never match each
+ * other's receives. */
+#define DT_MSG_TAG_PULL0 16u
+#define DT_MSG_TAG_PUSH0 (DT_MSG_TAG_PULL0 + (1u << 20))
+#define DT_MSG_TAG_END (DT_MSG_TAG_PUSH0 + (1u << 20))
 
 typedef struct dt__wire_region {
     uint64_t addr, size, rows, stride;
     uint64_t version;       /* access: the write version it creates (0: none);
-                               fetch: the version required */
+                               fetch: the version required;
+                               PUSH's fetch and back lists: the MPI tag */
     uint32_t mode;          /* access: its mode */
     int32_t source;         /* fetch: the rank to get it from, -1 if held here */
 } dt__wire_region;
@@ -34,12 +45,14 @@ typedef struct dt__msg_header {
 
 typedef struct dt__msg {
     int type;
-    /* OFFLOAD, DONE */
+    /* OFFLOAD, PUSH, DONE */
     uint64_t task_id;
-    /* OFFLOAD */
-    uint32_t type_id, type_hash, args_size, nacc, nfetch, label_len;
+    /* OFFLOAD, PUSH.  fetch: OFFLOAD, what to fetch and from where; PUSH,
+     * the regions whose bytes come with the task.  back (PUSH only): the
+     * regions to send back to the sender when the task completes. */
+    uint32_t type_id, type_hash, args_size, nacc, nfetch, nback, label_len;
     const void *args;
-    const dt__wire_region *acc, *fetch;   /* not aligned: copy out with memcpy */
+    const dt__wire_region *acc, *fetch, *back;   /* not aligned: copy out with memcpy */
     const char *label;
     /* DATA_REQ */
     dt__wire_region region;
@@ -49,11 +62,9 @@ typedef struct dt__msg {
 /* Decodes buf[0..len).  0, or -1 with *why naming what is wrong. */
 int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why);
 /* Encoders return a malloc'ed buffer and its length in *len (NULL: no memory). */
-void *dt__msg_offload(uint64_t task_id, uint32_t type_id, uint32_t type_hash,
-                      const void *args, uint32_t args_size,
-                      const dt__wire_region *acc, uint32_t nacc,
-                      const dt__wire_region *fetch, uint32_t nfetch,
-                      const char *label, size_t *len);
+/* OFFLOAD or PUSH (m->type) from the fields of m; label_len is ignored
+ * (the label is m->label, NUL-terminated or NULL, cut at 255 bytes). */
+void *dt__msg_offload(const dt__msg *m, size_t *len);
 void *dt__msg_done(uint64_t task_id, size_t *len);
 void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len);
 void *dt__msg_shutdown(size_t *len);

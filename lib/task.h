@@ -133,6 +133,7 @@ typedef struct dt__task {
                                 thread made it ready, so not in flags) */
     atomic_int ns_where;     /* rank 0: 0 until placed, then placed rank + 1 */
     atomic_int ns_state;     /* rank 0, placed elsewhere: ready here / done there */
+    struct dt__pushed *pushed; /* cluster: a nested task sent to another rank */
     int ns_pred;             /* rank 0, while registering: 0 no unreleased predecessor
                                 yet, r + 1 all of them placed on rank r, -1 otherwise */
     size_t alloc_size;

@@ -33,8 +33,9 @@
  * top-level task that may leave rank 0 (no concurrent, commutative or
  * reduction access) gets an attr.node 60% of the time (half of them chosen by
  * its first access's bytes, so that chains stay on one rank), the others the
- * DT_SCHEDULE policy; some tasks are first created with a node they may not
- * have, which must give DT_ERANGE.  Tasks find the buffer through their args
+ * DT_SCHEDULE policy; a nested one gets a random attr.node 35% of the time
+ * (it is pushed to that rank with its data); some tasks are first created
+ * with a node they may not have, which must give DT_ERANGE.  Tasks find the buffer through their args
  * (rank 0 allocates it); each rank keeps its own read hashes and run counts,
  * which rank 0 combines after dt_main (MPI_Reduce) and compares.  Region
  * checks after dt_taskwait/dt_taskwait_on read the data rank 0 got back.
@@ -475,13 +476,13 @@ static void gen_program(void)
 /* In a cluster an out access fetches nothing (dtask(7)): a parent offloaded
    with one holds whatever its rank last had there, so children reading those
    bytes before anything wrote them would see other data than in one process.
-   Parents among the root's tasks say inout instead (the same order, and the
-   data travels); a leaf task writes its strong out accesses whole. */
+   Parents say inout instead (the same order, and the data travels); a leaf
+   task writes its strong out accesses whole. */
 static void cluster_program(void)
 {
     for (uint32_t id = 0; id < nT; id++) {
         const task_t *t = &T[id];
-        if (t->parent != NONE || !t->nkid) continue;
+        if (!t->nkid) continue;
         for (unsigned i = 0; i < t->nacc; i++)
             if (base(A[t->acc0 + i].mode) == DT_OUT)
                 A[t->acc0 + i].mode = (A[t->acc0 + i].mode & ~0xffu) | DT_INOUT;
@@ -942,11 +943,14 @@ static void cluster_attr(uint32_t id, dt_task_attr_t *attr, const void *args, si
             expect_erange(dt_task_create(g_noop, NULL, 0, &o, 1, &a), id, a.node,
                           "a task on malloc memory");
         }
-    } else if (off >= 0) {
+    } else if (off == 1) {                    /* nested: pushed to another rank */
+        if (pm < 350) attr->node = (int)(h % (unsigned)g_ranks);
+        else if (pm < 370) { wrong = g_ranks; why = "no such rank"; }
+    } else if (off == 0) {
         if (pm < 100) attr->node = me;        /* where it runs anyway: allowed */
         else if (pm < 250 && g_ranks > 1) {
             wrong = (me + 1 + (int)(h % (unsigned)(g_ranks - 1))) % g_ranks;
-            why = top ? "concurrent, commutative or reduction access" : "a nested task";
+            why = "concurrent, commutative or reduction access";
         }
     }
     if (wrong >= 0) {

@@ -12,6 +12,15 @@ static dt__wire_region reg(uint64_t addr, uint64_t size, uint64_t rows, uint64_t
     return r;
 }
 
+/* An OFFLOAD (or PUSH) message of one task with these accesses and lists. */
+static void *task_msg(int type, const dt__wire_region *acc, uint32_t nacc, const dt__wire_region *fetch,
+                      uint32_t nfetch, const dt__wire_region *back, uint32_t nback, size_t *len)
+{
+    dt__msg m = { .type = type, .task_id = 1, .nacc = nacc, .nfetch = nfetch, .nback = nback,
+                  .acc = acc, .fetch = fetch, .back = back };
+    return dt__msg_offload(&m, len);
+}
+
 START_TEST(offload_round_trip)
 {
     dt__wire_region acc[2] = { reg(0x1000, 64, 1, 64), reg(0x2000, 8, 4, 32) };
@@ -19,7 +28,10 @@ START_TEST(offload_round_trip)
     fetch[0].source = 2;
     char args[5] = "abcd";
     size_t len;
-    void *b = dt__msg_offload(42, 3, dt__hash_name("gemm"), args, 5, acc, 2, fetch, 1, "lbl", &len);
+    dt__msg in = { .type = DT_MSG_OFFLOAD, .task_id = 42, .type_id = 3, .type_hash = dt__hash_name("gemm"),
+                   .args_size = 5, .nacc = 2, .nfetch = 1, .args = args, .acc = acc, .fetch = fetch,
+                   .label = "lbl" };
+    void *b = dt__msg_offload(&in, &len);
     ck_assert_ptr_nonnull(b);
     dt__msg m;
     const char *why = NULL;
@@ -32,6 +44,7 @@ START_TEST(offload_round_trip)
     ck_assert_mem_eq(m.args, "abcd", 5);
     ck_assert_uint_eq(m.nacc, 2);
     ck_assert_uint_eq(m.nfetch, 1);
+    ck_assert_uint_eq(m.nback, 0);
     dt__wire_region r;
     memcpy(&r, m.acc + 1, sizeof r);
     ck_assert_uint_eq(r.rows, 4);
@@ -41,6 +54,58 @@ START_TEST(offload_round_trip)
     ck_assert_mem_eq(m.label, "lbl", 3);
     /* every strict prefix is refused */
     for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
+    free(b);
+}
+END_TEST
+
+START_TEST(push_round_trip)
+{
+    /* a nested task: its input comes with it (sender's tags), its output
+       goes back (receiver's tags) */
+    dt__wire_region acc[1] = { reg(0x1000, 64, 2, 128) };
+    dt__wire_region in[1] = { reg(0x1000, 64, 2, 128) }, back[2] = { reg(0x1000, 64, 1, 64), reg(0x1080, 64, 1, 64) };
+    in[0].version = DT_MSG_TAG_PUSH0 + 5;
+    back[0].version = DT_MSG_TAG_PULL0;
+    back[1].version = DT_MSG_TAG_PUSH0 - 1;
+    size_t len;
+    void *b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    dt__msg m;
+    const char *why = NULL;
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT_MSG_PUSH);
+    ck_assert_uint_eq(m.nfetch, 1);
+    ck_assert_uint_eq(m.nback, 2);
+    dt__wire_region r;
+    memcpy(&r, m.back + 1, sizeof r);
+    ck_assert_uint_eq(r.addr, 0x1080);
+    ck_assert_uint_eq(r.version, DT_MSG_TAG_PUSH0 - 1);
+    memcpy(&r, m.fetch, sizeof r);
+    ck_assert_uint_eq(r.rows, 2);
+    for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
+    free(b);
+    /* tags outside their range would be refused by MPI or match other data */
+    in[0].version = DT_MSG_TAG_PULL0;               /* a pushed region with a receiver's tag */
+    b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "data tag out of range");
+    free(b);
+    in[0].version = DT_MSG_TAG_PUSH0;
+    back[1].version = DT_MSG_TAG_PUSH0;             /* a write-back with a sender's tag */
+    b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    free(b);
+    back[1] = reg(0x1000, 0, 1, 0);                 /* nothing to send */
+    back[1].version = DT_MSG_TAG_PULL0;
+    b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "empty region to transfer");
+    free(b);
+    /* only a pushed task sends anything back */
+    back[1] = reg(0x1080, 64, 1, 64);
+    back[1].version = DT_MSG_TAG_PULL0;
+    b = task_msg(DT_MSG_OFFLOAD, acc, 1, in, 1, back, 2, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "offload with regions to send back");
     free(b);
 }
 END_TEST
@@ -97,7 +162,7 @@ START_TEST(malformed_messages_refused)
 
     /* an offload whose counts do not match its payload */
     dt__wire_region acc = reg(0x1000, 8, 1, 8);
-    b = dt__msg_offload(1, 0, 0, NULL, 0, &acc, 1, NULL, 0, NULL, &len);
+    b = task_msg(DT_MSG_OFFLOAD, &acc, 1, NULL, 0, NULL, 0, &len);
     uint32_t nacc = 5;
     memcpy(b + sizeof(dt__msg_header) + 8 + 12, &nacc, 4);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
@@ -105,7 +170,7 @@ START_TEST(malformed_messages_refused)
 
     /* a region that wraps the address space */
     acc = reg(UINT64_MAX - 4, 8, 1, 8);
-    b = dt__msg_offload(1, 0, 0, NULL, 0, &acc, 1, NULL, 0, NULL, &len);
+    b = task_msg(DT_MSG_OFFLOAD, &acc, 1, NULL, 0, NULL, 0, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "region wraps the address space");
     free(b);
@@ -127,6 +192,7 @@ int main(void)
     Suite *s = suite_create("msg");
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, offload_round_trip);
+    tcase_add_test(tc, push_round_trip);
     tcase_add_test(tc, small_messages_round_trip);
     tcase_add_test(tc, malformed_messages_refused);
     suite_add_tcase(s, tc);

@@ -222,9 +222,9 @@ stats_rows() {
         c = $2; sub(/^cfg=/, "", c); line = $0; sub(/.*dtask stats: /, "", line)
         n = split(line, w, /[^0-9]+/); k = 0
         for (i = 1; i <= n; i++) if (w[i] != "") v[++k] = w[i]
-        # rank, offloaded, placed early, ran here, control, MPI, fetches, bytes, avoided
+        # rank, offloaded, placed early, nested, ran here, control, MPI, fetches, bytes, avoided
         printf "| %s | %s | %s (%s) | %s | %s | %s (%s saved) | %s (%s bytes) | %s |\n",
-            c, v[1], v[2], v[3], v[4], v[5], v[6], v[5] - v[6], v[7], v[8], v[9] }' "$log"
+            c, v[1], v[2], v[3], v[5], v[6], v[7], v[6] - v[7], v[8], v[9], v[10] }' "$log"
 }
 
 hyper=$(lscpu | sed -n 's/^Hypervisor vendor: *//p')

@@ -14,8 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     dt__msg m;
     const char *why;
-    if (dt__msg_decode(buf, size, &m, &why) == 0 && m.type == DT_MSG_OFFLOAD) {
-        size_t payload = (size_t)m.args_size + sizeof(dt__wire_region) * ((size_t)m.nacc + m.nfetch) + m.label_len;
+    if (dt__msg_decode(buf, size, &m, &why) == 0 && (m.type == DT_MSG_OFFLOAD || m.type == DT_MSG_PUSH)) {
+        size_t nreg = (size_t)m.nacc + m.nfetch + m.nback;
+        size_t payload = (size_t)m.args_size + sizeof(dt__wire_region) * nreg + m.label_len;
         if ((const uint8_t *)m.label + m.label_len != buf + size || payload > size) abort();
         volatile uint8_t sink = 0;
         for (uint32_t i = 0; i < m.args_size; i++) sink ^= ((const uint8_t *)m.args)[i];

@@ -2,7 +2,7 @@
 # timeout (a hang fails).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace
+MPI_TESTS  = offload fault spmd namespace nested
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -25,13 +25,16 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_NAMESPACE=0 DT_NUM_WORKERS=2" \
 	    "DT_PROGRESS=workers DT_NUM_WORKERS=2"; do \
 	  out=$$(env $$cfg DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-namespace 2>&1); rc=$$?; \
-	  early=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: offloaded [0-9]* (placed early \([0-9]*\)).*/\1/p'); \
+	  early=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: offloaded [0-9]* (placed early \([0-9]*\),.*/\1/p'); \
 	  case "$$cfg" in *NAMESPACE=0*) want=0;; *) want=1;; esac; \
 	  if [ $$rc -ne 0 ] || [ -z "$$early" ] || { [ $$want = 1 ] && [ "$$early" -lt 100 ]; } || \
 	     { [ $$want = 0 ] && [ "$$early" -ne 0 ]; }; then \
 	    echo "test-mpi FAILED: namespace, $$n ranks, $$cfg (status $$rc, placed early '$$early')"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "namespace, $$n ranks, $$cfg: ok ($$early tasks placed early)"; fi; done; done; \
+	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_PROGRESS=workers DT_AGGREGATE=0"; do \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-nested \
+	    || { echo "test-mpi FAILED: nested, $$n ranks, $$cfg"; fail=1; }; done; done; \
 	for cfg in "DT_PROGRESS=workers" "DT_AGGREGATE=0" "DT_PROGRESS=workers DT_AGGREGATE=0"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, 3 ranks, $$cfg"; fail=1; }; done; \

@@ -31,6 +31,9 @@
 #define TAG_CTRL 1
 /* version flag: written by rank 0's program itself, not by a task */
 #define ROOT_WROTE 0x40u
+/* version flag: bytes pushed with a nested task in no version rank 0 gave
+   out; unique to the receiving rank, so no one ever asks for it */
+#define PUSHED_HERE 0x80u
 #define MAX_RANKS 64
 
 bool dt__cluster_active;
@@ -38,19 +41,22 @@ bool dt__cluster_active;
 /* ---- waiting for data ---------------------------------------------------- */
 
 /* Something that waits for bytes to arrive in this rank's memory. */
-enum { W_TASK, W_SEND, W_FLAG };
+enum { W_TASK, W_SEND, W_FLAG, W_APPLY };
 typedef struct waiter {
     int kind, count;            /* count: arrivals still awaited (under C.lock) */
     dt__task *task;             /* W_TASK: ready it */
-    dt__wire_region region;     /* W_SEND: a deferred answer to a request */
+    dt__wire_region region;     /* W_SEND: a deferred answer to a request; W_APPLY: where */
     int peer;
     uint32_t tag;
     atomic_int *flag;           /* W_FLAG: set it and wake */
+    void *staged;               /* W_APPLY: pushed bytes to copy into region */
+    struct pending *mine;       /* W_APPLY: what the region's cache pieces wait for */
 } waiter;
 
 /* Bytes being received: the cache pieces that point at it become present. */
 typedef struct pending {
     dt__vec waiters;
+    bool task_writes;           /* not a transfer: a task here will write the bytes */
 } pending;
 
 /* A nested task pushed to another rank, on its creator's rank. */
@@ -58,7 +64,7 @@ typedef struct dt__pushed {
     int target;
     atomic_uint left;                   /* write-backs still to arrive */
     uint32_t nback;
-    dt__wire_region back[];             /* version: the tag */
+    dt__wire_region back[];             /* mode: the tag */
 } pushed;
 
 /* dt__task.ns_state bits */
@@ -109,6 +115,7 @@ static struct {
     uint64_t next_version;
     uint64_t hole_version;       /* what bytes no task wrote since the last taskwait hold */
     uint32_t next_tag, next_push_tag;
+    uint64_t next_local;         /* PUSHED_HERE versions */
     unsigned rr;
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
@@ -230,6 +237,7 @@ static pending *pending_new(void)
 {
     pending *p = dt__xmalloc(sizeof *p);
     dt__vec_init(&p->waiters);
+    p->task_writes = false;
     return p;
 }
 
@@ -350,12 +358,36 @@ static void send_data(const dt__wire_region *r, int peer, uint32_t tag)
     post(m);
 }
 
+/* Pushed bytes that arrived in a staging buffer, and every transfer into
+ * the same bytes that was under way has ended: store only the bytes that
+ * differ.  Tasks here may be reading those bytes in the same version: they
+ * must not see a store, even of an equal value.  Under C.lock. */
+static void apply_staged(waiter *w, dt__vec *ready)
+{
+    const unsigned char *src = w->staged;
+    FOR_ROWS(&w->region, s, e) {
+        unsigned char *dst = (unsigned char *)(uintptr_t)s;
+        size_t n = (size_t)(e - s);
+        for (size_t i = 0; i < n; i += 64) {
+            size_t k = n - i < 64 ? n - i : 64;
+            if (!memcmp(dst + i, src + i, k)) continue;
+            for (size_t j = i; j < i + k; j++)
+                if (dst[j] != src[j]) dst[j] = src[j];
+        }
+        src += n;
+    }
+    free(w->staged);
+    cache_set(&w->region, w->region.version, w->mine);
+    pending_done(w->mine, ready);
+}
+
 /* Under C.lock: what a waiter does once everything it waits for is here. */
 static void waiter_fire(waiter *w, dt__vec *ready)
 {
     switch (w->kind) {
     case W_TASK: dt__xvec_push(ready, w->task); break;
     case W_SEND: send_data(&w->region, w->peer, w->tag); break;
+    case W_APPLY: apply_staged(w, ready); break;
     default:
         atomic_store(w->flag, 1);
         dt__futex_wake(w->flag, INT_MAX);
@@ -394,6 +426,62 @@ static void handle_data_req(const dt__msg *m, int peer)
 }
 
 /* ---- offloaded tasks, on the target ------------------------------------------ */
+
+typedef struct push_ctx {
+    uint64_t version;
+    pending *mine, *last;
+    waiter *apply;
+    bool absent;
+} push_ctx;
+
+static void push_piece(void *ctx, dt__frag *f)
+{
+    push_ctx *c = ctx;
+    if (f->state == ST_ABSENT) {
+        f->version = c->version;
+        f->state = (uint64_t)(uintptr_t)c->mine;
+        return;
+    }
+    /* Held here already: the rank may be listed as a holder of that
+       version, so the piece keeps it (if the pushed bytes differ, a task
+       writing them is under way and no one asks for that version again).
+       Arriving by another transfer: copy after it.  To be written by a task
+       placed here (an ancestor of the pushed task): its completion marks it. */
+    c->absent = false;
+    pending *p = (pending *)(uintptr_t)f->state;
+    if (f->state != ST_PRESENT && !p->task_writes) add_waiter(p, c->apply, &c->last);
+}
+
+/* Bytes pushed by peer with a nested task for w (r.mode: their tag;
+ * r.version: their version, 0 if the sender knew none).  The cache records
+ * them, so that tasks here needing that version do not fetch it again.
+ * Where this rank may already hold them (tasks here may be reading them),
+ * they go through a staging buffer.  Under C.lock. */
+static void receive_pushed(dt__wire_region r, int peer, waiter *w, pending **last)
+{
+    uint32_t tag = r.mode;
+    if (!r.version) r.version = (++C.next_local << 8) | PUSHED_HERE | (uint64_t)C.rank;
+    pending *mine = pending_new();
+    add_waiter(mine, w, last);
+    waiter *apply = dt__xmalloc(sizeof *apply);
+    memset(apply, 0, sizeof *apply);
+    apply->kind = W_APPLY;
+    apply->region = r;
+    apply->mine = mine;
+    push_ctx c = { r.version, mine, NULL, apply, true };
+    FOR_ROWS(&r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), push_piece, &c);
+    if (c.absent) {
+        free(apply);
+        post_recv(peer, &r, tag, mine, NULL);
+        return;
+    }
+    size_t bytes = (size_t)(r.size * r.rows);
+    apply->staged = dt__xmalloc(bytes);
+    pending *got = pending_new(), *none = NULL;
+    add_waiter(got, apply, &none);
+    dt__wire_region into = { (uintptr_t)apply->staged, bytes, 1, bytes, 0, 0, 0 };
+    post_recv(peer, &into, tag, got, NULL);
+}
 
 typedef struct remote_info {
     uint64_t origin_id;
@@ -478,13 +566,7 @@ static void handle_offload(const dt__msg *m, int peer)
         dt__wire_region r;
         memcpy(&r, m->fetch + i, sizeof r);
         if (pushed) {
-            /* bytes of the parent's rank, in no version the directory knows:
-               they leave this rank's cache as it is */
-            pending *p = pending_new();
-            add_waiter(p, w, &last);
-            uint32_t tag = (uint32_t)r.version;
-            r.version = 0;
-            post_recv(peer, &r, tag, p, NULL);
+            receive_pushed(r, peer, w, &last);
             continue;
         }
         if (r.source >= C.nranks) die("task '%s' from rank %d names rank %d as a source", label, peer, r.source);
@@ -495,7 +577,10 @@ static void handle_offload(const dt__msg *m, int peer)
     for (uint32_t i = 0; i < t->nacc && !pushed; i++) {
         const dt__access *a = &t->acc[i];
         if (!a->writes || !a->size) continue;
-        if (!ri.written) ri.written = pending_new();
+        if (!ri.written) {
+            ri.written = pending_new();
+            ri.written->task_writes = true;
+        }
         dt__wire_region r = { a->addr, a->size, a->rows, a->stride, a->version, 0, 0 };
         cache_mark(&r, a->version, (uint64_t)(uintptr_t)ri.written, NULL);
     }
@@ -537,7 +622,7 @@ void dt__cluster_remote_complete(dt__task *t)
     for (uint32_t i = 0; i < ri.nback; i++) {
         dt__wire_region r;
         memcpy(&r, back + sizeof r * i, sizeof r);
-        send_data(&r, ri.origin, (uint32_t)r.version);
+        send_data(&r, ri.origin, r.mode);
     }
     size_t len;
     void *msg_ = dt__msg_done(ri.origin_id, &len);
@@ -1013,6 +1098,27 @@ static dt__wire_region *transfer_list(const dt__task *t, bool writes, size_t *n)
     return v;
 }
 
+typedef struct held_ctx { uint64_t version; bool first, mixed; } held_ctx;
+
+static void held_piece(void *ctx, dt__frag *f)
+{
+    held_ctx *h = ctx;
+    if (f->state != ST_PRESENT || (!h->first && f->version != h->version)) h->mixed = true;
+    h->version = f->version;
+    h->first = false;
+}
+
+/* The one version this rank's cache says all of r is in, or 0.  Bytes a
+ * task here may have rewritten since still carry the version they had: a
+ * version that is dead by then (a task writing them is under way), which no
+ * one will ask for again.  Under C.lock. */
+static uint64_t held_version(const dt__wire_region *r)
+{
+    held_ctx h = { 0, true, false };
+    FOR_ROWS(r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), held_piece, &h);
+    return h.mixed ? 0 : h.version;
+}
+
 /* On t's creator's rank, t ready: send it with the bytes it reads. */
 static void push(dt__task *t)
 {
@@ -1022,8 +1128,11 @@ static void push(dt__task *t)
     pu->target = t->node;
     pu->nback = (uint32_t)nout;
     pthread_mutex_lock(&C.lock);
-    for (size_t i = 0; i < nin; i++) in[i].version = push_tag();
-    for (size_t i = 0; i < nout; i++) out[i].version = pull_tag();
+    for (size_t i = 0; i < nin; i++) {
+        in[i].mode = push_tag();
+        in[i].version = held_version(&in[i]);
+    }
+    for (size_t i = 0; i < nout; i++) out[i].mode = pull_tag();
     pthread_mutex_unlock(&C.lock);
     memcpy(pu->back, out, sizeof *out * nout);
     t->pushed = pu;
@@ -1031,7 +1140,7 @@ static void push(dt__task *t)
     size_t len;
     void *msg = encode_task(t, DT_MSG_PUSH, in, nin, out, nout, &len);
     post_ctrl(pu->target, msg, len);    /* before its data: the target learns the tags from it */
-    for (size_t i = 0; i < nin; i++) send_data(&in[i], pu->target, (uint32_t)in[i].version);
+    for (size_t i = 0; i < nin; i++) send_data(&in[i], pu->target, in[i].mode);
     free(in);
     free(out);
     atomic_fetch_add_explicit(&C.n_pushed, 1, memory_order_relaxed);
@@ -1056,9 +1165,7 @@ static void pushed_done(dt__task *t)
     }
     atomic_store(&pu->left, pu->nback);
     for (uint32_t i = 0; i < pu->nback; i++) {
-        dt__wire_region r = pu->back[i];
-        r.version = 0;
-        post_recv(pu->target, &r, (uint32_t)pu->back[i].version, NULL, t);
+        post_recv(pu->target, &pu->back[i], pu->back[i].mode, NULL, t);
     }
 }
 

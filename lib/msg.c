@@ -113,7 +113,7 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
             /* pushed and sent-back regions carry the tag their bytes travel with */
             if (h.type == DT_MSG_PUSH && i >= m->nacc) {
                 uint64_t lo = i < (size_t)m->nacc + m->nfetch ? DT_MSG_TAG_PUSH0 : DT_MSG_TAG_PULL0;
-                if (r.version < lo || r.version >= lo + (1u << 20)) FAIL("data tag out of range");
+                if (r.mode < lo || r.mode >= lo + (1u << 20)) FAIL("data tag out of range");
                 if (!r.size) FAIL("empty region to transfer");
             }
         }

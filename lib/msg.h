@@ -29,9 +29,10 @@ enum dt__msg_type {
 typedef struct dt__wire_region {
     uint64_t addr, size, rows, stride;
     uint64_t version;       /* access: the write version it creates (0: none);
-                               fetch: the version required;
-                               PUSH's fetch and back lists: the MPI tag */
-    uint32_t mode;          /* access: its mode */
+                               fetch: the version required (PUSH: the version
+                               the bytes are in, 0 if none is known) */
+    uint32_t mode;          /* access: its mode; PUSH's fetch and back lists:
+                               the MPI tag the bytes travel with */
     int32_t source;         /* fetch: the rank to get it from, -1 if held here */
 } dt__wire_region;
 

@@ -64,9 +64,9 @@ START_TEST(push_round_trip)
        goes back (receiver's tags) */
     dt__wire_region acc[1] = { reg(0x1000, 64, 2, 128) };
     dt__wire_region in[1] = { reg(0x1000, 64, 2, 128) }, back[2] = { reg(0x1000, 64, 1, 64), reg(0x1080, 64, 1, 64) };
-    in[0].version = DT_MSG_TAG_PUSH0 + 5;
-    back[0].version = DT_MSG_TAG_PULL0;
-    back[1].version = DT_MSG_TAG_PUSH0 - 1;
+    in[0].mode = DT_MSG_TAG_PUSH0 + 5;
+    back[0].mode = DT_MSG_TAG_PULL0;
+    back[1].mode = DT_MSG_TAG_PUSH0 - 1;
     size_t len;
     void *b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     dt__msg m;
@@ -78,31 +78,31 @@ START_TEST(push_round_trip)
     dt__wire_region r;
     memcpy(&r, m.back + 1, sizeof r);
     ck_assert_uint_eq(r.addr, 0x1080);
-    ck_assert_uint_eq(r.version, DT_MSG_TAG_PUSH0 - 1);
+    ck_assert_uint_eq(r.mode, DT_MSG_TAG_PUSH0 - 1);
     memcpy(&r, m.fetch, sizeof r);
     ck_assert_uint_eq(r.rows, 2);
     for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
     free(b);
     /* tags outside their range would be refused by MPI or match other data */
-    in[0].version = DT_MSG_TAG_PULL0;               /* a pushed region with a receiver's tag */
+    in[0].mode = DT_MSG_TAG_PULL0;                  /* a pushed region with a receiver's tag */
     b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "data tag out of range");
     free(b);
-    in[0].version = DT_MSG_TAG_PUSH0;
-    back[1].version = DT_MSG_TAG_PUSH0;             /* a write-back with a sender's tag */
+    in[0].mode = DT_MSG_TAG_PUSH0;
+    back[1].mode = DT_MSG_TAG_PUSH0;                /* a write-back with a sender's tag */
     b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     free(b);
     back[1] = reg(0x1000, 0, 1, 0);                 /* nothing to send */
-    back[1].version = DT_MSG_TAG_PULL0;
+    back[1].mode = DT_MSG_TAG_PULL0;
     b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "empty region to transfer");
     free(b);
     /* only a pushed task sends anything back */
     back[1] = reg(0x1080, 64, 1, 64);
-    back[1].version = DT_MSG_TAG_PULL0;
+    back[1].mode = DT_MSG_TAG_PULL0;
     b = task_msg(DT_MSG_OFFLOAD, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "offload with regions to send back");

@@ -13,7 +13,7 @@ ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_TASKS ?= 5000
 ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2"
 
-$(BUILD)/test/mpi-%: test/mpi/%.c $(LIBA) | $(BUILD)/test
+$(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
 
 .PHONY: test-mpi

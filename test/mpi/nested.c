@@ -6,19 +6,10 @@
 #include <string.h>
 #include "dtask.h"
 
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "nested: FAILED %s:%d: ", __FILE__, __LINE__);       \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 enum { N = 256, NB = 6, ITERS = 4, M = 96, B = 32, T = M / B, NERR = 6 };
 
-static int failures;
 static dt_type_t T_add, T_copy, T_blocks, T_tile, T_tiles, T_outer, T_inner, T_errors;
 
 /* records where a task ran: its slot lies inside its own accesses */

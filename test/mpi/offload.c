@@ -6,17 +6,8 @@
 #include <unistd.h>
 #include "dtask.h"
 
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "offload: FAILED %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
-static int failures;
 static dt_type_t T_add, T_copy, T_tile, T_where, T_parent, T_dmalloc;
 
 typedef struct { long *v; int n; long add; } add_t;

@@ -12,9 +12,13 @@
  * for them.  When the task completes, the target reports back and rank 0
  * releases its accesses as if it had run locally.
  *
- * One progress thread per rank makes every MPI call; other threads hand it
- * work through an outbox.  It backs off to sleeping when idle, so that on a
- * machine with fewer cores than threads it does not starve the workers. */
+ * Threads hand messages to an outbox; MPI is driven by whoever holds
+ * poll_lock: a worker at the end of each task and while it waits for work,
+ * and, for the time when every worker is inside a task, the progress thread,
+ * which naps between polls (never yields: a yield can give its core to
+ * another process's worker for a whole time slice) and naps longer the
+ * longer nothing comes, so that on a machine with fewer cores than threads
+ * it does not starve the workers. */
 #include <mpi.h>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -120,10 +124,11 @@ static struct {
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
     bool aggregate;              /* coalesce control messages to the same rank */
-    bool progress_thread;        /* else idle workers poll MPI */
+    bool progress_thread;        /* else workers alone drive MPI */
     bool name_space;             /* place tasks early where their predecessors are */
     uint64_t remote_seq;         /* arrival order of offloaded tasks (under C.lock) */
-    pthread_mutex_t poll_lock;   /* workers mode: one poller at a time */
+    pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
+    atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
@@ -1356,16 +1361,17 @@ static bool progress_once(void)
     return did;
 }
 
-/* DT_PROGRESS=workers: idle threads poll instead of a dedicated thread. */
+/* Workers, at the end of each task and while they wait for work. */
 void dt__cluster_poll(void)
 {
-    if (!dt__cluster_active || C.progress_thread || atomic_load(&C.stop)) return;
+    if (!dt__cluster_active || atomic_load(&C.stop)) return;
     if (pthread_mutex_trylock(&C.poll_lock)) return;
-    while (progress_once()) {}
+    bool did = false;
+    /* checked again under the lock: dt__cluster_finalize sets it under the lock */
+    while (!atomic_load(&C.stop) && progress_once()) did = true;
     pthread_mutex_unlock(&C.poll_lock);
+    if (did) atomic_fetch_add_explicit(&C.worker_polls, 1, memory_order_relaxed);
 }
-
-bool dt__cluster_polling(void) { return dt__cluster_active && !C.progress_thread; }
 
 static void *progress_main(void *arg)
 {
@@ -1380,19 +1386,30 @@ static void *progress_main(void *arg)
     CPU_ZERO(&all);
     for (int i = 0; i < CPU_SETSIZE; i++) CPU_SET(i, &all);
     pthread_setaffinity_np(pthread_self(), sizeof all, &all);
-    unsigned idle = 0;
+    /* While some worker waits for work it polls (every 50 us at least):
+       this thread checks now and then.  While all are busy it is the only
+       one listening: it naps 50 us after the last activity, twice as long
+       after each empty poll, up to 1 ms (so a rank whose workers run long
+       tasks is not woken 20000 times a second for nothing).  A message
+       posted by this rank's own threads wakes it at once. */
+    const long nap_min = 50000, nap_max = 1000000, nap_idle = 200000;
+    long nap = nap_min;
+    unsigned seen = atomic_load(&C.worker_polls);
     while (!atomic_load(&C.stop) || !outbox_empty() || C.nfl) {
-        if (progress_once()) { idle = 0; continue; }
-        /* Back off.  While a worker of this rank sleeps for want of work,
-           a core is free: for about a millisecond after the last activity,
-           poll between yields (an answer usually comes within that), then
-           sleep longer and longer (up to 200 us).  While every worker is
-           busy, a yield would take a core from one of them: after a few
-           polls, nap instead.  A message posted by this rank's own threads
-           wakes us at once. */
-        bool busy = dt__sched_sleepers() == 0;
-        if (++idle < (busy ? 64u : 1024u)) { sched_yield(); continue; }
-        long ns = busy ? 50000 : idle < 1100 ? 10000 : idle < 1200 ? 50000 : 200000;
+        pthread_mutex_lock(&C.poll_lock);
+        bool did = progress_once();
+        pthread_mutex_unlock(&C.poll_lock);
+        unsigned polls = atomic_load_explicit(&C.worker_polls, memory_order_relaxed);
+        if (did || polls != seen) {
+            seen = polls;
+            nap = nap_min;
+            if (did) continue;
+        }
+        long ns = nap_idle;
+        if (dt__sched_sleepers() == 0) {
+            ns = nap;
+            nap = nap * 2 > nap_max ? nap_max : nap * 2;
+        }
         int w = atomic_load(&C.wake);
         atomic_store(&C.sleeping, 1);
         if (outbox_empty()) dt__futex_wait(&C.wake, w, ns);
@@ -1522,7 +1539,9 @@ void dt__cluster_finalize(void)
             dt__sched_wait(served, NULL, NULL);
         }
         if (C.progress_thread) {
+            pthread_mutex_lock(&C.poll_lock);      /* no worker polls once it is set */
             atomic_store(&C.stop, 1);
+            pthread_mutex_unlock(&C.poll_lock);
             wake_progress();
             pthread_join(C.thread, NULL);
         } else {

@@ -1,6 +1,6 @@
 /* cluster.h - MPI: peer-to-peer offload of tasks over the common address
  * space, the data directory (rank 0) and the per-rank version caches, and
- * the progress thread that alone talks to MPI.
+ * the progress of MPI (a progress thread, and workers between tasks).
  *
  * With one rank nothing here is active and every hook is a cheap test. */
 #ifndef DT_CLUSTER_H
@@ -14,9 +14,8 @@ int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* Starts the progress thread (after the workers). */
 void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space);
 int dt__cluster_start(void);
-/* DT_PROGRESS=workers: called by idle threads. */
+/* Workers drive MPI at the end of each task and while they wait for work. */
 void dt__cluster_poll(void);
-bool dt__cluster_polling(void);
 /* dt_finalize: rank 0 tells everybody to stop; the others wait for that. */
 void dt__cluster_finalize(void);
 

@@ -319,8 +319,8 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
         sched_yield();
         return;
     }
-    /* when idle threads are the ones polling MPI, they only nap */
-    long nap = DT_UNLIKELY(dt__cluster_active) && dt__cluster_polling() ? 50 * 1000L : 50 * 1000 * 1000L;
+    /* in a cluster, waiting threads poll MPI: they only nap */
+    long nap = DT_UNLIKELY(dt__cluster_active) ? 50 * 1000L : 50 * 1000 * 1000L;
     int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
     atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
     if (blocked) {
@@ -489,6 +489,9 @@ static void run_chain(dt__task *t, const dt__task *scope)
         }
         t->worker = tls_id;
         dt__task_run(t);
+        /* its completion or the placement of its successors may be waiting in
+           the outbox, and requests may have come while it ran */
+        if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_poll();
         if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;

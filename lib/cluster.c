@@ -942,7 +942,19 @@ static void handle_done(const dt__msg *m, int peer)
     if (atomic_fetch_or(&t->ns_state, NS_DONE) & NS_READY) finish(t);
 }
 
-void dt__cluster_poll(void);
+/* A worker ended a task: send what it posted (its completion, its
+ * successors' placement) and answer what came while it ran.  At most every
+ * 20 us per thread: a chain of tiny tasks would pay an MPI poll each and
+ * send each completion alone (the progress thread, woken by the post,
+ * sends those together). */
+void dt__cluster_task_end(void)
+{
+    static DT_TLS uint64_t last_poll;
+    uint64_t now = dt__now_ns();
+    if (now - last_poll < 20000) return;
+    last_poll = now;
+    dt__cluster_poll();
+}
 
 /* ---- bringing data back to rank 0 --------------------------------------------- */
 
@@ -1362,15 +1374,16 @@ static bool progress_once(void)
 }
 
 /* Workers, at the end of each task and while they wait for work. */
-void dt__cluster_poll(void)
+bool dt__cluster_poll(void)
 {
-    if (!dt__cluster_active || atomic_load(&C.stop)) return;
-    if (pthread_mutex_trylock(&C.poll_lock)) return;
+    if (!dt__cluster_active || atomic_load(&C.stop)) return false;
+    if (pthread_mutex_trylock(&C.poll_lock)) return false;
     bool did = false;
     /* checked again under the lock: dt__cluster_finalize sets it under the lock */
     while (!atomic_load(&C.stop) && progress_once()) did = true;
     pthread_mutex_unlock(&C.poll_lock);
     if (did) atomic_fetch_add_explicit(&C.worker_polls, 1, memory_order_relaxed);
+    return did;
 }
 
 static void *progress_main(void *arg)

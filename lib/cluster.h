@@ -14,8 +14,10 @@ int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* Starts the progress thread (after the workers). */
 void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space);
 int dt__cluster_start(void);
-/* Workers drive MPI at the end of each task and while they wait for work. */
-void dt__cluster_poll(void);
+/* Workers drive MPI at the end of each task and while they wait for work.
+ * True when it did something (a message came or left, a transfer ended). */
+bool dt__cluster_poll(void);
+void dt__cluster_task_end(void);
 /* dt_finalize: rank 0 tells everybody to stop; the others wait for that. */
 void dt__cluster_finalize(void);
 

@@ -310,16 +310,20 @@ static void hand_over(void)
 static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blocked)
 {
     ++*spins;
-    if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_poll();
+    /* a message came: more may follow soon, keep answering quickly */
+    if (DT_UNLIKELY(dt__cluster_active) && dt__cluster_poll()) *spins = 0;
     if (*spins < 32) {
         for (int i = 0; i < 64; i++) dt__cpu_relax();
         return;
     }
-    if (*spins < 40) {
+    /* In a cluster, waiting threads poll MPI: about a millisecond between
+       yields (an answer from another rank usually comes within that), then
+       naps of 50 us. */
+    unsigned yields = DT_UNLIKELY(dt__cluster_active) ? 1024 : 8;
+    if (*spins < 32 + yields) {
         sched_yield();
         return;
     }
-    /* in a cluster, waiting threads poll MPI: they only nap */
     long nap = DT_UNLIKELY(dt__cluster_active) ? 50 * 1000L : 50 * 1000 * 1000L;
     int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
     atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
@@ -332,7 +336,7 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
         dt__futex_wait(&S.epoch, e, nap);
     }
     atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
-    *spins = 24;
+    *spins = DT_UNLIKELY(dt__cluster_active) ? 32 + yields : 24;
 }
 
 static void idle(unsigned *spins, bool (*done)(void *), void *arg) { idle_wait(spins, done, arg, false); }
@@ -491,7 +495,7 @@ static void run_chain(dt__task *t, const dt__task *scope)
         dt__task_run(t);
         /* its completion or the placement of its successors may be waiting in
            the outbox, and requests may have come while it ran */
-        if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_poll();
+        if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_task_end();
         if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;

@@ -1408,10 +1408,12 @@ static void *progress_main(void *arg)
     const long nap_min = 50000, nap_max = 1000000, nap_idle = 200000;
     long nap = nap_min;
     unsigned seen = atomic_load(&C.worker_polls);
-    while (!atomic_load(&C.stop) || !outbox_empty() || C.nfl) {
+    for (;;) {
         pthread_mutex_lock(&C.poll_lock);
         bool did = progress_once();
+        bool transfers = C.nfl != 0;         /* workers change it under the lock */
         pthread_mutex_unlock(&C.poll_lock);
+        if (atomic_load(&C.stop) && !transfers && outbox_empty()) break;
         unsigned polls = atomic_load_explicit(&C.worker_polls, memory_order_relaxed);
         if (did || polls != seen) {
             seen = polls;

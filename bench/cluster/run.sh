@@ -296,13 +296,13 @@ includes gathering the result tiles on rank 0.
 
 Default = DT_AGGREGATE=1, DT_PROGRESS=thread, DT_NAMESPACE=1.  Effect = off / on: ratio of the medians
 (median of the per-round ratios); for times > 1 means the optimisation helps, for
-bandwidth < 1 means it helps.  A dedicated progress thread is the default, so the
+bandwidth < 1 means it helps.  The progress thread is on by default, so the
 "on" column of that row is the thread and "off" is DT_PROGRESS=workers.
 
 | optimisation | round trip µs/task (on / off / effect) | 1 MiB fetch MiB/s (on / off / effect) | matmul s (on / off / effect) | Cholesky s (on / off / effect) |
 |---|---|---|---|---|
 | DT_AGGREGATE=1 vs 0 (coalesce control messages to a rank) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_agg0" "%.1f") / $(eff rtt.agg0 rtt.on dtask_us "$t_rtt_agg0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_agg0" "%.0f") / $(eff bw.agg0 bw.on dtask_mibs "$t_bw_agg0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_agg0" "%.3f") / $(eff mm.agg0 mm.on time "$t_mm_agg0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_agg0" "%.3f") / $(eff ch.agg0 ch.on time "$t_ch_agg0" "$t_ch_on") |
-| DT_PROGRESS=thread vs workers (dedicated progress thread vs idle workers polling) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_workers" "%.1f") / $(eff rtt.workers rtt.on dtask_us "$t_rtt_workers" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_workers" "%.0f") / $(eff bw.workers bw.on dtask_mibs "$t_bw_workers" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_workers" "%.3f") / $(eff mm.workers mm.on time "$t_mm_workers" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_workers" "%.3f") / $(eff ch.workers ch.on time "$t_ch_workers" "$t_ch_on") |
+| DT_PROGRESS=thread vs workers (workers drive MPI between tasks and while waiting, plus a progress thread for when all are busy, vs workers alone) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_workers" "%.1f") / $(eff rtt.workers rtt.on dtask_us "$t_rtt_workers" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_workers" "%.0f") / $(eff bw.workers bw.on dtask_mibs "$t_bw_workers" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_workers" "%.3f") / $(eff mm.workers mm.on time "$t_mm_workers" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_workers" "%.3f") / $(eff ch.workers ch.on time "$t_ch_workers" "$t_ch_on") |
 | write versions (WriteID: fetches avoided) | always on (no switch): counts below | | | |
 | DT_NAMESPACE=1 vs 0 (tasks whose predecessors are all on one rank placed there early; dependencies among them resolved there) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_ns0" "%.1f") / $(eff rtt.ns0 rtt.on dtask_us "$t_rtt_ns0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_ns0" "%.0f") / $(eff bw.ns0 bw.on dtask_mibs "$t_bw_ns0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_ns0" "%.3f") / $(eff mm.ns0 mm.on time "$t_mm_ns0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_ns0" "%.3f") / $(eff ch.ns0 ch.on time "$t_ch_ns0" "$t_ch_on") |
 

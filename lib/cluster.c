@@ -122,6 +122,9 @@ static struct {
     uint64_t next_local;         /* PUSHED_HERE versions */
     unsigned rr;
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
+    atomic_ullong work_ns[MAX_RANKS];   /* their expected run time (balance) */
+    atomic_ullong type_ns[DT_MAX_TYPES]; /* run time of each type, as measured here (0: not yet) */
+    atomic_ullong any_ns;        /* of any type */
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
     bool aggregate;              /* coalesce control messages to the same rank */
     bool progress_thread;        /* else workers alone drive MPI */
@@ -662,6 +665,19 @@ bool dt__cluster_offloadable(const dt__task *t)
     return true;
 }
 
+/* Transfers between ranks, for the balance policy's estimates: about what
+ * MPI moves between processes of one node (a conservative guess elsewhere). */
+#define BYTES_PER_NS 4
+
+/* How long t is expected to run: the measured time of its type on this
+ * rank, or of any type, or 1 ms before anything was measured. */
+static uint64_t expected_ns(const dt__task *t)
+{
+    uint64_t ns = t->type >= 0 ? atomic_load_explicit(&C.type_ns[t->type], memory_order_relaxed) : 0;
+    if (!ns) ns = atomic_load_explicit(&C.any_ns, memory_order_relaxed);
+    return ns ? ns : 1000000;
+}
+
 /* The rank t runs on.  `early`: asked before t is ready, for the
  * namespace; round-robin then takes its turn only if it falls on `early`. */
 static int choose_rank(dt__task *t, int early)
@@ -674,10 +690,29 @@ static int choose_rank(dt__task *t, int early)
     case 2:                                                           /* round-robin */
         if (early >= 0 && (int)(C.rr % (unsigned)C.nranks) != early) return -1;
         return (int)(C.rr++ % (unsigned)C.nranks);
-    case 1:                                                           /* balance */
-        for (int r = 1; r < C.nranks; r++)
-            if (atomic_load(&C.load[r]) < atomic_load(&C.load[best])) best = r;
+    case 1: {                                                         /* balance */
+        /* the rank where it would start first: the expected run time of
+           what is queued there, plus the time to bring the bytes it reads
+           that the rank lacks; ties go to the rank holding more of them */
+        score_ctx sc;
+        memset(&sc, 0, sizeof sc);
+        uint64_t reads = 0;
+        for (uint32_t i = 0; i < t->nacc; i++) {
+            const dt__access *a = &t->acc[i];
+            if (!a->size || (a->mode & 0xFF) == DT_OUT) continue;
+            reads += a->size * a->rows;
+            FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, score_piece, &sc);
+        }
+        uint64_t best_cost = UINT64_MAX;
+        for (int r = 0; r < C.nranks; r++) {
+            uint64_t cost = atomic_load(&C.work_ns[r]) + (reads - sc.bytes[r]) / BYTES_PER_NS;
+            if (cost < best_cost || (cost == best_cost && sc.bytes[r] > sc.bytes[best])) {
+                best = r;
+                best_cost = cost;
+            }
+        }
         return best;
+    }
     default: {                                                        /* locality */
         score_ctx sc;
         memset(&sc, 0, sizeof sc);
@@ -807,6 +842,8 @@ static void place(dt__task *t, int r)
     t->placed_rank = r;                          /* where it runs, for the release hook */
     atomic_store_explicit(&t->ns_where, r + 1, memory_order_release);
     atomic_fetch_add(&C.load[r], 1);
+    t->est_ns = expected_ns(t);
+    atomic_fetch_add(&C.work_ns[r], t->est_ns);
     dt__vec ready;
     dt__vec_init(&ready);
     if (r == C.rank) {
@@ -899,9 +936,25 @@ void dt__cluster_place_early(dt__task *t)
     place(t, r);
 }
 
-void dt__cluster_ran_here(dt__task *t)
+/* A moving average (weight 1/4 for the newest run). */
+static void learn(atomic_ullong *avg, uint64_t ns)
+{
+    uint64_t old = atomic_load_explicit(avg, memory_order_relaxed);
+    atomic_store_explicit(avg, old ? (3 * old + ns) / 4 : ns, memory_order_relaxed);
+}
+
+static void unqueue(dt__task *t)
 {
     atomic_fetch_sub(&C.load[t->placed_rank], 1);
+    atomic_fetch_sub(&C.work_ns[t->placed_rank], t->est_ns);
+}
+
+void dt__cluster_ran_here(dt__task *t)
+{
+    unqueue(t);
+    uint64_t ns = t->t_end - t->t_start;
+    if (t->type >= 0) learn(&C.type_ns[t->type], ns);
+    learn(&C.any_ns, ns);
 }
 
 void dt__cluster_released(dt__access *a)
@@ -919,7 +972,7 @@ void dt__cluster_released(dt__access *a)
 /* A task that ran elsewhere is done there and ready here: release it. */
 static void finish(dt__task *t)
 {
-    atomic_fetch_sub(&C.load[t->placed_rank], 1);
+    unqueue(t);
     dt__task_body_end(t);
     dt__task_unref(t);
 }

@@ -301,14 +301,14 @@ void dt__task_run(dt__task *t)
 {
     dt__task *prev = tls_current;
     tls_current = t;
-    if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
+    /* placed tasks: their run times feed the balance policy's estimates */
+    bool placed = DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed));
+    if (DT_UNLIKELY(dt__rt.trace) || placed) t->t_start = dt__now_ns();
     t->fn(t->args);
-    if (DT_UNLIKELY(dt__rt.trace)) {
-        t->t_end = dt__now_ns();
-        dt__trace_record(t);
-    }
+    if (DT_UNLIKELY(dt__rt.trace) || placed) t->t_end = dt__now_ns();
+    if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);
     tls_current = prev;
-    if (DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed))) dt__cluster_ran_here(t);
+    if (placed) dt__cluster_ran_here(t);
     dt__sched_collect(true);
     dt__task_body_end(t);
     dt__sched_collect(false);

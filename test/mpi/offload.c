@@ -8,7 +8,7 @@
 
 #include "check.h"
 
-static dt_type_t T_add, T_copy, T_tile, T_where, T_parent, T_dmalloc;
+static dt_type_t T_add, T_copy, T_tile, T_where, T_nap, T_parent, T_dmalloc;
 
 typedef struct { long *v; int n; long add; } add_t;
 static void add_fn(void *p) { add_t *a = p; for (int i = 0; i < a->n; i++) a->v[i] += a->add; }
@@ -28,6 +28,8 @@ static void tile_fn(void *p)
 /* records the rank it ran on */
 typedef struct { int *slot; } where_t;
 static void where_fn(void *p) { where_t *w = p; *w->slot = dt_rank(); }
+/* the same, after 20 ms: long enough that a rank's queue is seen busy */
+static void nap_fn(void *p) { usleep(20000); where_fn(p); }
 
 /* an offloaded task creating children on its own rank */
 static void parent_fn(void *p)
@@ -183,6 +185,36 @@ static int app(int argc, char **argv)
         }
     }
 
+    /* 8. DT_SCHEDULE=balance: long tasks created together spread over the
+       ranks; with every queue empty, a reader goes to the rank that holds
+       the bytes it reads (no transfer) */
+    const char *policy = getenv("DT_SCHEDULE");
+    if (ranks > 1 && policy && !strcmp(policy, "balance")) {
+        int *ran = dt_dmalloc(sizeof(int) * 2 * ranks), per_rank[8] = { 0 };
+        for (int i = 0; i < 2 * ranks; i++) {
+            where_t a = { ran + i };
+            dt_access_t acc = { DT_OUT, ran + i, sizeof(int), 0, 0 };
+            dt_task_create(T_nap, &a, sizeof a, &acc, 1, NULL);
+        }
+        dt_taskwait();
+        for (int i = 0; i < 2 * ranks; i++) per_rank[ran[i]]++;
+        for (int r = 0; r < ranks; r++) CHECK(per_rank[r] > 0, "balance: none of %d naps ran on rank %d", 2 * ranks, r);
+        size_t n = (size_t)4 << 20;
+        long *big = dt_dmalloc(n);
+        int last = ranks - 1;
+        add_t wr = { big, (int)(n / sizeof(long)), 7 };
+        dt_access_t wa = { DT_INOUT, big, n, 0, 0 };
+        dt_task_attr_t at = { 0, last, "writer", 0 };
+        dt_task_create(T_add, &wr, sizeof wr, &wa, 1, &at);
+        where_t rd = { ran };
+        dt_access_t ra[2] = { { DT_OUT, ran, sizeof(int), 0, 0 }, { DT_IN, big, n, 0, 0 } };
+        dt_task_create(T_where, &rd, sizeof rd, ra, 2, NULL);
+        dt_taskwait();
+        CHECK(ran[0] == last, "balance: the reader of 4 MiB held by rank %d ran on rank %d", last, ran[0]);
+        dt_dfree(big);
+        dt_dfree(ran);
+    }
+
     printf("offload: %d ranks: %s\n", ranks, failures ? "FAILED" : "ok");
     free(rv);
     free(rw);
@@ -197,6 +229,7 @@ int main(int argc, char **argv)
     dt_type_register("copy", copy_fn, &T_copy);
     dt_type_register("tile", tile_fn, &T_tile);
     dt_type_register("where", where_fn, &T_where);
+    dt_type_register("nap", nap_fn, &T_nap);
     dt_type_register("parent", parent_fn, &T_parent);
     dt_type_register("dmalloc", dmalloc_fn, &T_dmalloc);
     int rc = dt_main(argc, argv, app);

@@ -643,15 +643,29 @@ static int home_of(uintptr_t addr) { return dt__mem_home(addr, C.nranks); }
 
 typedef struct score_ctx { uint64_t bytes[MAX_RANKS]; } score_ctx;
 
-static void score_piece(void *ctx, dt__frag *f)
+static void score_bytes(score_ctx *c, uintptr_t start, uintptr_t end, uint64_t version, uint64_t state)
 {
-    score_ctx *c = ctx;
-    uint64_t n = f->end - f->start;
-    if (f->version & ROOT_WROTE) {          /* not written by a task: count it at home */
-        c->bytes[home_of(f->start)] += n;
+    uint64_t n = end - start;
+    if (version & ROOT_WROTE) {             /* not written by a task: count it at home */
+        c->bytes[home_of(start)] += n;
         return;
     }
-    for (uint64_t m = f->state; m; m &= m - 1) c->bytes[__builtin_ctzll(m)] += n;
+    for (uint64_t m = state; m; m &= m - 1) c->bytes[__builtin_ctzll(m)] += n;
+}
+
+/* Who holds [s, e): read only (a walk would split nodes at s and e and
+ * merge them back, for every row of a tile). */
+static void score_range(score_ctx *c, uintptr_t s, uintptr_t e)
+{
+    uintptr_t pos = s;
+    for (dt__frag *f = dt__rtree_lookup(&C.dir, s); pos < e; f = dt__rtree_next(f)) {
+        uintptr_t piece_start = f && f->start < e ? f->start : e;
+        if (piece_start > pos) score_bytes(c, pos, piece_start, C.hole_version, 0);
+        if (piece_start == e) break;
+        uintptr_t from = f->start > pos ? f->start : pos, to = f->end < e ? f->end : e;
+        score_bytes(c, from, to, f->version, f->state);
+        pos = to;
+    }
 }
 
 bool dt__cluster_offloadable(const dt__task *t)
@@ -701,7 +715,7 @@ static int choose_rank(dt__task *t, int early)
             const dt__access *a = &t->acc[i];
             if (!a->size || (a->mode & 0xFF) == DT_OUT) continue;
             reads += a->size * a->rows;
-            FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, score_piece, &sc);
+            FOR_ROWS(a, s, e) score_range(&sc, s, e);
         }
         uint64_t best_cost = UINT64_MAX;
         for (int r = 0; r < C.nranks; r++) {
@@ -719,7 +733,7 @@ static int choose_rank(dt__task *t, int early)
         for (uint32_t i = 0; i < t->nacc; i++) {
             const dt__access *a = &t->acc[i];
             if (!a->size) continue;
-            FOR_ROWS(a, s, e) walk(&C.dir, s, e, C.hole_version, 1u << C.rank, score_piece, &sc);
+            FOR_ROWS(a, s, e) score_range(&sc, s, e);
         }
         for (int r = 1; r < C.nranks; r++)
             if (sc.bytes[r] > sc.bytes[best] ||

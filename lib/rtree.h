@@ -60,13 +60,14 @@ static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const 
                                   uint64_t hole_a, uint64_t hole_b, void (*visit)(void *, dt__frag *),
                                   void *ctx)
 {
-    dt__frag *f = dt__rtree_lookup(t, s);
+    dt__frag *f = dt__rtree_lookup(t, s), *first = NULL;
     uintptr_t pos = s;
     while (pos < e) {
         if (!f || f->start >= e || f->start > pos) {
             uintptr_t hole_end = (!f || f->start >= e) ? e : f->start;
             dt__frag *h = ops->make(pos, hole_end, hole_a, hole_b);
             dt__rtree_insert(t, h);
+            if (!first) first = h;
             visit(ctx, h);
             pos = hole_end;
             continue;                   /* f stays the next existing node */
@@ -82,11 +83,14 @@ static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const 
             f->end = e;
             dt__rtree_insert(t, g);
         }
+        if (!first) first = f;
         visit(ctx, f);
         pos = f->end;
         f = dt__rtree_next(f);
     }
-    f = dt__rtree_lookup(t, s);
+    /* The node starting at s (inserting never moves a node, and nothing was
+     * removed yet), and its predecessor: merging starts there. */
+    f = first ? first : dt__rtree_lookup(t, s);
     dt__frag *p = f ? dt__rtree_prev(f) : NULL;
     if (p) f = p;
     while (f && f->start <= e) {

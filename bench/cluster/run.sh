@@ -78,6 +78,7 @@ if [ $quick = 1 ]; then
         dtask -- apps $app 256 64; check 0 verified
         dtask -- mpi2 apps $app 256 64; check 0 verified
         dtask DT_PROGRESS=workers DT_AGGREGATE=0 -- mpi2 apps $app 256 64; check 0 verified
+        dtask DT_SCHEDULE=balance -- mpi2 apps $app 256 64; check 0 verified
         # the checks must catch a missing task
         dtask -- mpi2 apps $app 256 64 skip; check 1 FAILED
         if [ $have_starpu = 1 ]; then starpu $app 256 64; check 0 verified; fi
@@ -116,14 +117,15 @@ setcmd() {
     mm.workers|ch.workers) dtask DT_PROGRESS=workers -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.ns0|ch.ns0)   dtask DT_NAMESPACE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     ch.rr)       dtask DT_SCHEDULE=round-robin -- mpi2 apps cholesky "$N" "$B" ;;
+    mm.bal|ch.bal) dtask DT_SCHEDULE=balance -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.starpu|ch.starpu)   starpu "$(app "$1")" "$N" "$B" ;;
     esac
 }
 app() { case $1 in mm.*) echo matmul ;; *) echo cholesky ;; esac; }
 
-configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 bw.on bw.agg0 bw.workers bw.ns0 mm.1x2 mm.on mm.agg0 mm.workers mm.ns0"
+configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 bw.on bw.agg0 bw.workers bw.ns0 mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.bal"
 [ $have_starpu = 1 ] && configs="$configs mm.starpu"
-configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.rr"
+configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.rr ch.bal"
 [ $have_starpu = 1 ] && configs="$configs ch.starpu"
 rev() { local out=""; for c in $1; do out="$c $out"; done; echo "$out"; }
 
@@ -215,6 +217,8 @@ verdict() {
     if [ "$a" = "$b" ]; then echo "$a"; else echo "$a (per-round ratios: $b)"; fi
 }
 q_rr=$(div "$t_ch_1x2" "$t_ch_rr"); qp_rr=$(paired ch.1x2 ch.rr time)
+q_mm_bal=$(div "$t_mm_1x2" "$t_mm_bal"); qp_mm_bal=$(paired mm.1x2 mm.bal time)
+q_ch_bal=$(div "$t_ch_1x2" "$t_ch_bal"); qp_ch_bal=$(paired ch.1x2 ch.bal time)
 
 # the DT_STATS lines of the last round, one table row per rank
 stats_rows() {
@@ -280,9 +284,11 @@ ran minutes apart at most, so this one cancels slow changes in the load).
 | matmul | $((nt * nt * nt)) | $(fmt "$t_mm_1x2" "%.3f") s ($(fmt "$g_mm_1x2" "%.2f") GFlop/s) | $(fmt "$t_mm_on" "%.3f") s ($(fmt "$g_mm_on" "%.2f") GFlop/s) | $(fmt "$q_mm" "%.2f") ($(fmt "$qp_mm" "%.2f")) | >= 0.85 | $(verdict "$q_mm" "$qp_mm" 0.85) | $( [ $have_starpu = 1 ] && echo "$(fmt "$t_mm_starpu" "%.3f") s ($(fmt "$g_mm_starpu" "%.2f") GFlop/s)" || echo "not built") | $( [ $have_starpu = 1 ] && echo "$(fmt "$s_mm" "%.2f") ($(fmt "$sp_mm" "%.2f"))" || echo -) |
 | Cholesky | $((nt + nt * (nt - 1) + nt * (nt - 1) * (nt - 2) / 6)) | $(fmt "$t_ch_1x2" "%.3f") s ($(fmt "$g_ch_1x2" "%.2f") GFlop/s) | $(fmt "$t_ch_on" "%.3f") s ($(fmt "$g_ch_on" "%.2f") GFlop/s) | $(fmt "$q_ch" "%.2f") ($(fmt "$qp_ch" "%.2f")) | >= 0.85 | $(verdict "$q_ch" "$qp_ch" 0.85) | $( [ $have_starpu = 1 ] && echo "$(fmt "$t_ch_starpu" "%.3f") s ($(fmt "$g_ch_starpu" "%.2f") GFlop/s)" || echo "not built") | $( [ $have_starpu = 1 ] && echo "$(fmt "$s_ch" "%.2f") ($(fmt "$sp_ch" "%.2f"))" || echo -) |
 | Cholesky, DT_SCHEDULE=round-robin on 2x1 (placement diagnostic: tasks alternate between the ranks) | | | $(fmt "$t_ch_rr" "%.3f") s ($(fmt "$g_ch_rr" "%.2f") GFlop/s) | $(fmt "$q_rr" "%.2f") ($(fmt "$qp_rr" "%.2f")) | | | | |
+| matmul, DT_SCHEDULE=balance on 2x1 (each task where it would start first: run time queued there plus the transfer of what it lacks) | | | $(fmt "$t_mm_bal" "%.3f") s ($(fmt "$g_mm_bal" "%.2f") GFlop/s) | $(fmt "$q_mm_bal" "%.2f") ($(fmt "$qp_mm_bal" "%.2f")) | >= 0.85 | $(verdict "$q_mm_bal" "$qp_mm_bal" 0.85) | | |
+| Cholesky, DT_SCHEDULE=balance on 2x1 | | | $(fmt "$t_ch_bal" "%.3f") s ($(fmt "$g_ch_bal" "%.2f") GFlop/s) | $(fmt "$q_ch_bal" "%.2f") ($(fmt "$qp_ch_bal" "%.2f")) | >= 0.85 | $(verdict "$q_ch_bal" "$qp_ch_bal" 0.85) | | |
 
 Per-job times (s): matmul 1x2 [$(all mm.1x2 time)], 2x1 [$(all mm.on time)], StarPU-MPI [$(all mm.starpu time)];
-Cholesky 1x2 [$(all ch.1x2 time)], 2x1 [$(all ch.on time)], StarPU-MPI [$(all ch.starpu time)], 2x1 round-robin [$(all ch.rr time)].
+Cholesky 1x2 [$(all ch.1x2 time)], 2x1 [$(all ch.on time)], StarPU-MPI [$(all ch.starpu time)], 2x1 round-robin [$(all ch.rr time)], 2x1 balance: matmul [$(all mm.bal time)], Cholesky [$(all ch.bal time)].
 
 StarPU-MPI: same kernels (bench/cluster/common.c), tiles, inputs, priorities and
 checks; \`mpiexec.openmpi -n 2\`, STARPU_NCPU=1 (one CPU worker per rank; Open MPI

@@ -555,6 +555,7 @@ static void handle_offload(const dt__msg *m, int peer)
     t->fn = dt__types[m->type_id].fn;
     t->type = (int)m->type_id;
     t->label = intern_label(label);
+    t->priority = m->priority;
     t->flags |= DT_TF_REMOTE;
     t->parent = &C.remote_root;
     atomic_fetch_add_explicit(&C.n_ran_here, 1, memory_order_relaxed);
@@ -821,7 +822,8 @@ static void *encode_task(const dt__task *t, int type, const dt__wire_region *fet
     }
     dt__msg m = { .type = type, .task_id = (uint64_t)(uintptr_t)t, .type_id = (uint32_t)t->type,
                   .type_hash = dt__hash_name(dt__types[t->type].name), .args_size = (uint32_t)t->args_size,
-                  .nacc = t->nacc, .nfetch = (uint32_t)nfetch, .nback = (uint32_t)nback, .args = t->args,
+                  .nacc = t->nacc, .nfetch = (uint32_t)nfetch, .nback = (uint32_t)nback,
+                  .priority = t->priority, .args = t->args,
                   .acc = acc, .fetch = fetch, .back = back, .label = t->label };
     void *msg = dt__msg_offload(&m, len);
     free(acc);

@@ -27,11 +27,12 @@ void *dt__msg_offload(const dt__msg *m, size_t *len)
 {
     uint32_t label_len = m->label ? (uint32_t)strnlen(m->label, 255) : 0;
     size_t nreg = (size_t)m->nacc + m->nfetch + m->nback;
-    size_t payload = 8 + 7 * 4 + m->args_size + sizeof(dt__wire_region) * nreg + label_len;
+    size_t payload = 8 + 8 * 4 + m->args_size + sizeof(dt__wire_region) * nreg + label_len;
     char *b = start(m->type, payload, len), *p;
     if (!b) return NULL;
     p = b + sizeof(dt__msg_header);
-    uint32_t f[7] = { m->type_id, m->type_hash, m->args_size, m->nacc, m->nfetch, m->nback, label_len };
+    uint32_t f[8] = { m->type_id, m->type_hash, m->args_size, m->nacc, m->nfetch, m->nback, label_len,
+                      (uint32_t)m->priority };
     memcpy(p, &m->task_id, 8); p += 8;
     memcpy(p, f, sizeof f); p += sizeof f;
     if (m->args_size) { memcpy(p, m->args, m->args_size); p += m->args_size; }
@@ -88,12 +89,13 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
     switch (h.type) {
     case DT_MSG_OFFLOAD:
     case DT_MSG_PUSH: {
-        uint32_t f[7];
+        uint32_t f[8];
         if ((size_t)(end - p) < 8 + sizeof f) FAIL("truncated offload header");
         memcpy(&m->task_id, p, 8); p += 8;
         memcpy(f, p, sizeof f); p += sizeof f;
         m->type_id = f[0]; m->type_hash = f[1]; m->args_size = f[2];
         m->nacc = f[3]; m->nfetch = f[4]; m->nback = f[5]; m->label_len = f[6];
+        m->priority = (int32_t)f[7];
         if (m->args_size > MAX_ARGS || m->nacc > MAX_ACC || m->nfetch > MAX_ACC || m->nback > MAX_ACC ||
             m->label_len > 255)
             FAIL("offload counts out of range");

@@ -52,6 +52,7 @@ typedef struct dt__msg {
      * the regions whose bytes come with the task.  back (PUSH only): the
      * regions to send back to the sender when the task completes. */
     uint32_t type_id, type_hash, args_size, nacc, nfetch, nback, label_len;
+    int32_t priority;       /* the task's: the target's queues honour it too */
     const void *args;
     const dt__wire_region *acc, *fetch, *back;   /* not aligned: copy out with memcpy */
     const char *label;

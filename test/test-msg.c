@@ -29,8 +29,8 @@ START_TEST(offload_round_trip)
     char args[5] = "abcd";
     size_t len;
     dt__msg in = { .type = DT_MSG_OFFLOAD, .task_id = 42, .type_id = 3, .type_hash = dt__hash_name("gemm"),
-                   .args_size = 5, .nacc = 2, .nfetch = 1, .args = args, .acc = acc, .fetch = fetch,
-                   .label = "lbl" };
+                   .args_size = 5, .nacc = 2, .nfetch = 1, .priority = -7, .args = args, .acc = acc,
+                   .fetch = fetch, .label = "lbl" };
     void *b = dt__msg_offload(&in, &len);
     ck_assert_ptr_nonnull(b);
     dt__msg m;
@@ -45,6 +45,7 @@ START_TEST(offload_round_trip)
     ck_assert_uint_eq(m.nacc, 2);
     ck_assert_uint_eq(m.nfetch, 1);
     ck_assert_uint_eq(m.nback, 0);
+    ck_assert_int_eq(m.priority, -7);
     dt__wire_region r;
     memcpy(&r, m.acc + 1, sizeof r);
     ck_assert_uint_eq(r.rows, 4);

@@ -1,5 +1,6 @@
 /* offload.c - tasks across ranks (run under mpiexec -n 2..4, any DT_SCHEDULE):
  * results must equal a sequential run, whatever rank each task lands on. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 
 #include "check.h"
 
-static dt_type_t T_add, T_copy, T_tile, T_where, T_nap, T_parent, T_dmalloc;
+static dt_type_t T_add, T_copy, T_tile, T_where, T_nap, T_hold, T_order, T_parent, T_dmalloc;
 
 typedef struct { long *v; int n; long add; } add_t;
 static void add_fn(void *p) { add_t *a = p; for (int i = 0; i < a->n; i++) a->v[i] += a->add; }
@@ -30,6 +31,15 @@ typedef struct { int *slot; } where_t;
 static void where_fn(void *p) { where_t *w = p; *w->slot = dt_rank(); }
 /* the same, after 20 ms: long enough that a rank's queue is seen busy */
 static void nap_fn(void *p) { usleep(20000); where_fn(p); }
+/* 200 ms: the tasks created after it are all queued behind it, even on a loaded machine */
+static void hold_fn(void *p) { usleep(200000); where_fn(p); }
+/* records its place among the "order" tasks that ran in this process */
+static void order_fn(void *p)
+{
+    static atomic_int ran;
+    where_t *w = p;
+    *w->slot = atomic_fetch_add(&ran, 1) + 1;
+}
 
 /* an offloaded task creating children on its own rank */
 static void parent_fn(void *p)
@@ -215,6 +225,23 @@ static int app(int argc, char **argv)
         dt_dfree(ran);
     }
 
+    /* 9. an offloaded task keeps its priority: queued on rank 1 behind a long
+       task, the one with priority 5 runs first (it is neither the first nor
+       the last queued, so FIFO or LIFO order alone would not put it there) */
+    if (ranks > 1) {
+        int *seq = dt_dmalloc(sizeof(int) * 6);
+        for (int i = 0; i < 6; i++) {
+            where_t a = { seq + i };
+            dt_access_t acc = { DT_OUT, seq + i, sizeof(int), 0, 0 };
+            dt_task_attr_t at = { i == 3 ? 5 : 0, 1, "order", 0 };
+            dt_task_create(i == 0 ? T_hold : T_order, &a, sizeof a, &acc, 1, &at);
+        }
+        dt_taskwait();
+        CHECK(seq[3] == 1, "priority 5 on rank 1 ran in place %d (order %d %d %d %d %d)", seq[3], seq[1], seq[2],
+              seq[3], seq[4], seq[5]);
+        dt_dfree(seq);
+    }
+
     printf("offload: %d ranks: %s\n", ranks, failures ? "FAILED" : "ok");
     free(rv);
     free(rw);
@@ -230,6 +257,8 @@ int main(int argc, char **argv)
     dt_type_register("tile", tile_fn, &T_tile);
     dt_type_register("where", where_fn, &T_where);
     dt_type_register("nap", nap_fn, &T_nap);
+    dt_type_register("hold", hold_fn, &T_hold);
+    dt_type_register("order", order_fn, &T_order);
     dt_type_register("parent", parent_fn, &T_parent);
     dt_type_register("dmalloc", dmalloc_fn, &T_dmalloc);
     int rc = dt_main(argc, argv, app);

@@ -499,7 +499,10 @@ static void run_chain(dt__task *t, const dt__task *scope)
         if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;
-        if (t && !may_run(t, scope)) {
+        /* the successor it released waits in the queue if it may not run
+           here, or if a task with a priority above 0 is ready: that one
+           goes first */
+        if (t && (!may_run(t, scope) || atomic_load_explicit(&S.hi.n, memory_order_relaxed))) {
             fifo_push(&S.inject, t);
             notify_one();
             return;

@@ -790,6 +790,32 @@ START_TEST(priorities)
 }
 END_TEST
 
+/* One worker: a task releases a priority-0 and a priority-5 successor; the
+ * priority-5 one runs first, although the other would otherwise be run next
+ * by the same thread (immediate successor). */
+START_TEST(priority_before_successor)
+{
+    tu_workers(1);
+    TU_INIT();
+    dt_type_t t = TU_TYPE(prio_task);
+    static char x, y;
+    norder = 0;
+    int p[3] = { 1, 0, 5 };
+    dt_access_t first[2] = { { DT_OUT, &x, 1, 0, 0 }, { DT_OUT, &y, 1, 0, 0 } };
+    dt_access_t then_x = { DT_INOUT, &x, 1, 0, 0 }, then_y = { DT_INOUT, &y, 1, 0, 0 };
+    dt_task_attr_t a1 = { p[0], DT_NODE_ANY, NULL, 0 }, a0 = { p[1], DT_NODE_ANY, NULL, 0 },
+                   a5 = { p[2], DT_NODE_ANY, NULL, 0 };
+    ck_assert_int_eq(dt_task_create(t, &p[0], sizeof p[0], first, 2, &a1), DT_OK);
+    ck_assert_int_eq(dt_task_create(t, &p[1], sizeof p[1], &then_x, 1, &a0), DT_OK);
+    ck_assert_int_eq(dt_task_create(t, &p[2], sizeof p[2], &then_y, 1, &a5), DT_OK);
+    ck_assert_int_eq(dt_taskwait(), DT_OK);
+    ck_assert_int_eq(norder, 3);
+    ck_assert_int_eq(order[0], 1);
+    ck_assert_msg(order[1] == 5, "after the first task, priority %d ran before priority 5", order[1]);
+    TU_FINI();
+}
+END_TEST
+
 /* ---- waiting -------------------------------------------------------------------- */
 
 static atomic_int a_started, a_release, a_done, a_timeout, b_done;
@@ -1008,6 +1034,7 @@ static Suite *deps_suite(void)
     tcase_add_test(tc, if0_one_worker);
     tcase_add_test(tc, final);
     tcase_add_loop_test(tc, priorities, 0, 2);
+    tcase_add_test(tc, priority_before_successor);
     tc = tu_tcase(s, "waiting");
     tcase_add_test(tc, taskwait_on_named_region);
     tcase_add_test(tc, taskwait_on_partial);

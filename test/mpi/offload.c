@@ -225,16 +225,19 @@ static int app(int argc, char **argv)
         dt_dfree(ran);
     }
 
-    /* 9. an offloaded task keeps its priority: queued on rank 1 behind a long
-       task, the one with priority 5 runs first (it is neither the first nor
-       the last queued, so FIFO or LIFO order alone would not put it there) */
+    /* 9. an offloaded task keeps its priority.  Five tasks on rank 1 wait for a
+       200 ms task there (the namespace sends them at once, so they are all
+       on rank 1 when it ends and become ready together); the one with
+       priority 5 runs first.  It is neither the first nor the last created,
+       so FIFO or LIFO order alone would not put it there. */
     if (ranks > 1) {
         int *seq = dt_dmalloc(sizeof(int) * 6);
         for (int i = 0; i < 6; i++) {
             where_t a = { seq + i };
-            dt_access_t acc = { DT_OUT, seq + i, sizeof(int), 0, 0 };
+            dt_access_t acc[2] = { { DT_OUT, seq + i, sizeof(int), 0, 0 }, { DT_IN, seq, sizeof(int), 0, 0 } };
             dt_task_attr_t at = { i == 3 ? 5 : 0, 1, "order", 0 };
-            dt_task_create(i == 0 ? T_hold : T_order, &a, sizeof a, &acc, 1, &at);
+            CHECK(dt_task_create(i == 0 ? T_hold : T_order, &a, sizeof a, acc, i == 0 ? 1 : 2, &at) == DT_OK,
+                  "creating task %d of the priority test", i);
         }
         dt_taskwait();
         CHECK(seq[3] == 1, "priority 5 on rank 1 ran in place %d (order %d %d %d %d %d)", seq[3], seq[1], seq[2],

@@ -669,6 +669,21 @@ static void score_range(score_ctx *c, uintptr_t s, uintptr_t e)
     }
 }
 
+/* Bytes of t's accesses (only those it reads, with reads_only) each rank
+ * holds, in sc; returns how many bytes that is in all. */
+static uint64_t score_task(const dt__task *t, bool reads_only, score_ctx *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        const dt__access *a = &t->acc[i];
+        if (!a->size || (reads_only && (a->mode & 0xFF) == DT_OUT)) continue;
+        total += a->size * a->rows;
+        FOR_ROWS(a, s, e) score_range(sc, s, e);
+    }
+    return total;
+}
+
 bool dt__cluster_offloadable(const dt__task *t)
 {
     if (t->type < 0 || (t->flags & (DT_TF_WAITON | DT_TF_COMM))) return false;
@@ -710,14 +725,7 @@ static int choose_rank(dt__task *t, int early)
            what is queued there, plus the time to bring the bytes it reads
            that the rank lacks; ties go to the rank holding more of them */
         score_ctx sc;
-        memset(&sc, 0, sizeof sc);
-        uint64_t reads = 0;
-        for (uint32_t i = 0; i < t->nacc; i++) {
-            const dt__access *a = &t->acc[i];
-            if (!a->size || (a->mode & 0xFF) == DT_OUT) continue;
-            reads += a->size * a->rows;
-            FOR_ROWS(a, s, e) score_range(&sc, s, e);
-        }
+        uint64_t reads = score_task(t, true, &sc);
         uint64_t best_cost = UINT64_MAX;
         for (int r = 0; r < C.nranks; r++) {
             uint64_t cost = atomic_load(&C.work_ns[r]) + (reads - sc.bytes[r]) / BYTES_PER_NS;
@@ -730,12 +738,7 @@ static int choose_rank(dt__task *t, int early)
     }
     default: {                                                        /* locality */
         score_ctx sc;
-        memset(&sc, 0, sizeof sc);
-        for (uint32_t i = 0; i < t->nacc; i++) {
-            const dt__access *a = &t->acc[i];
-            if (!a->size) continue;
-            FOR_ROWS(a, s, e) score_range(&sc, s, e);
-        }
+        score_task(t, false, &sc);
         for (int r = 1; r < C.nranks; r++)
             if (sc.bytes[r] > sc.bytes[best] ||
                 (sc.bytes[r] == sc.bytes[best] && atomic_load(&C.load[r]) < atomic_load(&C.load[best])))

@@ -122,19 +122,20 @@ static struct {
     uint64_t next_local;         /* PUSHED_HERE versions */
     unsigned rr;
     atomic_int load[MAX_RANKS];  /* tasks placed on each rank and not done */
-    atomic_ullong work_ns[MAX_RANKS];   /* their expected run time (balance) */
-    atomic_ullong type_ns[DT_MAX_TYPES]; /* run time of each type, as measured here (0: not yet) */
-    atomic_ullong any_ns;        /* of any type */
+    int workers[MAX_RANKS];      /* worker threads of each rank */
+    dt__heap pool;               /* balance: ready tasks waiting for room on some rank */
     dt__task remote_root;        /* parent of tasks offloaded to this rank */
     bool aggregate;              /* coalesce control messages to the same rank */
     bool progress_thread;        /* else workers alone drive MPI */
     bool name_space;             /* place tasks early where their predecessors are */
+    bool eager_send;             /* send held bytes with an offloaded task, unasked */
     uint64_t remote_seq;         /* arrival order of offloaded tasks (under C.lock) */
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
-    atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped;
+    atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
+        n_eager;
 } C;
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -309,18 +310,44 @@ static void acquire_piece(void *ctx, dt__frag *f)
     f->state = (uint64_t)(uintptr_t)a->fetch;
 }
 
+/* Receives bytes sent unasked that this rank turns out to hold or to be
+ * receiving already, and drops them (the directory should make this
+ * impossible; but a message nobody receives would keep its sender from
+ * ever finishing). */
+static void discard(int peer, const dt__wire_region *r, uint32_t tag)
+{
+    size_t bytes = (size_t)(r->size * r->rows);
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = OUT_RECV;
+    m->peer = peer;
+    m->buf = dt__xmalloc(bytes ? bytes : 1);              /* freed once received */
+    m->region = (dt__wire_region){ (uintptr_t)m->buf, bytes, 1, bytes, 0, 0, 0 };
+    m->tag = tag;
+    m->pend = pending_new();
+    post(m);
+}
+
 /* Makes region (version v) arrive here for w: already held, on its way, or
- * fetched now from `source`.  Under C.lock. */
-static void acquire(const dt__wire_region *r, int source, waiter *w)
+ * fetched now from `source`: asked for, or, with `pushed_tag`, sent by
+ * `source` unasked with that tag.  Under C.lock. */
+static void acquire(const dt__wire_region *r, int source, uint32_t pushed_tag, waiter *w)
 {
     acquire_ctx a = { .version = r->version, .w = w, .must_hold = source < 0 };
     FOR_ROWS(r, s, e) walk(&C.cache, s, e, C.hole_version, cache_hole_state(), acquire_piece, &a);
     if (a.missing)
         die("the directory says this rank holds version %llu of [%#llx,+%llu) but it does not",
             (unsigned long long)r->version, (unsigned long long)r->addr, (unsigned long long)r->size);
-    if (!a.fetch) return;
+    if (!a.fetch) {
+        if (pushed_tag) discard(source, r, pushed_tag);
+        return;
+    }
     atomic_fetch_add_explicit(&C.n_fetch, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&C.n_fetch_bytes, r->size * r->rows, memory_order_relaxed);
+    if (pushed_tag) {
+        post_recv(source, r, pushed_tag, a.fetch, NULL);
+        return;
+    }
     /* one request for the whole region: a tile travels as one message */
     uint32_t tag = pull_tag();
     post_recv(source, r, tag, a.fetch, NULL);
@@ -415,23 +442,26 @@ static void ready_all(dt__vec *ready)
     dt__vec_free(ready);
 }
 
-static void handle_data_req(const dt__msg *m, int peer)
+/* Sends region r to peer (tag) as soon as this rank holds it. */
+static void send_when_held(const dt__wire_region *r, int peer, uint32_t tag)
 {
     waiter *w = dt__xmalloc(sizeof *w);
     memset(w, 0, sizeof *w);
     w->kind = W_SEND;
-    w->region = m->region;
+    w->region = *r;
     w->peer = peer;
-    w->tag = m->tag;
+    w->tag = tag;
     dt__vec ready;
     dt__vec_init(&ready);
     pthread_mutex_lock(&C.lock);
     w->count = 1;                           /* held while we look */
-    acquire(&m->region, -1, w);
+    acquire(r, -1, 0, w);
     if (--w->count == 0) waiter_fire(w, &ready);
     pthread_mutex_unlock(&C.lock);
     ready_all(&ready);
 }
+
+static void handle_data_req(const dt__msg *m, int peer) { send_when_held(&m->region, peer, m->tag); }
 
 /* ---- offloaded tasks, on the target ------------------------------------------ */
 
@@ -579,7 +609,9 @@ static void handle_offload(const dt__msg *m, int peer)
             continue;
         }
         if (r.source >= C.nranks) die("task '%s' from rank %d names rank %d as a source", label, peer, r.source);
-        acquire(&r, r.source == C.rank ? -1 : r.source, w);
+        if (r.mode && r.source != peer)
+            die("task '%s' from rank %d says rank %d sends its data unasked", label, peer, r.source);
+        acquire(&r, r.source == C.rank ? -1 : r.source, r.mode, w);
     }
     /* Tasks placed here later may read what this one writes before it has
      * run (namespace): the bytes are "arriving" until it completes. */
@@ -695,21 +727,9 @@ bool dt__cluster_offloadable(const dt__task *t)
     return true;
 }
 
-/* Transfers between ranks, for the balance policy's estimates: about what
- * MPI moves between processes of one node (a conservative guess elsewhere). */
-#define BYTES_PER_NS 4
-
-/* How long t is expected to run: the measured time of its type on this
- * rank, or of any type, or 1 ms before anything was measured. */
-static uint64_t expected_ns(const dt__task *t)
-{
-    uint64_t ns = t->type >= 0 ? atomic_load_explicit(&C.type_ns[t->type], memory_order_relaxed) : 0;
-    if (!ns) ns = atomic_load_explicit(&C.any_ns, memory_order_relaxed);
-    return ns ? ns : 1000000;
-}
-
-/* The rank t runs on.  `early`: asked before t is ready, for the
- * namespace; round-robin then takes its turn only if it falls on `early`. */
+/* The rank t runs on, or -1 (balance): it waits in the pool for room.
+ * `early`: asked before t is ready, for the namespace; round-robin then
+ * takes its turn only if it falls on `early`. */
 static int choose_rank(dt__task *t, int early)
 {
     if (t->node >= 0) return t->node;
@@ -720,22 +740,7 @@ static int choose_rank(dt__task *t, int early)
     case 2:                                                           /* round-robin */
         if (early >= 0 && (int)(C.rr % (unsigned)C.nranks) != early) return -1;
         return (int)(C.rr++ % (unsigned)C.nranks);
-    case 1: {                                                         /* balance */
-        /* the rank where it would start first: the expected run time of
-           what is queued there, plus the time to bring the bytes it reads
-           that the rank lacks; ties go to the rank holding more of them */
-        score_ctx sc;
-        uint64_t reads = score_task(t, true, &sc);
-        uint64_t best_cost = UINT64_MAX;
-        for (int r = 0; r < C.nranks; r++) {
-            uint64_t cost = atomic_load(&C.work_ns[r]) + (reads - sc.bytes[r]) / BYTES_PER_NS;
-            if (cost < best_cost || (cost == best_cost && sc.bytes[r] > sc.bytes[best])) {
-                best = r;
-                best_cost = cost;
-            }
-        }
-        return best;
-    }
+    case 1: return -1;                                                /* balance: drain_pool */
     default: {                                                        /* locality */
         score_ctx sc;
         score_task(t, false, &sc);
@@ -861,8 +866,6 @@ static void place(dt__task *t, int r)
     t->placed_rank = r;                          /* where it runs, for the release hook */
     atomic_store_explicit(&t->ns_where, r + 1, memory_order_release);
     atomic_fetch_add(&C.load[r], 1);
-    t->est_ns = expected_ns(t);
-    atomic_fetch_add(&C.work_ns[r], t->est_ns);
     dt__vec ready;
     dt__vec_init(&ready);
     if (r == C.rank) {
@@ -871,7 +874,7 @@ static void place(dt__task *t, int r)
         w->kind = W_TASK;
         w->task = t;
         w->count = 1;
-        for (size_t i = 0; i < p.n; i++) acquire(&p.items[i], p.items[i].source, w);
+        for (size_t i = 0; i < p.n; i++) acquire(&p.items[i], p.items[i].source, 0, w);
         if (--w->count == 0) waiter_fire(w, &ready);
         pthread_mutex_unlock(&C.lock);
         free(p.items);
@@ -879,6 +882,15 @@ static void place(dt__task *t, int r)
         return;
     }
     dt__task_ref(t);                             /* until the target reports back */
+    /* Bytes this rank holds go with the task unasked (a request would wait
+     * for a rank whose workers are busy, a round trip per fetch). */
+    size_t nsend = 0;
+    for (size_t i = 0; i < p.n; i++)
+        if (p.items[i].source == C.rank && C.eager_send) {
+            p.items[i].mode = push_tag();
+            nsend++;
+        }
+    atomic_fetch_add_explicit(&C.n_eager, nsend, memory_order_relaxed);
     size_t len;
     void *msg = encode_task(t, DT_MSG_OFFLOAD, p.items, p.n, NULL, 0, &len);
     /* Posted before the lock goes: a task planned after this one (on another
@@ -886,8 +898,60 @@ static void place(dt__task *t, int r)
      * must not overtake this one. */
     post_ctrl(r, msg, len);
     pthread_mutex_unlock(&C.lock);
+    for (size_t i = 0; i < p.n && nsend; i++)
+        if (p.items[i].mode) send_when_held(&p.items[i], r, p.items[i].mode);
     free(p.items);
     atomic_fetch_add_explicit(&C.n_offloaded, 1, memory_order_relaxed);
+}
+
+/* Balance: a ready task waits on rank 0 until some rank has room for it,
+ * a worker with nothing to do first, else a place in a queue of one task
+ * per worker (its data travels while the task before it runs).  Tasks
+ * committed to a rank cannot move, so a rank whose tasks take longer than
+ * expected keeps only what it can start soon, and the others take the
+ * rest, highest priority first, as the workers of one process would. */
+static int room_for(dt__task *t)
+{
+    for (int queued = 0; queued <= 1; queued++) {
+        int cand[MAX_RANKS], n = 0;
+        for (int r = 0; r < C.nranks; r++)
+            if (atomic_load(&C.load[r]) < C.workers[r] * (1 + queued)) cand[n++] = r;
+        if (n == 1) return cand[0];
+        if (!n) continue;
+        /* several: the one holding most of its bytes, then the least loaded */
+        score_ctx sc;
+        score_task(t, false, &sc);
+        int best = cand[0];
+        for (int i = 1; i < n; i++) {
+            int r = cand[i];
+            if (sc.bytes[r] > sc.bytes[best] ||
+                (sc.bytes[r] == sc.bytes[best] && atomic_load(&C.load[r]) < atomic_load(&C.load[best])))
+                best = r;
+        }
+        return best;
+    }
+    return -1;
+}
+
+/* Places pooled tasks while some rank has room for them. */
+static void drain_pool(void)
+{
+    for (;;) {
+        pthread_mutex_lock(&C.lock);
+        dt__task *t = dt__heap_peek(&C.pool);
+        int r = t ? room_for(t) : -1;
+        if (r < 0) {
+            pthread_mutex_unlock(&C.lock);
+            return;
+        }
+        dt__heap_pop(&C.pool);
+        place(t, r);
+    }
+}
+
+void dt__cluster_slot_freed(void)
+{
+    if (C.policy == 1 && C.rank == 0) drain_pool();
 }
 
 static void finish_later(dt__task *t)
@@ -926,7 +990,14 @@ bool dt__cluster_intercept(dt__task *t)
     }
     atomic_store(&t->placed, true);
     atomic_store(&t->ns_state, NS_READY);
-    place(t, choose_rank(t, -1));
+    int r = choose_rank(t, -1);
+    if (r < 0) {
+        dt__heap_push(&C.pool, t);
+        pthread_mutex_unlock(&C.lock);
+        drain_pool();
+        return true;
+    }
+    place(t, r);
     return true;
 }
 
@@ -955,26 +1026,9 @@ void dt__cluster_place_early(dt__task *t)
     place(t, r);
 }
 
-/* A moving average (weight 1/4 for the newest run). */
-static void learn(atomic_ullong *avg, uint64_t ns)
-{
-    uint64_t old = atomic_load_explicit(avg, memory_order_relaxed);
-    atomic_store_explicit(avg, old ? (3 * old + ns) / 4 : ns, memory_order_relaxed);
-}
+static void unqueue(dt__task *t) { atomic_fetch_sub(&C.load[t->placed_rank], 1); }
 
-static void unqueue(dt__task *t)
-{
-    atomic_fetch_sub(&C.load[t->placed_rank], 1);
-    atomic_fetch_sub(&C.work_ns[t->placed_rank], t->est_ns);
-}
-
-void dt__cluster_ran_here(dt__task *t)
-{
-    unqueue(t);
-    uint64_t ns = t->t_end - t->t_start;
-    if (t->type >= 0) learn(&C.type_ns[t->type], ns);
-    learn(&C.any_ns, ns);
-}
+void dt__cluster_ran_here(dt__task *t) { unqueue(t); }
 
 void dt__cluster_released(dt__access *a)
 {
@@ -994,6 +1048,7 @@ static void finish(dt__task *t)
     unqueue(t);
     dt__task_body_end(t);
     dt__task_unref(t);
+    dt__cluster_slot_freed();
 }
 
 static void pushed_done(dt__task *t);
@@ -1093,7 +1148,7 @@ void dt__cluster_bring_back(const dt__access *acc, size_t n)
     }
     w->count = 1;
     b.plan.n = coalesce_rows(b.plan.items, b.plan.n);
-    for (size_t i = 0; i < b.plan.n; i++) acquire(&b.plan.items[i], b.plan.items[i].source, w);
+    for (size_t i = 0; i < b.plan.n; i++) acquire(&b.plan.items[i], b.plan.items[i].source, 0, w);
     if (--w->count == 0) waiter_fire(w, &ready);
     pthread_mutex_unlock(&C.lock);
     free(b.plan.items);
@@ -1446,9 +1501,13 @@ static bool progress_once(void)
 }
 
 /* Workers, at the end of each task and while they wait for work. */
+/* Messages wait until this rank's dt_init is done: a task offloaded here
+ * must not run while the runtime is still starting (its calls would fail). */
+static bool serving(void) { return atomic_load_explicit(&dt__rt.state, memory_order_acquire) != DT_STATE_NEW; }
+
 bool dt__cluster_poll(void)
 {
-    if (!dt__cluster_active || atomic_load(&C.stop)) return false;
+    if (!dt__cluster_active || atomic_load(&C.stop) || !serving()) return false;
     if (pthread_mutex_trylock(&C.poll_lock)) return false;
     bool did = false;
     /* checked again under the lock: dt__cluster_finalize sets it under the lock */
@@ -1480,6 +1539,7 @@ static void *progress_main(void *arg)
     const long nap_min = 50000, nap_max = 1000000, nap_idle = 200000;
     long nap = nap_min;
     unsigned seen = atomic_load(&C.worker_polls);
+    while (!serving()) dt__futex_wait(&C.wake, atomic_load(&C.wake), nap_min);
     for (;;) {
         pthread_mutex_lock(&C.poll_lock);
         bool did = progress_once();
@@ -1582,9 +1642,10 @@ bool dt__cluster_all(bool ok)
 }
 
 /* Before the workers start: they read this state without locks. */
-void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space)
+void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space, bool eager)
 {
     C.name_space = name_space;
+    C.eager_send = eager;
     C.hole_version = ROOT_WROTE;
     C.policy = policy;
     C.aggregate = aggregate;
@@ -1592,6 +1653,7 @@ void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, boo
     pthread_mutex_init(&C.poll_lock, NULL);
     pthread_mutex_init(&C.lock, NULL);
     pthread_mutex_init(&C.out_lock, NULL);
+    dt__heap_init(&C.pool);
     memset(&C.remote_root, 0, sizeof C.remote_root);
     atomic_init(&C.remote_root.refs, 1);
     C.remote_root.flags = DT_TF_ROOT;
@@ -1600,7 +1662,10 @@ void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, boo
 
 int dt__cluster_start(void)
 {
-    if (!dt__cluster_active || !C.progress_thread) return DT_OK;
+    if (!dt__cluster_active) return DT_OK;
+    int mine = dt__rt.nworkers;
+    MPI_Allgather(&mine, 1, MPI_INT, C.workers, 1, MPI_INT, C.comm);
+    if (!C.progress_thread) return DT_OK;
     if (pthread_create(&C.thread, NULL, progress_main, NULL)) return DT_ESYS;
     return DT_OK;
 }
@@ -1641,12 +1706,13 @@ void dt__cluster_finalize(void)
         if (dt__rt.stats)
             fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu, "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
-                    "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms\n", C.rank,
+                    "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
+                    "regions sent unasked with their task %llu\n", C.rank,
                     (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early, (unsigned long long)C.n_pushed,
                     (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
                     (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped,
-                    C.progress_cpu_ms);
+                    C.progress_cpu_ms, (unsigned long long)C.n_eager);
         dt__deps_domain_free(C.remote_root.dom);
         C.remote_root.dom = NULL;
         free(C.fl);
@@ -1656,6 +1722,7 @@ void dt__cluster_finalize(void)
     }
     tree_free(&C.dir);
     tree_free(&C.cache);
+    dt__heap_free(&C.pool);
     if (C.use_mpi) {
         MPI_Comm_free(&C.comm);
         if (C.mpi_owned) MPI_Finalize();

@@ -12,7 +12,7 @@
  * ranks sharing this node.  DT_OK or DT_ESYS. */
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* Starts the progress thread (after the workers). */
-void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space);
+void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space, bool eager);
 int dt__cluster_start(void);
 /* Workers drive MPI at the end of each task and while they wait for work.
  * True when it did something (a message came or left, a transfer ended). */
@@ -37,8 +37,10 @@ void dt__cluster_edge(const dt__task *pred, dt__task *succ);
 void dt__cluster_place_early(dt__task *t);
 /* An access of a placed task is released: record where its data now lives. */
 void dt__cluster_released(dt__access *a);
-/* Rank 0 ran a task it placed on itself (for the balance policy). */
+/* Rank 0 ran a task it placed on itself: one task less queued here... */
 void dt__cluster_ran_here(dt__task *t);
+/* ...and, once its accesses are released, room for another (balance). */
+void dt__cluster_slot_freed(void);
 /* An offloaded task completed here: tell its creator. */
 void dt__cluster_remote_complete(dt__task *t);
 /* Rank 0's root task waits: bring back the data of `acc` (all if NULL). */

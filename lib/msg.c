@@ -113,6 +113,11 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
             memcpy(&r, (const char *)m->acc + sizeof r * i, sizeof r);
             if (!region_ok(&r)) FAIL("region wraps the address space");
             /* pushed and sent-back regions carry the tag their bytes travel with */
+            /* an offload's fetch list: 0 (ask the source), or the tag the
+               sender sends the bytes with unasked */
+            if (h.type == DT_MSG_OFFLOAD && i >= m->nacc && r.mode &&
+                (r.mode < DT_MSG_TAG_PUSH0 || r.mode >= DT_MSG_TAG_END))
+                FAIL("data tag out of range");
             if (h.type == DT_MSG_PUSH && i >= m->nacc) {
                 uint64_t lo = i < (size_t)m->nacc + m->nfetch ? DT_MSG_TAG_PUSH0 : DT_MSG_TAG_PULL0;
                 if (r.mode < lo || r.mode >= lo + (1u << 20)) FAIL("data tag out of range");

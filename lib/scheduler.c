@@ -110,19 +110,29 @@ static long long dq_size(deque *d)
 
 /* ---- central queues ------------------------------------------------------ */
 
-typedef struct heap {
-    pthread_mutex_t lock;
-    atomic_int n;
-    dt__task **v;
-    int cap;
-} heap;
-
+/* Highest priority first, then creation order. */
 static bool heap_before(const dt__task *a, const dt__task *b)
 {
     return a->priority > b->priority || (a->priority == b->priority && a->seq < b->seq);
 }
 
-static void heap_push(heap *h, dt__task *t)
+void dt__heap_init(dt__heap *h)
+{
+    pthread_mutex_init(&h->lock, NULL);
+    atomic_init(&h->n, 0);
+    h->v = NULL;
+    h->cap = 0;
+}
+
+void dt__heap_free(dt__heap *h)
+{
+    free(h->v);
+    h->v = NULL;
+    h->cap = 0;
+    atomic_store(&h->n, 0);
+}
+
+void dt__heap_push(dt__heap *h, dt__task *t)
 {
     pthread_mutex_lock(&h->lock);
     int n = atomic_load_explicit(&h->n, memory_order_relaxed);
@@ -141,7 +151,16 @@ static void heap_push(heap *h, dt__task *t)
     pthread_mutex_unlock(&h->lock);
 }
 
-static dt__task *heap_pop(heap *h)
+dt__task *dt__heap_peek(dt__heap *h)
+{
+    if (!atomic_load_explicit(&h->n, memory_order_relaxed)) return NULL;
+    pthread_mutex_lock(&h->lock);
+    dt__task *top = atomic_load_explicit(&h->n, memory_order_relaxed) ? h->v[0] : NULL;
+    pthread_mutex_unlock(&h->lock);
+    return top;
+}
+
+dt__task *dt__heap_pop(dt__heap *h)
 {
     if (!atomic_load_explicit(&h->n, memory_order_relaxed)) return NULL;
     pthread_mutex_lock(&h->lock);
@@ -217,7 +236,7 @@ static struct {
     atomic_int running;         /* threads able to run tasks (not blocked in a wait) */
     pthread_mutex_t spare_lock;
     worker *w;
-    heap hi, lo;
+    dt__heap hi, lo;
     fifo inject;
     hwloc_topology_t topo;
     atomic_int stop;
@@ -353,18 +372,24 @@ void dt__sched_ready(dt__task *t)
         dt__sched_wake_all();
         return;
     }
-    if (DT_UNLIKELY(dt__cluster_active) && dt__cluster_intercept(t)) return;
-    if (t->priority > 0) heap_push(&S.hi, t);
-    else if (t->priority < 0) heap_push(&S.lo, t);
+    bool in_order = false;
+    if (DT_UNLIKELY(dt__cluster_active)) {
+        if (dt__cluster_intercept(t)) return;
+        /* placed here by the cluster layer: run in the order placed (not
+           LIFO, which would let later tasks overtake a queued one) */
+        in_order = atomic_load_explicit(&t->placed, memory_order_relaxed);
+    }
+    if (t->priority > 0) dt__heap_push(&S.hi, t);
+    else if (t->priority < 0) dt__heap_push(&S.lo, t);
     else if (tls_collect && !tls_next) { tls_next = t; return; }
-    else if (tls_id >= 0) dq_push(&S.w[tls_id].dq, t);
+    else if (tls_id >= 0 && !in_order) dq_push(&S.w[tls_id].dq, t);
     else fifo_push(&S.inject, t);
     notify_one();
 }
 
 static dt__task *get_task(int id)
 {
-    dt__task *t = heap_pop(&S.hi);
+    dt__task *t = dt__heap_pop(&S.hi);
     if (t) return t;
     if (id >= 0 && (t = dq_pop(&S.w[id].dq))) return t;
     if ((t = fifo_pop(&S.inject))) return t;
@@ -377,7 +402,7 @@ static dt__task *get_task(int id)
             if (v != id && (t = dq_steal(&S.w[v].dq))) return t;
         }
     }
-    return heap_pop(&S.lo);
+    return dt__heap_pop(&S.lo);
 }
 
 static bool descends(const dt__task *t, const dt__task *scope)
@@ -613,8 +638,8 @@ int dt__sched_start(int n, hwloc_topology_t topo, hwloc_cpuset_t *cpusets)
     S.w = dt__xmalloc(sizeof(worker) * (size_t)(n + MAX_SPARES));
     memset(S.w, 0, sizeof(worker) * (size_t)(n + MAX_SPARES));
     for (int i = n; i < n + MAX_SPARES; i++) dq_init(&S.w[i].dq);
-    pthread_mutex_init(&S.hi.lock, NULL);
-    pthread_mutex_init(&S.lo.lock, NULL);
+    dt__heap_init(&S.hi);
+    dt__heap_init(&S.lo);
     pthread_mutex_init(&S.inject.lock, NULL);
     pthread_mutex_init(&S.comm_lock, NULL);
     dt__vec_init(&S.comm_busy);
@@ -647,8 +672,8 @@ void dt__sched_stop(void)
         if (S.w[i].started) pthread_join(S.w[i].thread, NULL);
     for (int i = 0; i < S.n + MAX_SPARES; i++) dq_free(&S.w[i].dq);
     free(S.w);
-    free(S.hi.v);
-    free(S.lo.v);
+    dt__heap_free(&S.hi);
+    dt__heap_free(&S.lo);
     dt__vec_free(&S.comm_busy);
     tls_id = -1;
     S.w = NULL;

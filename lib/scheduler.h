@@ -3,6 +3,7 @@
 #define DT_SCHEDULER_H
 
 #include <hwloc.h>
+#include <pthread.h>
 #include "task.h"
 
 /* Starts nworkers-1 threads (the caller is worker 0).  cpusets: one per
@@ -27,6 +28,20 @@ int dt__sched_sleepers(void);
 void dt__sched_collect(bool on);
 /* Commutative accesses: release t's hold on its ranges. */
 void dt__sched_comm_release(dt__task *t);
+
+/* A queue of tasks by priority (highest first), then creation order; it
+ * has its own lock. */
+typedef struct dt__heap {
+    pthread_mutex_t lock;
+    atomic_int n;
+    dt__task **v;
+    int cap;
+} dt__heap;
+void dt__heap_init(dt__heap *h);
+void dt__heap_free(dt__heap *h);
+void dt__heap_push(dt__heap *h, dt__task *t);
+dt__task *dt__heap_peek(dt__heap *h);
+dt__task *dt__heap_pop(dt__heap *h);
 
 int dt__worker_id(void);     /* 0..nworkers-1, or -1 outside the runtime's threads */
 int dt__num_slots(void);     /* per-worker slots (reduction copies): workers + 1 */

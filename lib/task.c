@@ -301,17 +301,18 @@ void dt__task_run(dt__task *t)
 {
     dt__task *prev = tls_current;
     tls_current = t;
-    /* placed tasks: their run times feed the balance policy's estimates */
+    /* read before the body: the task may be freed once it is released */
     bool placed = DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed));
-    if (DT_UNLIKELY(dt__rt.trace) || placed) t->t_start = dt__now_ns();
+    if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
     t->fn(t->args);
-    if (DT_UNLIKELY(dt__rt.trace) || placed) t->t_end = dt__now_ns();
+    if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
     if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);
     tls_current = prev;
     if (placed) dt__cluster_ran_here(t);
     dt__sched_collect(true);
     dt__task_body_end(t);
     dt__sched_collect(false);
+    if (placed) dt__cluster_slot_freed();
 }
 
 void dt__task_thread_exit(void)

@@ -129,7 +129,6 @@ typedef struct dt__task {
     uint64_t t_start, t_end; /* for DT_TRACE */
     int worker;              /* the worker that ran it (traces) */
     int placed_rank;         /* rank 0, placed tasks: the rank they run on */
-    uint64_t est_ns;         /* rank 0, placed tasks: expected run time counted in that rank's queue */
     atomic_bool placed;      /* rank 0: placed by the cluster layer (set by whichever
                                 thread made it ready, so not in flags) */
     atomic_int ns_where;     /* rank 0: 0 until placed, then placed rank + 1 */

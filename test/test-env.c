@@ -19,6 +19,7 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_AGGREGATE", "2" },      { "DT_AGGREGATE", "yes" },    { "DT_AGGREGATE", "" },
     { "DT_STATS", "2" },          { "DT_STATS", "on" },         { "DT_STATS", "" },
     { "DT_NAMESPACE", "2" },      { "DT_NAMESPACE", "off" },    { "DT_NAMESPACE", "" },
+    { "DT_EAGER", "2" },          { "DT_EAGER", "no" },         { "DT_EAGER", "" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -84,6 +85,7 @@ static const struct bad good_values[] = {
     { "DT_AGGREGATE", "0" },        { "DT_AGGREGATE", "1" },
     { "DT_STATS", "0" },            { "DT_STATS", "1" },
     { "DT_NAMESPACE", "0" },        { "DT_NAMESPACE", "1" },
+    { "DT_EAGER", "0" },            { "DT_EAGER", "1" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

@@ -24,12 +24,15 @@ static void *task_msg(int type, const dt__wire_region *acc, uint32_t nacc, const
 START_TEST(offload_round_trip)
 {
     dt__wire_region acc[2] = { reg(0x1000, 64, 1, 64), reg(0x2000, 8, 4, 32) };
-    dt__wire_region fetch[1] = { reg(0x1000, 64, 1, 64) };
+    dt__wire_region fetch[2] = { reg(0x1000, 64, 1, 64), reg(0x2000, 8, 4, 32) };
     fetch[0].source = 2;
+    fetch[0].mode = 0;                          /* the target asks rank 2 for it */
+    fetch[1].source = 0;
+    fetch[1].mode = DT_MSG_TAG_PUSH0 + 9;       /* the sender sends it unasked */
     char args[5] = "abcd";
     size_t len;
     dt__msg in = { .type = DT_MSG_OFFLOAD, .task_id = 42, .type_id = 3, .type_hash = dt__hash_name("gemm"),
-                   .args_size = 5, .nacc = 2, .nfetch = 1, .priority = -7, .args = args, .acc = acc,
+                   .args_size = 5, .nacc = 2, .nfetch = 2, .priority = -7, .args = args, .acc = acc,
                    .fetch = fetch, .label = "lbl" };
     void *b = dt__msg_offload(&in, &len);
     ck_assert_ptr_nonnull(b);
@@ -43,7 +46,7 @@ START_TEST(offload_round_trip)
     ck_assert_uint_eq(m.args_size, 5);
     ck_assert_mem_eq(m.args, "abcd", 5);
     ck_assert_uint_eq(m.nacc, 2);
-    ck_assert_uint_eq(m.nfetch, 1);
+    ck_assert_uint_eq(m.nfetch, 2);
     ck_assert_uint_eq(m.nback, 0);
     ck_assert_int_eq(m.priority, -7);
     dt__wire_region r;
@@ -51,10 +54,18 @@ START_TEST(offload_round_trip)
     ck_assert_uint_eq(r.rows, 4);
     memcpy(&r, m.fetch, sizeof r);
     ck_assert_int_eq(r.source, 2);
+    memcpy(&r, m.fetch + 1, sizeof r);
+    ck_assert_uint_eq(r.mode, DT_MSG_TAG_PUSH0 + 9);
     ck_assert_uint_eq(m.label_len, 3);
     ck_assert_mem_eq(m.label, "lbl", 3);
     /* every strict prefix is refused */
     for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
+    free(b);
+    /* bytes sent unasked with a tag outside the senders' range */
+    fetch[1].mode = DT_MSG_TAG_PULL0;
+    b = dt__msg_offload(&in, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "data tag out of range");
     free(b);
 }
 END_TEST

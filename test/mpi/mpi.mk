@@ -11,7 +11,7 @@ MPI_POLICIES ?= locality balance round-robin local
 # every rank count, the policies in turn, then one seed under other settings.
 ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_TASKS ?= 5000
-ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2"
+ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0"
 
 $(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
@@ -35,9 +35,15 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_PROGRESS=workers DT_AGGREGATE=0"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-nested \
 	    || { echo "test-mpi FAILED: nested, $$n ranks, $$cfg"; fail=1; }; done; done; \
-	for cfg in "DT_PROGRESS=workers" "DT_AGGREGATE=0" "DT_PROGRESS=workers DT_AGGREGATE=0"; do \
+	for cfg in "DT_PROGRESS=workers" "DT_AGGREGATE=0" "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_EAGER=0"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, 3 ranks, $$cfg"; fail=1; }; done; \
+	for e in 1 0; do \
+	  out=$$(DT_EAGER=$$e DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-offload 2>&1); rc=$$?; \
+	  sent=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: .*sent unasked with their task \([0-9]*\).*/\1/p'); \
+	  if [ $$rc -ne 0 ] || [ -z "$$sent" ] || { [ $$e = 1 ] && [ "$$sent" -eq 0 ]; } || { [ $$e = 0 ] && [ "$$sent" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: offload, DT_EAGER=$$e (status $$rc, regions sent unasked '$$sent')"; fail=1; \
+	  else echo "offload, DT_EAGER=$$e: ok ($$sent regions sent unasked)"; fi; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "death:"; do \
 	  mode=$${f%%:*}; want=$${f#*:}; \
 	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \

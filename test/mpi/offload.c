@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "dtask.h"
 
 #include "check.h"
 
-static dt_type_t T_add, T_copy, T_tile, T_where, T_nap, T_hold, T_order, T_parent, T_dmalloc;
+static dt_type_t T_add, T_copy, T_tile, T_where, T_nap, T_hold, T_order, T_parent, T_dmalloc, T_sleep;
 
 typedef struct { long *v; int n; long add; } add_t;
 static void add_fn(void *p) { add_t *a = p; for (int i = 0; i < a->n; i++) a->v[i] += a->add; }
@@ -39,6 +40,27 @@ static void order_fn(void *p)
     static atomic_int ran;
     where_t *w = p;
     *w->slot = atomic_fetch_add(&ran, 1) + 1;
+}
+
+/* records when it started (CLOCK_MONOTONIC: one clock for all the ranks
+ * of this machine) and where, then sleeps ms */
+typedef struct { long *start; int *rank; int ms; } sleep_t;
+static void sleep_fn(void *p)
+{
+    sleep_t *s = p;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    *s->start = ts.tv_sec * 1000000000L + ts.tv_nsec;
+    *s->rank = dt_rank();
+    usleep((useconds_t)s->ms * 1000);
+}
+
+static void sleep_task(long *start, int *rank, int ms, int node, int priority)
+{
+    sleep_t a = { start, rank, ms };
+    dt_access_t acc[2] = { { DT_OUT, start, sizeof(long), 0, 0 }, { DT_OUT, rank, sizeof(int), 0, 0 } };
+    dt_task_attr_t at = { priority, node, "sleep", 0 };
+    CHECK(dt_task_create(T_sleep, &a, sizeof a, acc, 2, &at) == DT_OK, "creating a sleep task");
 }
 
 /* an offloaded task creating children on its own rank */
@@ -245,6 +267,33 @@ static int app(int argc, char **argv)
         dt_dfree(seq);
     }
 
+    /* 10. DT_SCHEDULE=balance keeps ready tasks on rank 0 until a rank has
+       room for them: a free worker, else a queue of one task per worker.
+       (a) A rank busy with a 300 ms task is given at most one of the short
+       tasks created after it to run after it; the other ranks run the rest.  (b) Waiting
+       tasks leave highest priority first: every rank is kept busy by two
+       pinned tasks of 100 ms x (rank + 1), then three tasks of priority 0
+       and one of priority 5 wait; rank 0 has room first (at 100 ms), the
+       priority-5 task takes it and starts before the other three. */
+    if (ranks > 1 && policy && !strcmp(policy, "balance") && dt_num_workers() == 1) {
+        int n = 1 + 4 * (ranks - 1), busy = 2 * ranks, slots = n > busy + 4 ? n : busy + 4;
+        long *start = dt_dmalloc(sizeof(long) * (size_t)slots);
+        int *where = dt_dmalloc(sizeof(int) * (size_t)slots), beside = 0;
+        for (int i = 0; i < n; i++) sleep_task(start + i, where + i, i == 0 ? 300 : 20, DT_NODE_ANY, 0);
+        dt_taskwait();
+        for (int i = 1; i < n; i++) beside += where[i] == where[0] && start[i] > start[0];
+        CHECK(beside <= 1, "balance: %d of %d short tasks ran on rank %d after a long one", beside, n - 1, where[0]);
+        for (int i = 0; i < busy; i++) sleep_task(start + i, where + i, 100 * (i / 2 + 1), i / 2, 0);
+        for (int i = busy; i < busy + 4; i++) sleep_task(start + i, where + i, 0, DT_NODE_ANY, i == busy + 3 ? 5 : 0);
+        dt_taskwait();
+        for (int i = busy; i < busy + 3; i++)
+            CHECK(start[busy + 3] < start[i], "balance: the priority-5 task (rank %d) started %.1f ms after "
+                  "the priority-0 task %d (rank %d)", where[busy + 3], (start[busy + 3] - start[i]) / 1e6,
+                  i - busy, where[i]);
+        dt_dfree(start);
+        dt_dfree(where);
+    }
+
     printf("offload: %d ranks: %s\n", ranks, failures ? "FAILED" : "ok");
     free(rv);
     free(rw);
@@ -264,6 +313,7 @@ int main(int argc, char **argv)
     dt_type_register("order", order_fn, &T_order);
     dt_type_register("parent", parent_fn, &T_parent);
     dt_type_register("dmalloc", dmalloc_fn, &T_dmalloc);
+    dt_type_register("sleep", sleep_fn, &T_sleep);
     int rc = dt_main(argc, argv, app);
     if (rc < 0) fprintf(stderr, "offload: dt_main: %s\n", dt_strerror(rc));
     return rc != 0;

@@ -37,7 +37,7 @@ dtask() {
     local envs=() d
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    for d in DT_SCHEDULE=locality DT_BIND=cores DT_STATS=1 DT_AGGREGATE=1 DT_PROGRESS=thread DT_NAMESPACE=1; do
+    for d in DT_SCHEDULE=locality DT_BIND=cores DT_STATS=1 DT_AGGREGATE=1 DT_PROGRESS=thread DT_NAMESPACE=1 DT_EAGER=1; do
         [[ " ${envs[*]} " == *" ${d%%=*}="* ]] || envs+=("$d")
     done
     if [ "$1" = mpi2 ]; then
@@ -116,6 +116,7 @@ setcmd() {
     mm.agg0|ch.agg0) dtask DT_AGGREGATE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.workers|ch.workers) dtask DT_PROGRESS=workers -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.ns0|ch.ns0)   dtask DT_NAMESPACE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
+    mm.eager0|ch.eager0) dtask DT_EAGER=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     ch.rr)       dtask DT_SCHEDULE=round-robin -- mpi2 apps cholesky "$N" "$B" ;;
     mm.bal|ch.bal) dtask DT_SCHEDULE=balance -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.starpu|ch.starpu)   starpu "$(app "$1")" "$N" "$B" ;;
@@ -123,9 +124,9 @@ setcmd() {
 }
 app() { case $1 in mm.*) echo matmul ;; *) echo cholesky ;; esac; }
 
-configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 bw.on bw.agg0 bw.workers bw.ns0 mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.bal"
+configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 bw.on bw.agg0 bw.workers bw.ns0 mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.eager0 mm.bal"
 [ $have_starpu = 1 ] && configs="$configs mm.starpu"
-configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.rr ch.bal"
+configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.eager0 ch.rr ch.bal"
 [ $have_starpu = 1 ] && configs="$configs ch.starpu"
 rev() { local out=""; for c in $1; do out="$c $out"; done; echo "$out"; }
 
@@ -284,7 +285,7 @@ ran minutes apart at most, so this one cancels slow changes in the load).
 | matmul | $((nt * nt * nt)) | $(fmt "$t_mm_1x2" "%.3f") s ($(fmt "$g_mm_1x2" "%.2f") GFlop/s) | $(fmt "$t_mm_on" "%.3f") s ($(fmt "$g_mm_on" "%.2f") GFlop/s) | $(fmt "$q_mm" "%.2f") ($(fmt "$qp_mm" "%.2f")) | >= 0.85 | $(verdict "$q_mm" "$qp_mm" 0.85) | $( [ $have_starpu = 1 ] && echo "$(fmt "$t_mm_starpu" "%.3f") s ($(fmt "$g_mm_starpu" "%.2f") GFlop/s)" || echo "not built") | $( [ $have_starpu = 1 ] && echo "$(fmt "$s_mm" "%.2f") ($(fmt "$sp_mm" "%.2f"))" || echo -) |
 | Cholesky | $((nt + nt * (nt - 1) + nt * (nt - 1) * (nt - 2) / 6)) | $(fmt "$t_ch_1x2" "%.3f") s ($(fmt "$g_ch_1x2" "%.2f") GFlop/s) | $(fmt "$t_ch_on" "%.3f") s ($(fmt "$g_ch_on" "%.2f") GFlop/s) | $(fmt "$q_ch" "%.2f") ($(fmt "$qp_ch" "%.2f")) | >= 0.85 | $(verdict "$q_ch" "$qp_ch" 0.85) | $( [ $have_starpu = 1 ] && echo "$(fmt "$t_ch_starpu" "%.3f") s ($(fmt "$g_ch_starpu" "%.2f") GFlop/s)" || echo "not built") | $( [ $have_starpu = 1 ] && echo "$(fmt "$s_ch" "%.2f") ($(fmt "$sp_ch" "%.2f"))" || echo -) |
 | Cholesky, DT_SCHEDULE=round-robin on 2x1 (placement diagnostic: tasks alternate between the ranks) | | | $(fmt "$t_ch_rr" "%.3f") s ($(fmt "$g_ch_rr" "%.2f") GFlop/s) | $(fmt "$q_rr" "%.2f") ($(fmt "$qp_rr" "%.2f")) | | | | |
-| matmul, DT_SCHEDULE=balance on 2x1 (each task where it would start first: run time queued there plus the transfer of what it lacks) | | | $(fmt "$t_mm_bal" "%.3f") s ($(fmt "$g_mm_bal" "%.2f") GFlop/s) | $(fmt "$q_mm_bal" "%.2f") ($(fmt "$qp_mm_bal" "%.2f")) | >= 0.85 | $(verdict "$q_mm_bal" "$qp_mm_bal" 0.85) | | |
+| matmul, DT_SCHEDULE=balance on 2x1 (a ready task waits on rank 0 until a rank has a free worker or fewer than 2 tasks in flight per worker; highest priority first) | | | $(fmt "$t_mm_bal" "%.3f") s ($(fmt "$g_mm_bal" "%.2f") GFlop/s) | $(fmt "$q_mm_bal" "%.2f") ($(fmt "$qp_mm_bal" "%.2f")) | >= 0.85 | $(verdict "$q_mm_bal" "$qp_mm_bal" 0.85) | | |
 | Cholesky, DT_SCHEDULE=balance on 2x1 | | | $(fmt "$t_ch_bal" "%.3f") s ($(fmt "$g_ch_bal" "%.2f") GFlop/s) | $(fmt "$q_ch_bal" "%.2f") ($(fmt "$qp_ch_bal" "%.2f")) | >= 0.85 | $(verdict "$q_ch_bal" "$qp_ch_bal" 0.85) | | |
 
 Per-job times (s): matmul 1x2 [$(all mm.1x2 time)], 2x1 [$(all mm.on time)], StarPU-MPI [$(all mm.starpu time)];
@@ -300,7 +301,7 @@ includes gathering the result tiles on rank 0.
 
 ### Each optimisation on and off (2 ranks x 1 worker, same rounds)
 
-Default = DT_AGGREGATE=1, DT_PROGRESS=thread, DT_NAMESPACE=1.  Effect = off / on: ratio of the medians
+Default = DT_AGGREGATE=1, DT_PROGRESS=thread, DT_NAMESPACE=1, DT_EAGER=1.  Effect = off / on: ratio of the medians
 (median of the per-round ratios); for times > 1 means the optimisation helps, for
 bandwidth < 1 means it helps.  The progress thread is on by default, so the
 "on" column of that row is the thread and "off" is DT_PROGRESS=workers.
@@ -309,6 +310,7 @@ bandwidth < 1 means it helps.  The progress thread is on by default, so the
 |---|---|---|---|---|
 | DT_AGGREGATE=1 vs 0 (coalesce control messages to a rank) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_agg0" "%.1f") / $(eff rtt.agg0 rtt.on dtask_us "$t_rtt_agg0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_agg0" "%.0f") / $(eff bw.agg0 bw.on dtask_mibs "$t_bw_agg0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_agg0" "%.3f") / $(eff mm.agg0 mm.on time "$t_mm_agg0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_agg0" "%.3f") / $(eff ch.agg0 ch.on time "$t_ch_agg0" "$t_ch_on") |
 | DT_PROGRESS=thread vs workers (workers drive MPI between tasks and while waiting, plus a progress thread for when all are busy, vs workers alone) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_workers" "%.1f") / $(eff rtt.workers rtt.on dtask_us "$t_rtt_workers" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_workers" "%.0f") / $(eff bw.workers bw.on dtask_mibs "$t_bw_workers" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_workers" "%.3f") / $(eff mm.workers mm.on time "$t_mm_workers" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_workers" "%.3f") / $(eff ch.workers ch.on time "$t_ch_workers" "$t_ch_on") |
+| DT_EAGER=1 vs 0 (bytes rank 0 holds sent with the offloaded task, unasked, vs requested by the target) | - (no data) | - (the reader is on rank 0) | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_eager0" "%.3f") / $(eff mm.eager0 mm.on time "$t_mm_eager0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_eager0" "%.3f") / $(eff ch.eager0 ch.on time "$t_ch_eager0" "$t_ch_on") |
 | write versions (WriteID: fetches avoided) | always on (no switch): counts below | | | |
 | DT_NAMESPACE=1 vs 0 (tasks whose predecessors are all on one rank placed there early; dependencies among them resolved there) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_ns0" "%.1f") / $(eff rtt.ns0 rtt.on dtask_us "$t_rtt_ns0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_ns0" "%.0f") / $(eff bw.ns0 bw.on dtask_mibs "$t_bw_ns0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_ns0" "%.3f") / $(eff mm.ns0 mm.on time "$t_mm_ns0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_ns0" "%.3f") / $(eff ch.ns0 ch.on time "$t_ch_ns0" "$t_ch_on") |
 

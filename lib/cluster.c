@@ -252,17 +252,24 @@ static pending *pending_new(void)
 
 static void waiter_fire(waiter *w, dt__vec *ready);
 
+/* A data transfer (OUT_RECV or OUT_SEND_DATA) of region r with peer. */
+static outmsg *data_msg(int kind, int peer, const dt__wire_region *r, uint32_t tag)
+{
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    m->peer = peer;
+    m->region = *r;
+    m->tag = tag;
+    return m;
+}
+
 /* Receives r's bytes from peer; their arrival completes `pend` (and the
  * cache pieces waiting for it, if r has a version) or, for a write-back of
  * a pushed task, counts towards that task's end. */
 static void post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending *pend, dt__task *pushed_task)
 {
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = OUT_RECV;
-    m->peer = peer;
-    m->region = *r;
-    m->tag = tag;
+    outmsg *m = data_msg(OUT_RECV, peer, r, tag);
     m->pend = pend;
     m->task = pushed_task;
     post(m);
@@ -317,13 +324,10 @@ static void acquire_piece(void *ctx, dt__frag *f)
 static void discard(int peer, const dt__wire_region *r, uint32_t tag)
 {
     size_t bytes = (size_t)(r->size * r->rows);
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = OUT_RECV;
-    m->peer = peer;
-    m->buf = dt__xmalloc(bytes ? bytes : 1);              /* freed once received */
-    m->region = (dt__wire_region){ (uintptr_t)m->buf, bytes, 1, bytes, 0, 0, 0 };
-    m->tag = tag;
+    void *scratch = dt__xmalloc(bytes ? bytes : 1);
+    dt__wire_region into = { (uintptr_t)scratch, bytes, 1, bytes, 0, 0, 0 };
+    outmsg *m = data_msg(OUT_RECV, peer, &into, tag);
+    m->buf = scratch;                                   /* freed once received */
     m->pend = pending_new();
     post(m);
 }
@@ -382,16 +386,7 @@ static void cache_set(const dt__wire_region *r, uint64_t version, pending *only)
 
 /* ---- answering requests ---------------------------------------------------- */
 
-static void send_data(const dt__wire_region *r, int peer, uint32_t tag)
-{
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = OUT_SEND_DATA;
-    m->peer = peer;
-    m->region = *r;
-    m->tag = tag;
-    post(m);
-}
+static void send_data(const dt__wire_region *r, int peer, uint32_t tag) { post(data_msg(OUT_SEND_DATA, peer, r, tag)); }
 
 /* Pushed bytes that arrived in a staging buffer, and every transfer into
  * the same bytes that was under way has ended: store only the bytes that

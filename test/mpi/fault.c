@@ -1,7 +1,9 @@
 /* fault.c - failures in a job end it with a message naming the rank and the
- * task, never with a hang.  `fault type|msg|death`, under mpiexec -n 2.
+ * task, never with a hang.  `fault type|msg|unasked|death`, under mpiexec -n 2.
  *   type:  rank 0 offloads a task of a type rank 1 never registered
  *   msg:   rank 0 sends rank 1 a control message with a bad header
+ *   unasked: rank 0 sends rank 1 a well-formed task saying that a third
+ *          rank (here rank 1 itself) sends its data unasked
  *   death: the task offloaded to rank 1 kills its process */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 #include "dtask.h"
 #include "cluster.h"
+#include "msg.h"
 
 static dt_type_t T_work, T_die, T_only0;
 static const char *mode;
@@ -29,6 +32,17 @@ static int app(int argc, char **argv)
     } else if (!strcmp(mode, "msg")) {
         static const char garbage[] = "this is not a dtask message at all";
         dt__cluster_send_raw(1, garbage, sizeof garbage);
+        dt_task_create(T_work, NULL, 0, &acc, 1, &on1);
+    } else if (!strcmp(mode, "unasked")) {
+        dt__wire_region a = { (uintptr_t)x, 8, 1, 8, 0, DT_INOUT, -1 };
+        dt__wire_region f = { (uintptr_t)x, 8, 1, 8, 0x100, DT_MSG_TAG_PUSH0, 1 };
+        dt__msg m = { .type = DT_MSG_OFFLOAD, .task_id = 1, .type_id = (uint32_t)T_work,
+                      .type_hash = dt__hash_name("work"), .nacc = 1, .nfetch = 1, .acc = &a, .fetch = &f,
+                      .label = "forged" };
+        size_t len;
+        void *b = dt__msg_offload(&m, &len);
+        dt__cluster_send_raw(1, b, len);
+        free(b);
         dt_task_create(T_work, NULL, 0, &acc, 1, &on1);
     } else {
         dt_task_create(T_die, NULL, 0, &acc, 1, &on1);

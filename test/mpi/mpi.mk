@@ -44,7 +44,7 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  if [ $$rc -ne 0 ] || [ -z "$$sent" ] || { [ $$e = 1 ] && [ "$$sent" -eq 0 ]; } || { [ $$e = 0 ] && [ "$$sent" -ne 0 ]; }; then \
 	    echo "test-mpi FAILED: offload, DT_EAGER=$$e (status $$rc, regions sent unasked '$$sent')"; fail=1; \
 	  else echo "offload, DT_EAGER=$$e: ok ($$sent regions sent unasked)"; fi; done; \
-	for f in "type:does not know" "msg:malformed message from rank 0" "death:"; do \
+	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:"; do \
 	  mode=$${f%%:*}; want=$${f#*:}; \
 	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \
 	  if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || { [ -n "$$want" ] && ! printf '%s' "$$out" | grep -q "$$want"; }; then \

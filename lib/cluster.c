@@ -176,13 +176,19 @@ static bool outbox_empty(void)
     return empty;
 }
 
+static outmsg *out_new(int kind, int peer)
+{
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    m->peer = peer;
+    return m;
+}
+
 static void post_ctrl(int peer, void *buf, size_t len)
 {
     if (!buf) dt__fatal("out of memory for a message");
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = OUT_CTRL;
-    m->peer = peer;
+    outmsg *m = out_new(OUT_CTRL, peer);
     m->buf = buf;
     m->len = len;
     post(m);
@@ -255,10 +261,7 @@ static void waiter_fire(waiter *w, dt__vec *ready);
 /* A data transfer (OUT_RECV or OUT_SEND_DATA) of region r with peer. */
 static outmsg *data_msg(int kind, int peer, const dt__wire_region *r, uint32_t tag)
 {
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = kind;
-    m->peer = peer;
+    outmsg *m = out_new(kind, peer);
     m->region = *r;
     m->tag = tag;
     return m;
@@ -348,13 +351,10 @@ static void acquire(const dt__wire_region *r, int source, uint32_t pushed_tag, w
     }
     atomic_fetch_add_explicit(&C.n_fetch, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&C.n_fetch_bytes, r->size * r->rows, memory_order_relaxed);
-    if (pushed_tag) {
-        post_recv(source, r, pushed_tag, a.fetch, NULL);
-        return;
-    }
-    /* one request for the whole region: a tile travels as one message */
-    uint32_t tag = pull_tag();
+    uint32_t tag = pushed_tag ? pushed_tag : pull_tag();
     post_recv(source, r, tag, a.fetch, NULL);
+    if (pushed_tag) return;
+    /* one request for the whole region: a tile travels as one message */
     size_t len;
     void *msg_ = dt__msg_data_req(r, tag, &len);
     post_ctrl(source, msg_, len);
@@ -731,11 +731,11 @@ static int choose_rank(dt__task *t, int early)
     if (!dt__cluster_offloadable(t)) return C.rank;
     int best = 0;
     switch (C.policy) {
-    case 3: return C.rank;                                            /* local */
-    case 2:                                                           /* round-robin */
+    case DT__SCHED_LOCAL: return C.rank;
+    case DT__SCHED_ROUND_ROBIN:
         if (early >= 0 && (int)(C.rr % (unsigned)C.nranks) != early) return -1;
         return (int)(C.rr++ % (unsigned)C.nranks);
-    case 1: return -1;                                                /* balance: drain_pool */
+    case DT__SCHED_BALANCE: return -1;                                /* drain_pool places it */
     default: {                                                        /* locality */
         score_ctx sc;
         score_task(t, false, &sc);
@@ -946,14 +946,14 @@ static void drain_pool(void)
 
 void dt__cluster_slot_freed(void)
 {
-    if (C.policy == 1 && C.rank == 0) drain_pool();
+    if (C.policy == DT__SCHED_BALANCE && C.rank == 0) drain_pool();
 }
+
+void dt__cluster_ran_here(dt__task *t) { atomic_fetch_sub(&C.load[t->placed_rank], 1); }
 
 static void finish_later(dt__task *t)
 {
-    outmsg *m = dt__xmalloc(sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->kind = OUT_FINISH;
+    outmsg *m = out_new(OUT_FINISH, 0);
     m->task = t;
     post(m);
 }
@@ -1021,10 +1021,6 @@ void dt__cluster_place_early(dt__task *t)
     place(t, r);
 }
 
-static void unqueue(dt__task *t) { atomic_fetch_sub(&C.load[t->placed_rank], 1); }
-
-void dt__cluster_ran_here(dt__task *t) { unqueue(t); }
-
 void dt__cluster_released(dt__access *a)
 {
     /* the directory learnt of other ranks' writes when they were placed */
@@ -1040,7 +1036,7 @@ void dt__cluster_released(dt__access *a)
 /* A task that ran elsewhere is done there and ready here: release it. */
 static void finish(dt__task *t)
 {
-    unqueue(t);
+    dt__cluster_ran_here(t);
     dt__task_body_end(t);
     dt__task_unref(t);
     dt__cluster_slot_freed();

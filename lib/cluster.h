@@ -11,6 +11,8 @@
 /* Initialises MPI (if the program did not) and learns rank, size and the
  * ranks sharing this node.  DT_OK or DT_ESYS. */
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
+/* DT_SCHEDULE, in the order of runtime.c's names. */
+enum { DT__SCHED_LOCALITY, DT__SCHED_BALANCE, DT__SCHED_ROUND_ROBIN, DT__SCHED_LOCAL };
 /* Starts the progress thread (after the workers). */
 void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space, bool eager);
 int dt__cluster_start(void);
@@ -37,9 +39,10 @@ void dt__cluster_edge(const dt__task *pred, dt__task *succ);
 void dt__cluster_place_early(dt__task *t);
 /* An access of a placed task is released: record where its data now lives. */
 void dt__cluster_released(dt__access *a);
-/* Rank 0 ran a task it placed on itself: one task less queued here... */
+/* Rank 0 ran a task it placed on itself: one task less in flight here
+ * (before its accesses are released, so that its successors see it)... */
 void dt__cluster_ran_here(dt__task *t);
-/* ...and, once its accesses are released, room for another (balance). */
+/* ...and, once they are, room for a waiting task (balance). */
 void dt__cluster_slot_freed(void);
 /* An offloaded task completed here: tell its creator. */
 void dt__cluster_remote_complete(dt__task *t);

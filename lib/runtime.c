@@ -191,6 +191,7 @@ static int env_choice(const char *var, const char *const *choices, int *out)
 static int read_config(long *nworkers)
 {
     static const char *const binds[] = { "cores", "none", NULL };
+    /* in the order of cluster.h's DT__SCHED_* */
     static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
     static const char *const bools[] = { "0", "1", NULL };
     static const char *const progress[] = { "thread", "workers", NULL };

@@ -1626,16 +1626,40 @@ void dt__cluster_free_labels(void)
     nlabels = 0;
 }
 
+/* Waits for a collective without spinning.  MPICH busy-polls inside its
+ * blocking calls: a rank spinning in MPI_Barrier at dt_finalize, on a core
+ * it shares with another rank's thread that has to finish a poll first,
+ * kept that thread off the core for seconds (a test job hung, under TSan,
+ * with more workers than cores).  Only the main thread calls these, while
+ * no other thread drives MPI (before serving, or after the progress
+ * thread and the workers stopped polling). */
+static void wait_napping(MPI_Request *req)
+{
+    long ns = 1000;
+    for (;;) {
+        int done;
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        struct timespec ts = { 0, ns };
+        nanosleep(&ts, NULL);
+        if (ns < 1000000) ns *= 2;
+    }
+}
+
 uint64_t dt__cluster_bcast_u64(uint64_t v)
 {
-    MPI_Bcast(&v, 1, MPI_UINT64_T, 0, C.comm);
+    MPI_Request req;
+    MPI_Ibcast(&v, 1, MPI_UINT64_T, 0, C.comm, &req);
+    wait_napping(&req);
     return v;
 }
 
 bool dt__cluster_all(bool ok)
 {
     int mine = ok, all;
-    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_LAND, C.comm);
+    MPI_Request req;
+    MPI_Iallreduce(&mine, &all, 1, MPI_INT, MPI_LAND, C.comm, &req);
+    wait_napping(&req);
     return all != 0;
 }
 
@@ -1662,7 +1686,9 @@ int dt__cluster_start(void)
 {
     if (!dt__cluster_active) return DT_OK;
     int mine = dt__rt.nworkers;
-    MPI_Allgather(&mine, 1, MPI_INT, C.workers, 1, MPI_INT, C.comm);
+    MPI_Request req;
+    MPI_Iallgather(&mine, 1, MPI_INT, C.workers, 1, MPI_INT, C.comm, &req);
+    wait_napping(&req);
     if (!C.progress_thread) return DT_OK;
     if (pthread_create(&C.thread, NULL, progress_main, NULL)) return DT_ESYS;
     return DT_OK;
@@ -1682,7 +1708,7 @@ void dt__cluster_finalize(void)
             for (int r = 1; r < C.nranks; r++) {
                 size_t len;
                 void *msg_ = dt__msg_shutdown(&len);
-    post_ctrl(r, msg_, len);
+                post_ctrl(r, msg_, len);
             }
         } else {
             atomic_store(&C.remote_root.waiting, 1);
@@ -1716,7 +1742,9 @@ void dt__cluster_finalize(void)
         free(C.fl);
         C.fl = NULL;
         C.nfl = C.capfl = 0;
-        MPI_Barrier(C.comm);
+        MPI_Request req;
+        MPI_Ibarrier(C.comm, &req);
+        wait_napping(&req);
     }
     tree_free(&C.dir);
     tree_free(&C.cache);

@@ -73,14 +73,19 @@ int dt__mem_init(size_t dmem, size_t lmem, int rank, int nranks)
     size_t size = dmem + lmem * (size_t)nranks;
     char *p = NULL;
     /* Rank 0 proposes an address, everybody tries to map there; on any
-     * failure all let go and rank 0 proposes the next one. */
-    for (int attempt = 0; attempt < 64 && !p; attempt++) {
+     * failure all let go and rank 0 proposes the next one.  Rank 0 keeps
+     * the ranges that failed until the end, so that an address the kernel
+     * chooses is not proposed twice (under TSan it always chooses). */
+    enum { ATTEMPTS = 64 };
+    void *failed[ATTEMPTS];
+    int nfailed = 0;
+    for (int attempt = 0; attempt < ATTEMPTS && !p; attempt++) {
         uintptr_t want = 0;
         if (rank == 0) {
 #ifdef __SANITIZE_THREAD__      /* TSan only allows its own application ranges */
             p = map_at(NULL, size);
 #else
-            for (; attempt < 64 && !p; attempt++)
+            for (; attempt < ATTEMPTS && !p; attempt++)
                 p = map_at((void *)(uintptr_t)(0x200000000000ull + (uint64_t)attempt * 0x10000000000ull), size);
             attempt--;
             if (!p) p = map_at(NULL, size);
@@ -92,10 +97,12 @@ int dt__mem_init(size_t dmem, size_t lmem, int rank, int nranks)
         if (!want) return DT_ENOMEM;
         if (rank != 0) p = map_at((void *)want, size);
         if (!dt__cluster_all(p != NULL)) {
-            if (p) munmap(p, size);
+            if (p && rank == 0 && nfailed < ATTEMPTS) failed[nfailed++] = p;
+            else if (p) munmap(p, size);
             p = NULL;
         }
     }
+    while (nfailed) munmap(failed[--nfailed], size);
     if (!p) return DT_ENOMEM;
     M.base = p;
     M.size = size;

@@ -588,9 +588,12 @@ static void fail_begin(void)
     if (__atomic_exchange_n(&g_failing, 1, __ATOMIC_SEQ_CST))
         for (;;) pause();            /* another thread is reporting and will exit */
     fflush(stdout);
-    if (!g_workers) g_workers = dt_num_workers();   /* a serving rank: not set yet */
+    /* the watchdog may report while rank 0's main thread sets it; a serving
+       rank never sets it */
+    int workers = __atomic_load_n(&g_workers, __ATOMIC_RELAXED);
+    if (!workers) __atomic_store_n(&g_workers, workers = dt_num_workers(), __ATOMIC_RELAXED);
     fprintf(stderr, "oracle: FAIL (seed %" PRIu64 ", --tasks %u, DT_NUM_WORKERS=%d",
-            g_seed, g_want, g_workers);
+            g_seed, g_want, workers);
     if (g_cluster) fprintf(stderr, ", rank %d of %d", g_rank, g_ranks);
     fprintf(stderr, "): ");
 }
@@ -598,7 +601,7 @@ static void fail_begin(void)
 /* A rank that exits ends the whole job (the MPI launcher kills the others). */
 static void fail_end(uint32_t upto)
 {
-    fprintf(stderr, "  reproduce: DT_NUM_WORKERS=%d ", g_workers);
+    fprintf(stderr, "  reproduce: DT_NUM_WORKERS=%d ", __atomic_load_n(&g_workers, __ATOMIC_RELAXED));
     if (g_cluster) {
         static const char *env[] = {"DT_SCHEDULE", "DT_PROGRESS", "DT_AGGREGATE"};
         for (unsigned i = 0; i < 3; i++)
@@ -978,7 +981,10 @@ static void create(const ctx_t *c, uint32_t id)
     dt_task_attr_t attr = {t->prio, DT_NODE_ANY, "oracle", t->flags};
     if (g_cluster) cluster_attr(id, &attr, args, argsz, acc);
     int def = !t->prio && !t->flags && (id & 1) && attr.node == DT_NODE_ANY;
-    __atomic_store_n(&g_state[id], ST_CREATED, __ATOMIC_RELAXED);
+    /* a serving rank counts as hung while it has tasks to run: not those
+       it pushes to another rank (they never run here) */
+    if (!g_rank || attr.node == DT_NODE_ANY || attr.node == g_rank)
+        __atomic_store_n(&g_state[id], ST_CREATED, __ATOMIC_RELAXED);
     check_rc(dt_task_create(g_type, args, argsz, acc, t->nacc, def ? NULL : &attr),
              "dt_task_create", id, id);
 }
@@ -1271,7 +1277,7 @@ static double g_secs;           /* the parallel run's time */
 /* Between dt_init and dt_finalize, on rank 0 in a cluster. */
 static int run_runtime(void)
 {
-    g_workers = dt_num_workers();
+    __atomic_store_n(&g_workers, dt_num_workers(), __ATOMIC_RELAXED);
     g_buf = dt_dmalloc(B);
     if (!g_buf || (uintptr_t)g_buf % 64) {
         fprintf(stderr, "oracle: dt_dmalloc(%u) gave %p, not a 64-byte aligned block\n",

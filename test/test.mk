@@ -53,7 +53,11 @@ test: all test-unit test-oracle fuzz test-mpi examples-check bench-quick
 
 # The suite under sanitizers, each in its own build tree.
 # UCX (under MPICH) patches the memory allocator, which TSan cannot follow:
-# UCX_MEM_EVENTS=no turns that off.  Leaks inside hwloc/MPICH/UCX are listed
+# UCX_MEM_EVENTS=no turns that off.  MPICH and UCX are not instrumented:
+# TSan sees the memcpy calls they make into message buffers but not the
+# atomics that order them (a CI run reported such a pair inside UCX's
+# ucp_eager_only_handler), so TSan checks only accesses made by our code
+# (ignore_noninstrumented_modules=1); the locks they take still count.  Leaks inside hwloc/MPICH/UCX are listed
 # in test/lsan.supp.
 SAN_ENV = UCX_MEM_EVENTS=no LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp
 test-sanitize:
@@ -63,5 +67,5 @@ test-sanitize:
 	@# what they keep, so leaks are checked in the single-process runs above
 	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  OPT=-O1 MPI_RANKS=2 MPI_POLICIES=locality test-mpi
-	$(SAN_ENV) TSAN_OPTIONS="halt_on_error=1" $(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" OPT=-O1 \
+	$(SAN_ENV) TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" $(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" OPT=-O1 \
 	  ORACLE_TASKS=3000 MPI_RANKS=2 MPI_POLICIES=locality test-unit test-oracle test-mpi examples-check

@@ -93,6 +93,16 @@ typedef struct outmsg {
     struct outmsg *next;
 } outmsg;
 
+/* A rank's doorbell, in memory the ranks of a node share: a rank that
+ * sends a message to another rank of its node rings that rank's bell, so
+ * that its progress thread, napping while its workers compute, reads the
+ * message now rather than at the end of its nap. */
+typedef struct doorbell {
+    atomic_int rings;           /* futex word (shared): bumped at each ring */
+    atomic_int sleeping;        /* the owner's progress thread waits on rings */
+    char pad[56];               /* one cache line per rank */
+} doorbell;
+
 typedef struct inflight {
     MPI_Request req;
     MPI_Datatype type;          /* MPI_DATATYPE_NULL when none was made */
@@ -107,8 +117,11 @@ static struct {
     int policy;
     pthread_t thread;
     atomic_int stop, shutdown;
-    atomic_int wake;            /* futex word for the progress thread */
-    atomic_int sleeping;
+    doorbell own;               /* the progress thread's bell when it has no shared one */
+    doorbell *mine;             /* the bell it sleeps on */
+    doorbell *bell[MAX_RANKS];  /* of the ranks on this node (not this one): ring after a send */
+    MPI_Win bell_win;           /* MPI_WIN_NULL when there are no shared bells */
+    bool ring_peers;            /* DT_DOORBELL */
     pthread_mutex_t out_lock;
     outmsg *out_head, *out_tail;
     inflight *fl;
@@ -135,7 +148,7 @@ static struct {
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
-        n_eager;
+        n_eager, n_rings;
 } C;
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -152,11 +165,14 @@ static void die(const char *fmt, ...)
     abort();
 }
 
-static void wake_progress(void)
+static void ring(doorbell *b)
 {
-    atomic_fetch_add(&C.wake, 1);
-    if (atomic_load(&C.sleeping)) dt__futex_wake(&C.wake, 1);
+    if (b != C.mine) atomic_fetch_add_explicit(&C.n_rings, 1, memory_order_relaxed);
+    atomic_fetch_add(&b->rings, 1);
+    if (atomic_load(&b->sleeping)) dt__futex_wake_shared(&b->rings, 1);
 }
+
+static void wake_progress(void) { ring(C.mine); }
 
 static void post(outmsg *m)
 {
@@ -1341,6 +1357,7 @@ static void start_out(outmsg *m)
     case OUT_CTRL:
         MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, TAG_CTRL, C.comm, &req);
         track(req, MPI_DATATYPE_NULL, m);
+        if (C.bell[m->peer]) ring(C.bell[m->peer]);
         break;
     case OUT_RECV:
         t = region_type(&m->region, &count);
@@ -1353,6 +1370,7 @@ static void start_out(outmsg *m)
         MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, C.comm, &req);
         track(req, t, m);
+        if (C.bell[m->peer]) ring(C.bell[m->peer]);
         break;
     }
 }
@@ -1537,8 +1555,10 @@ static void *progress_main(void *arg)
     const long nap_min = 50000, nap_max = 1000000, nap_idle = 200000;
     long nap = nap_min;
     unsigned seen = atomic_load(&C.worker_polls);
-    while (!serving()) dt__futex_wait(&C.wake, atomic_load(&C.wake), nap_min);
+    while (!serving()) dt__futex_wait_shared(&C.mine->rings, atomic_load(&C.mine->rings), nap_min);
     for (;;) {
+        /* read before polling: a bell rung after this wakes the nap below */
+        int rings = atomic_load(&C.mine->rings);
         pthread_mutex_lock(&C.poll_lock);
         bool did = progress_once();
         bool transfers = C.nfl != 0;         /* workers change it under the lock */
@@ -1555,10 +1575,9 @@ static void *progress_main(void *arg)
             ns = nap;
             nap = nap * 2 > nap_max ? nap_max : nap * 2;
         }
-        int w = atomic_load(&C.wake);
-        atomic_store(&C.sleeping, 1);
-        if (outbox_empty()) dt__futex_wait(&C.wake, w, ns);
-        atomic_store(&C.sleeping, 0);
+        atomic_store(&C.mine->sleeping, 1);
+        if (outbox_empty()) dt__futex_wait_shared(&C.mine->rings, rings, ns);
+        atomic_store(&C.mine->sleeping, 0);
     }
     dt__task_thread_exit();
     struct rusage ru;
@@ -1664,14 +1683,17 @@ bool dt__cluster_all(bool ok)
 }
 
 /* Before the workers start: they read this state without locks. */
-void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space, bool eager)
+void dt__cluster_configure(void)
 {
-    C.name_space = name_space;
-    C.eager_send = eager;
+    C.name_space = dt__rt.name_space;
+    C.eager_send = dt__rt.eager;
     C.hole_version = ROOT_WROTE;
-    C.policy = policy;
-    C.aggregate = aggregate;
-    C.progress_thread = progress_thread;
+    C.policy = dt__rt.policy;
+    C.aggregate = dt__rt.aggregate;
+    C.progress_thread = dt__rt.progress_thread;
+    C.ring_peers = dt__rt.doorbell && C.progress_thread;
+    C.mine = &C.own;
+    C.bell_win = MPI_WIN_NULL;
     pthread_mutex_init(&C.poll_lock, NULL);
     pthread_mutex_init(&C.lock, NULL);
     pthread_mutex_init(&C.out_lock, NULL);
@@ -1682,13 +1704,49 @@ void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, boo
     C.remote_root.label = "offloaded";
 }
 
+/* One bell per rank of this node in a shared MPI window (collective on
+ * the node). */
+static void open_doorbells(void)
+{
+    MPI_Comm node;
+    MPI_Comm_split_type(C.comm, MPI_COMM_TYPE_SHARED, C.rank, MPI_INFO_NULL, &node);
+    int nlocal, world[MAX_RANKS];
+    MPI_Comm_size(node, &nlocal);
+    MPI_Request req;
+    MPI_Iallgather(&C.rank, 1, MPI_INT, world, 1, MPI_INT, node, &req);
+    wait_napping(&req);
+    doorbell *base;
+    MPI_Win_allocate_shared(sizeof(doorbell), sizeof(doorbell), MPI_INFO_NULL, node, &base, &C.bell_win);
+    memset(base, 0, sizeof *base);
+    for (int i = 0; i < nlocal; i++) {
+        MPI_Aint size;
+        int unit;
+        doorbell *b;
+        MPI_Win_shared_query(C.bell_win, i, &size, &unit, &b);
+        if (world[i] == C.rank) C.mine = b;
+        else C.bell[world[i]] = b;
+    }
+    /* no one rings a bell before its owner has cleared it */
+    MPI_Ibarrier(node, &req);
+    wait_napping(&req);
+    MPI_Comm_free(&node);
+}
+
 int dt__cluster_start(void)
 {
     if (!dt__cluster_active) return DT_OK;
-    int mine = dt__rt.nworkers;
+    /* worker counts, and whether every rank wants doorbells (opening them
+       is collective: settings that differ between ranks must not hang) */
+    int mine[2] = { dt__rt.nworkers, C.ring_peers }, all[2 * MAX_RANKS];
     MPI_Request req;
-    MPI_Iallgather(&mine, 1, MPI_INT, C.workers, 1, MPI_INT, C.comm, &req);
+    MPI_Iallgather(mine, 2, MPI_INT, all, 2, MPI_INT, C.comm, &req);
     wait_napping(&req);
+    bool bells = true;
+    for (int r = 0; r < C.nranks; r++) {
+        C.workers[r] = all[2 * r];
+        bells = bells && all[2 * r + 1];
+    }
+    if (bells) open_doorbells();
     if (!C.progress_thread) return DT_OK;
     if (pthread_create(&C.thread, NULL, progress_main, NULL)) return DT_ESYS;
     return DT_OK;
@@ -1720,6 +1778,7 @@ void dt__cluster_finalize(void)
             pthread_mutex_unlock(&C.poll_lock);
             wake_progress();
             pthread_join(C.thread, NULL);
+            memset(C.bell, 0, sizeof C.bell);
         } else {
             /* let the last sends finish */
             pthread_mutex_lock(&C.poll_lock);
@@ -1731,12 +1790,12 @@ void dt__cluster_finalize(void)
             fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu, "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
-                    "regions sent unasked with their task %llu\n", C.rank,
+                    "regions sent unasked with their task %llu, doorbells rung %llu\n", C.rank,
                     (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early, (unsigned long long)C.n_pushed,
                     (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
                     (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped,
-                    C.progress_cpu_ms, (unsigned long long)C.n_eager);
+                    C.progress_cpu_ms, (unsigned long long)C.n_eager, (unsigned long long)C.n_rings);
         dt__deps_domain_free(C.remote_root.dom);
         C.remote_root.dom = NULL;
         free(C.fl);
@@ -1745,6 +1804,9 @@ void dt__cluster_finalize(void)
         MPI_Request req;
         MPI_Ibarrier(C.comm, &req);
         wait_napping(&req);
+        /* after the barrier: until every progress thread stopped, some rank may ring */
+        if (C.bell_win != MPI_WIN_NULL) MPI_Win_free(&C.bell_win);
+        C.mine = &C.own;
     }
     tree_free(&C.dir);
     tree_free(&C.cache);

@@ -13,8 +13,10 @@
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
 /* DT_SCHEDULE, in the order of runtime.c's names. */
 enum { DT__SCHED_LOCALITY, DT__SCHED_BALANCE, DT__SCHED_ROUND_ROBIN, DT__SCHED_LOCAL };
-/* Starts the progress thread (after the workers). */
-void dt__cluster_configure(int policy, bool aggregate, bool progress_thread, bool name_space, bool eager);
+/* Reads the cluster settings of dt__rt, before the workers start. */
+void dt__cluster_configure(void);
+/* Learns the other ranks' worker counts, opens the doorbells and starts
+ * the progress thread (after the workers). */
 int dt__cluster_start(void);
 /* Workers drive MPI at the end of each task and while they wait for work.
  * True when it did something (a message came or left, a transfer ended). */

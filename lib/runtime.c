@@ -195,7 +195,7 @@ static int read_config(long *nworkers)
     static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
     static const char *const bools[] = { "0", "1", NULL };
     static const char *const progress[] = { "thread", "workers", NULL };
-    int r, bind = 0, sched = 0, verb = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1;
+    int r, bind = 0, sched = 0, verb = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1;
     if ((r = env_long("DT_NUM_WORKERS", 1, 1024, nworkers)) < 0) return r;
     if ((r = env_choice("DT_BIND", binds, &bind)) < 0) return r;
     if ((r = env_choice("DT_SCHEDULE", scheds, &sched)) < 0) return r;
@@ -205,7 +205,9 @@ static int read_config(long *nworkers)
     if ((r = env_choice("DT_STATS", bools, &stats)) < 0) return r;
     if ((r = env_choice("DT_NAMESPACE", bools, &ns)) < 0) return r;
     if ((r = env_choice("DT_EAGER", bools, &eager)) < 0) return r;
+    if ((r = env_choice("DT_DOORBELL", bools, &bell)) < 0) return r;
     dt__rt.eager = eager == 1;
+    dt__rt.doorbell = bell == 1;
     dt__rt.name_space = ns == 1;
     dt__rt.aggregate = agg == 1;
     dt__rt.progress_thread = prog == 0;
@@ -301,7 +303,7 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     atomic_init(&dt__root.refs, 1);
     dt__root.flags = DT_TF_ROOT;
     dt__root.label = "main";
-    dt__cluster_configure(dt__rt.policy, dt__rt.aggregate, dt__rt.progress_thread, dt__rt.name_space, dt__rt.eager);
+    dt__cluster_configure();
     if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start()) < 0) {
         dt__mem_fini();
         free_placement();

@@ -22,6 +22,7 @@ typedef struct dt__runtime {
     bool aggregate;         /* DT_AGGREGATE */
     bool name_space;        /* DT_NAMESPACE */
     bool eager;             /* DT_EAGER */
+    bool doorbell;          /* DT_DOORBELL */
     bool progress_thread;   /* DT_PROGRESS=thread (else workers) */
     bool stats;             /* DT_STATS */
     bool cluster_mode;      /* started by dt_main: rank 0 runs the program, the others serve */

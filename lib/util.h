@@ -97,6 +97,17 @@ static inline void dt__futex_wake(atomic_int *addr, int n)
 {
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
+/* The same on a word other processes may map (FUTEX_*_PRIVATE wakes only
+   waiters of the same process; waiter and waker must use the same kind). */
+static inline void dt__futex_wait_shared(atomic_int *addr, int val, long timeout_ns)
+{
+    struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+    syscall(SYS_futex, addr, FUTEX_WAIT, val, timeout_ns > 0 ? &ts : NULL, NULL, 0);
+}
+static inline void dt__futex_wake_shared(atomic_int *addr, int n)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
+}
 
 static inline uint64_t dt__now_ns(void)
 {

@@ -20,6 +20,7 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_STATS", "2" },          { "DT_STATS", "on" },         { "DT_STATS", "" },
     { "DT_NAMESPACE", "2" },      { "DT_NAMESPACE", "off" },    { "DT_NAMESPACE", "" },
     { "DT_EAGER", "2" },          { "DT_EAGER", "no" },         { "DT_EAGER", "" },
+    { "DT_DOORBELL", "2" },       { "DT_DOORBELL", "on" },      { "DT_DOORBELL", "" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -86,6 +87,7 @@ static const struct bad good_values[] = {
     { "DT_STATS", "0" },            { "DT_STATS", "1" },
     { "DT_NAMESPACE", "0" },        { "DT_NAMESPACE", "1" },
     { "DT_EAGER", "0" },            { "DT_EAGER", "1" },
+    { "DT_DOORBELL", "0" },         { "DT_DOORBELL", "1" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

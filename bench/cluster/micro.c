@@ -74,14 +74,14 @@ static long parse(const char *s)
 
 /* ---- parameters and results (rank 0) --------------------------------------- */
 
-static int mode_bw;
+static int mode_bw, mode_busy;
 static long ntasks, mib, nblocks, reps;
 static double dt_res[MAXREPS];   /* libdtask: s per task (rtt) or MiB/s (bw) */
 static int dt_ok;
 
 /* ---- libdtask: round trip ---------------------------------------------------- */
 
-static dt_type_t T_BUMP, T_WRITE, T_READ;
+static dt_type_t T_BUMP, T_WRITE, T_READ, T_LINK, T_SPIN;
 
 /* +1 when run on rank 1: the final count also proves where the tasks ran */
 static void bump(void *p)
@@ -112,6 +112,53 @@ static int app_rtt(void)
     if (!dt_ok)
         fprintf(stderr, "micro rtt: counter %ld, expected %ld (tasks not run once each on rank 1)\n",
                 *ctr, expect);
+    CHECK(dt_dfree(ctr));
+    return dt_ok ? 0 : 1;
+}
+
+/* ---- libdtask: a chain on rank 1 while rank 0's only worker computes ------------ */
+
+/* Run with DT_NAMESPACE=0: each link is placed by rank 0 once it has read
+ * the completion of the previous one, which, while its worker computes, is
+ * its progress thread's job (DT_DOORBELL wakes it).  Clocks: one node. */
+typedef struct { long *ctr; double *end; } link_t;
+
+static void chain_link(void *p)
+{
+    const link_t *l = p;
+    *l->ctr += dt_rank() == 1 ? 1 : 1000000;
+    *l->end = now();
+}
+
+static void spin(void *p)
+{
+    double until = now() + *(const double *)p;
+    while (now() < until) continue;
+}
+
+static int app_busy(void)
+{
+    long *ctr = dt_dmalloc(64);
+    if (!ctr) return 1;
+    *ctr = 0;
+    link_t l = { ctr, (double *)(ctr + 1) };
+    dt_access_t chain = { DT_INOUT, ctr, 2 * sizeof(long), 0, 0 }, other = { DT_INOUT, ctr + 4, 8, 0, 0 };
+    dt_task_attr_t on1 = { .node = 1, .label = "link" }, on0 = { .node = 0, .label = "spin" };
+    long expect = 0;
+    for (long r = 0; r <= reps; r++) {
+        long n = r ? ntasks : ntasks / 4 + 1;
+        double secs = (double)n * 500e-6;          /* outlasts the chain */
+        double t0 = now();
+        CHECK(dt_task_create(T_SPIN, &secs, sizeof secs, &other, 1, &on0));
+        for (long i = 0; i < n; i++) CHECK(dt_task_create(T_LINK, &l, sizeof l, &chain, 1, &on1));
+        CHECK(dt_taskwait());
+        expect += n;
+        if (r) dt_res[r - 1] = (*l.end - t0) / (double)n;
+    }
+    dt_ok = *ctr == expect;
+    if (!dt_ok)
+        fprintf(stderr, "micro busy: counter %ld, expected %ld (links not run once each on rank 1)\n", *ctr,
+                expect);
     CHECK(dt_dfree(ctr));
     return dt_ok ? 0 : 1;
 }
@@ -172,7 +219,7 @@ static int app(int argc, char **argv)
         fprintf(stderr, "micro: needs 2 ranks (mpiexec.mpich -n 2)\n");
         return 2;
     }
-    return mode_bw ? app_bw() : app_rtt();
+    return mode_bw ? app_bw() : mode_busy ? app_busy() : app_rtt();
 }
 
 /* ---- plain MPI references --------------------------------------------------------- */
@@ -250,7 +297,8 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int ok = argc >= 2;
-    if (ok && !strcmp(argv[1], "rtt") && argc == 4) {
+    if (ok && (!strcmp(argv[1], "rtt") || !strcmp(argv[1], "busy")) && argc == 4) {
+        mode_busy = !strcmp(argv[1], "busy");
         ntasks = parse(argv[2]);
         reps = parse(argv[3]);
         ok = ntasks > 0 && reps > 0 && reps <= MAXREPS;
@@ -265,7 +313,7 @@ int main(int argc, char **argv)
     }
     if (!ok || size < 2) {
         if (rank == 0)
-            fprintf(stderr, "usage: mpiexec.mpich -n 2 micro rtt TASKS REPS | bw MIB BLOCKS REPS"
+            fprintf(stderr, "usage: mpiexec.mpich -n 2 micro rtt|busy TASKS REPS | bw MIB BLOCKS REPS"
                             "   (BLOCKS, REPS <= %d)\n", MAXREPS);
         MPI_Finalize();
         return 2;
@@ -273,6 +321,8 @@ int main(int argc, char **argv)
     CHECK(dt_type_register("bump", bump, &T_BUMP));
     CHECK(dt_type_register("write", writer, &T_WRITE));
     CHECK(dt_type_register("read", reader, &T_READ));
+    CHECK(dt_type_register("link", chain_link, &T_LINK));
+    CHECK(dt_type_register("spin", spin, &T_SPIN));
 
     char *bufs = NULL;
     if (mode_bw && !(bufs = malloc((size_t)nblocks * MIB))) return 1;
@@ -300,8 +350,8 @@ int main(int argc, char **argv)
                    reps, d, m, median(pp, 2 * (int)reps), median(win, 2 * (int)reps), d / m,
                    rc == 0 ? "verified" : "FAILED");
         else
-            printf("bench=rtt tasks=%ld reps=%ld dtask_us=%.2f mpi_rtt_us=%.2f ratio=%.2f %s\n",
-                   ntasks, reps, d * 1e6, m * 1e6, d / m, rc == 0 ? "verified" : "FAILED");
+            printf("bench=%s tasks=%ld reps=%ld dtask_us=%.2f mpi_rtt_us=%.2f ratio=%.2f %s\n",
+                   mode_busy ? "busy" : "rtt", ntasks, reps, d * 1e6, m * 1e6, d / m, rc == 0 ? "verified" : "FAILED");
     }
     free(bufs);
     MPI_Finalize();

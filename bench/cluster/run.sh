@@ -37,7 +37,7 @@ dtask() {
     local envs=() d
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    for d in DT_SCHEDULE=locality DT_BIND=cores DT_STATS=1 DT_AGGREGATE=1 DT_PROGRESS=thread DT_NAMESPACE=1 DT_EAGER=1; do
+    for d in DT_SCHEDULE=locality DT_BIND=cores DT_STATS=1 DT_AGGREGATE=1 DT_PROGRESS=thread DT_NAMESPACE=1 DT_EAGER=1 DT_DOORBELL=1; do
         [[ " ${envs[*]} " == *" ${d%%=*}="* ]] || envs+=("$d")
     done
     if [ "$1" = mpi2 ]; then
@@ -72,6 +72,7 @@ if [ $quick = 1 ]; then
     dtask -- mpi2 micro rtt 200 2; check 0 verified
     dtask DT_PROGRESS=workers DT_AGGREGATE=0 -- mpi2 micro rtt 100 1; check 0 verified
     dtask DT_NAMESPACE=0 -- mpi2 micro rtt 100 1; check 0 verified
+    dtask DT_NAMESPACE=0 -- mpi2 micro busy 50 1; check 0 verified
     dtask -- mpi2 micro bw 16 4 2; check 0 verified
     dtask DT_PROGRESS=workers -- mpi2 micro bw 8 4 1; check 0 verified
     for app in matmul cholesky; do
@@ -91,6 +92,7 @@ fi
 rounds=${CLUSTER_ROUNDS:-7}
 reps=${CLUSTER_REPS:-5}            # in-process repetitions of the micro-benchmarks
 rtt_n=${CLUSTER_RTT_TASKS:-2000}
+busy_n=${CLUSTER_BUSY_TASKS:-200}
 bw_mib=${CLUSTER_BW_MIB:-512}
 bw_blocks=${CLUSTER_BW_BLOCKS:-8}
 N=${CLUSTER_N:-2048}
@@ -107,6 +109,8 @@ setcmd() {
     rtt.agg0)    dtask DT_AGGREGATE=0 -- mpi2 micro rtt "$rtt_n" "$reps" ;;
     rtt.workers) dtask DT_PROGRESS=workers -- mpi2 micro rtt "$rtt_n" "$reps" ;;
     rtt.ns0)     dtask DT_NAMESPACE=0 -- mpi2 micro rtt "$rtt_n" "$reps" ;;
+    busy.on)     dtask DT_NAMESPACE=0 -- mpi2 micro busy "$busy_n" "$reps" ;;
+    busy.bell0)  dtask DT_NAMESPACE=0 DT_DOORBELL=0 -- mpi2 micro busy "$busy_n" "$reps" ;;
     bw.on)       dtask -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     bw.agg0)     dtask DT_AGGREGATE=0 -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     bw.workers)  dtask DT_PROGRESS=workers -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
@@ -117,6 +121,7 @@ setcmd() {
     mm.workers|ch.workers) dtask DT_PROGRESS=workers -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.ns0|ch.ns0)   dtask DT_NAMESPACE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.eager0|ch.eager0) dtask DT_EAGER=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
+    mm.bell0|ch.bell0) dtask DT_DOORBELL=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     ch.rr)       dtask DT_SCHEDULE=round-robin -- mpi2 apps cholesky "$N" "$B" ;;
     mm.bal|ch.bal) dtask DT_SCHEDULE=balance -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
     mm.starpu|ch.starpu)   starpu "$(app "$1")" "$N" "$B" ;;
@@ -124,9 +129,10 @@ setcmd() {
 }
 app() { case $1 in mm.*) echo matmul ;; *) echo cholesky ;; esac; }
 
-configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 bw.on bw.agg0 bw.workers bw.ns0 mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.eager0 mm.bal"
+configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 busy.on busy.bell0 bw.on bw.agg0 bw.workers bw.ns0"
+configs="$configs mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.eager0 mm.bell0 mm.bal"
 [ $have_starpu = 1 ] && configs="$configs mm.starpu"
-configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.eager0 ch.rr ch.bal"
+configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.eager0 ch.bell0 ch.rr ch.bal"
 [ $have_starpu = 1 ] && configs="$configs ch.starpu"
 rev() { local out=""; for c in $1; do out="$c $out"; done; echo "$out"; }
 
@@ -141,7 +147,7 @@ if [ $report = 0 ]; then
     git -C "$here" diff --quiet HEAD -- lib include 2>/dev/null || dirty=1
     {
         echo "meta commit=$commit dirty=$dirty date=$(date -u '+%Y-%m-%dT%H:%MZ')"
-        echo "meta rounds=$rounds reps=$reps rtt_n=$rtt_n bw_mib=$bw_mib bw_blocks=$bw_blocks N=$N B=$B to=$to"
+        echo "meta rounds=$rounds reps=$reps rtt_n=$rtt_n busy_n=$busy_n bw_mib=$bw_mib bw_blocks=$bw_blocks N=$N B=$B to=$to"
     } > "$log"
     for r in $(seq 1 "$rounds"); do
         if [ $((r % 2)) = 1 ]; then order=$configs; else order=$(rev "$configs"); fi
@@ -158,7 +164,7 @@ if [ $report = 0 ]; then
 fi
 [ -s "$log" ] || { echo "run.sh: no $log to report" >&2; exit 1; }
 meta() { awk -v k="$1" '$1 == "meta" { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$log"; }
-for k in commit dirty date rounds reps rtt_n bw_mib bw_blocks N B to; do eval "$k=\$(meta $k)"; done
+for k in commit dirty date rounds reps rtt_n busy_n bw_mib bw_blocks N B to; do eval "$k=\$(meta $k)"; done
 [ "$dirty" = 1 ] && commit="$commit + uncommitted changes in lib/ or include/"
 loads=$(meta load | paste -sd' ')
 # failed jobs: a non-zero status, or no "verified" line
@@ -193,7 +199,7 @@ met() { awk -v x="$1" -v t="$2" 'BEGIN { if (x == "nan") print "no data"; else p
 
 for c in $configs; do
     case $c in
-    rtt.*) eval "t_${c/./_}=$(med "$c" dtask_us) m_${c/./_}=$(med "$c" mpi_rtt_us) r_${c/./_}=$(med "$c" ratio)" ;;
+    rtt.*|busy.*) eval "t_${c/./_}=$(med "$c" dtask_us) m_${c/./_}=$(med "$c" mpi_rtt_us) r_${c/./_}=$(med "$c" ratio)" ;;
     bw.*)  eval "t_${c/./_}=$(med "$c" dtask_mibs) m_${c/./_}=$(med "$c" mpi_stream_mibs) r_${c/./_}=$(med "$c" ratio)"
            eval "w_${c/./_}=$(med "$c" mpi_window_mibs) p_${c/./_}=$(med "$c" mpi_pingpong_mibs)" ;;
     *)     eval "t_${c/./_}=$(med "$c" time) g_${c/./_}=$(med "$c" gflops)" ;;
@@ -301,7 +307,7 @@ includes gathering the result tiles on rank 0.
 
 ### Each optimisation on and off (2 ranks x 1 worker, same rounds)
 
-Default = DT_AGGREGATE=1, DT_PROGRESS=thread, DT_NAMESPACE=1, DT_EAGER=1.  Effect = off / on: ratio of the medians
+Default = DT_AGGREGATE=1, DT_PROGRESS=thread, DT_NAMESPACE=1, DT_EAGER=1, DT_DOORBELL=1.  Effect = off / on: ratio of the medians
 (median of the per-round ratios); for times > 1 means the optimisation helps, for
 bandwidth < 1 means it helps.  The progress thread is on by default, so the
 "on" column of that row is the thread and "off" is DT_PROGRESS=workers.
@@ -310,6 +316,7 @@ bandwidth < 1 means it helps.  The progress thread is on by default, so the
 |---|---|---|---|---|
 | DT_AGGREGATE=1 vs 0 (coalesce control messages to a rank) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_agg0" "%.1f") / $(eff rtt.agg0 rtt.on dtask_us "$t_rtt_agg0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_agg0" "%.0f") / $(eff bw.agg0 bw.on dtask_mibs "$t_bw_agg0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_agg0" "%.3f") / $(eff mm.agg0 mm.on time "$t_mm_agg0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_agg0" "%.3f") / $(eff ch.agg0 ch.on time "$t_ch_agg0" "$t_ch_on") |
 | DT_PROGRESS=thread vs workers (workers drive MPI between tasks and while waiting, plus a progress thread for when all are busy, vs workers alone) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_workers" "%.1f") / $(eff rtt.workers rtt.on dtask_us "$t_rtt_workers" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_workers" "%.0f") / $(eff bw.workers bw.on dtask_mibs "$t_bw_workers" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_workers" "%.3f") / $(eff mm.workers mm.on time "$t_mm_workers" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_workers" "%.3f") / $(eff ch.workers ch.on time "$t_ch_workers" "$t_ch_on") |
+| DT_DOORBELL=1 vs 0 (a rank that sends to another rank of its node wakes that rank's napping progress thread) | $(fmt "$t_busy_on" "%.1f") / $(fmt "$t_busy_bell0" "%.1f") / $(eff busy.bell0 busy.on dtask_us "$t_busy_bell0" "$t_busy_on"): chain of $busy_n tasks on rank 1 while rank 0's worker computes, DT_NAMESPACE=0 (each link placed by rank 0's progress thread) | - | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_bell0" "%.3f") / $(eff mm.bell0 mm.on time "$t_mm_bell0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_bell0" "%.3f") / $(eff ch.bell0 ch.on time "$t_ch_bell0" "$t_ch_on") |
 | DT_EAGER=1 vs 0 (bytes rank 0 holds sent with the offloaded task, unasked, vs requested by the target) | - (no data) | - (the reader is on rank 0) | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_eager0" "%.3f") / $(eff mm.eager0 mm.on time "$t_mm_eager0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_eager0" "%.3f") / $(eff ch.eager0 ch.on time "$t_ch_eager0" "$t_ch_on") |
 | write versions (WriteID: fetches avoided) | always on (no switch): counts below | | | |
 | DT_NAMESPACE=1 vs 0 (tasks whose predecessors are all on one rank placed there early; dependencies among them resolved there) | $(fmt "$t_rtt_on" "%.1f") / $(fmt "$t_rtt_ns0" "%.1f") / $(eff rtt.ns0 rtt.on dtask_us "$t_rtt_ns0" "$t_rtt_on") | $(fmt "$t_bw_on" "%.0f") / $(fmt "$t_bw_ns0" "%.0f") / $(eff bw.ns0 bw.on dtask_mibs "$t_bw_ns0" "$t_bw_on") | $(fmt "$t_mm_on" "%.3f") / $(fmt "$t_mm_ns0" "%.3f") / $(eff mm.ns0 mm.on time "$t_mm_ns0" "$t_mm_on") | $(fmt "$t_ch_on" "%.3f") / $(fmt "$t_ch_ns0" "%.3f") / $(eff ch.ns0 ch.on time "$t_ch_ns0" "$t_ch_on") |

@@ -38,12 +38,15 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	for cfg in "DT_PROGRESS=workers" "DT_AGGREGATE=0" "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_EAGER=0"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, 3 ranks, $$cfg"; fail=1; }; done; \
-	for e in 1 0; do \
-	  out=$$(DT_EAGER=$$e DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-offload 2>&1); rc=$$?; \
-	  sent=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: .*sent unasked with their task \([0-9]*\).*/\1/p'); \
-	  if [ $$rc -ne 0 ] || [ -z "$$sent" ] || { [ $$e = 1 ] && [ "$$sent" -eq 0 ]; } || { [ $$e = 0 ] && [ "$$sent" -ne 0 ]; }; then \
-	    echo "test-mpi FAILED: offload, DT_EAGER=$$e (status $$rc, regions sent unasked '$$sent')"; fail=1; \
-	  else echo "offload, DT_EAGER=$$e: ok ($$sent regions sent unasked)"; fi; done; \
+	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 1 env DT_PROGRESS=workers $(BUILD)/test/mpi-offload : -n 2 $(BUILD)/test/mpi-offload \
+	  || { echo "test-mpi FAILED: offload, 3 ranks, DT_PROGRESS=workers on rank 0 only (no doorbells)"; fail=1; }; \
+	for opt in "DT_EAGER:regions sent unasked with their task" "DT_DOORBELL:doorbells rung"; do \
+	  var=$${opt%%:*}; what=$${opt#*:}; for e in 1 0; do \
+	  out=$$(env $$var=$$e DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-offload 2>&1); rc=$$?; \
+	  n=$$(printf '%s\n' "$$out" | sed -n "s/.*rank 0: .*$$what \([0-9]*\).*/\1/p"); \
+	  if [ $$rc -ne 0 ] || [ -z "$$n" ] || { [ $$e = 1 ] && [ "$$n" -eq 0 ]; } || { [ $$e = 0 ] && [ "$$n" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: offload, $$var=$$e (status $$rc, $$what '$$n')"; fail=1; \
+	  else echo "offload, $$var=$$e: ok ($$what $$n)"; fi; done; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:"; do \
 	  mode=$${f%%:*}; want=$${f#*:}; \
 	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \

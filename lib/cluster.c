@@ -100,7 +100,8 @@ typedef struct outmsg {
 typedef struct doorbell {
     atomic_int rings;           /* futex word (shared): bumped at each ring */
     atomic_int sleeping;        /* the owner's progress thread waits on rings */
-    char pad[56];               /* one cache line per rank */
+    atomic_int listening;       /* ... and every worker there is inside a task */
+    char pad[52];               /* one cache line per rank */
 } doorbell;
 
 typedef struct inflight {
@@ -165,14 +166,21 @@ static void die(const char *fmt, ...)
     abort();
 }
 
-static void ring(doorbell *b)
+static void wake_progress(void)
 {
-    if (b != C.mine) atomic_fetch_add_explicit(&C.n_rings, 1, memory_order_relaxed);
-    atomic_fetch_add(&b->rings, 1);
-    if (atomic_load(&b->sleeping)) dt__futex_wake_shared(&b->rings, 1);
+    atomic_fetch_add(&C.mine->rings, 1);
+    if (atomic_load(&C.mine->sleeping)) dt__futex_wake_shared(&C.mine->rings, 1);
 }
 
-static void wake_progress(void) { ring(C.mine); }
+/* Another rank's bell: only while no worker there waits for work (one
+ * that waits polls MPI itself; waking the progress thread too would take
+ * the core from it). */
+static void ring_peer(doorbell *b)
+{
+    atomic_fetch_add_explicit(&C.n_rings, 1, memory_order_relaxed);
+    atomic_fetch_add(&b->rings, 1);
+    if (atomic_load(&b->listening) && atomic_load(&b->sleeping)) dt__futex_wake_shared(&b->rings, 1);
+}
 
 static void post(outmsg *m)
 {
@@ -1357,7 +1365,7 @@ static void start_out(outmsg *m)
     case OUT_CTRL:
         MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, TAG_CTRL, C.comm, &req);
         track(req, MPI_DATATYPE_NULL, m);
-        if (C.bell[m->peer]) ring(C.bell[m->peer]);
+        if (C.bell[m->peer]) ring_peer(C.bell[m->peer]);
         break;
     case OUT_RECV:
         t = region_type(&m->region, &count);
@@ -1370,7 +1378,7 @@ static void start_out(outmsg *m)
         MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, C.comm, &req);
         track(req, t, m);
-        if (C.bell[m->peer]) ring(C.bell[m->peer]);
+        if (C.bell[m->peer]) ring_peer(C.bell[m->peer]);
         break;
     }
 }
@@ -1571,10 +1579,14 @@ static void *progress_main(void *arg)
             if (did) continue;
         }
         long ns = nap_idle;
-        if (dt__sched_sleepers() == 0) {
+        bool all_busy = dt__sched_sleepers() == 0;
+        if (all_busy) {
             ns = nap;
             nap = nap * 2 > nap_max ? nap_max : nap * 2;
+        } else {
+            rings = atomic_load(&C.mine->rings);   /* rings meant for the polling workers */
         }
+        atomic_store(&C.mine->listening, all_busy);
         atomic_store(&C.mine->sleeping, 1);
         if (outbox_empty()) dt__futex_wait_shared(&C.mine->rings, rings, ns);
         atomic_store(&C.mine->sleeping, 0);

@@ -1365,7 +1365,6 @@ static void start_out(outmsg *m)
     case OUT_CTRL:
         MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, TAG_CTRL, C.comm, &req);
         track(req, MPI_DATATYPE_NULL, m);
-        if (C.bell[m->peer]) ring_peer(C.bell[m->peer]);
         break;
     case OUT_RECV:
         t = region_type(&m->region, &count);
@@ -1378,9 +1377,9 @@ static void start_out(outmsg *m)
         MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, C.comm, &req);
         track(req, t, m);
-        if (C.bell[m->peer]) ring_peer(C.bell[m->peer]);
         break;
     }
+    if (m->kind != OUT_RECV && C.bell[m->peer]) ring_peer(C.bell[m->peer]);
 }
 
 static void finish_out(outmsg *m)
@@ -1790,7 +1789,6 @@ void dt__cluster_finalize(void)
             pthread_mutex_unlock(&C.poll_lock);
             wake_progress();
             pthread_join(C.thread, NULL);
-            memset(C.bell, 0, sizeof C.bell);
         } else {
             /* let the last sends finish */
             pthread_mutex_lock(&C.poll_lock);
@@ -1818,6 +1816,7 @@ void dt__cluster_finalize(void)
         wait_napping(&req);
         /* after the barrier: until every progress thread stopped, some rank may ring */
         if (C.bell_win != MPI_WIN_NULL) MPI_Win_free(&C.bell_win);
+        memset(C.bell, 0, sizeof C.bell);
         C.mine = &C.own;
     }
     tree_free(&C.dir);

@@ -97,7 +97,7 @@ int dt__mem_init(size_t dmem, size_t lmem, int rank, int nranks)
         if (!want) return DT_ENOMEM;
         if (rank != 0) p = map_at((void *)want, size);
         if (!dt__cluster_all(p != NULL)) {
-            if (p && rank == 0 && nfailed < ATTEMPTS) failed[nfailed++] = p;
+            if (p && rank == 0) failed[nfailed++] = p;     /* one per attempt at most */
             else if (p) munmap(p, size);
             p = NULL;
         }

@@ -88,21 +88,25 @@ static inline void dt__vec_take(dt__vec *dst, dt__vec *src)
     dt__vec_init(src);
 }
 
-static inline void dt__futex_wait(atomic_int *addr, int val, long timeout_ns)
+/* op: FUTEX_WAIT_PRIVATE, or FUTEX_WAIT for a word other processes may map
+   (a private wake reaches only waiters of the same process: waiter and
+   waker must use the same kind). */
+static inline void dt__futex_wait_op(atomic_int *addr, int val, long timeout_ns, int op)
 {
     struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
-    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, timeout_ns > 0 ? &ts : NULL, NULL, 0);
+    syscall(SYS_futex, addr, op, val, timeout_ns > 0 ? &ts : NULL, NULL, 0);
+}
+static inline void dt__futex_wait(atomic_int *addr, int val, long timeout_ns)
+{
+    dt__futex_wait_op(addr, val, timeout_ns, FUTEX_WAIT_PRIVATE);
 }
 static inline void dt__futex_wake(atomic_int *addr, int n)
 {
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
-/* The same on a word other processes may map (FUTEX_*_PRIVATE wakes only
-   waiters of the same process; waiter and waker must use the same kind). */
 static inline void dt__futex_wait_shared(atomic_int *addr, int val, long timeout_ns)
 {
-    struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
-    syscall(SYS_futex, addr, FUTEX_WAIT, val, timeout_ns > 0 ? &ts : NULL, NULL, 0);
+    dt__futex_wait_op(addr, val, timeout_ns, FUTEX_WAIT);
 }
 static inline void dt__futex_wake_shared(atomic_int *addr, int n)
 {

@@ -8,9 +8,13 @@
  * same tiles on each rank, and the result is checked in O(N^2) (see
  * common.h) instead of against a sequential run.
  *
- *   apps matmul|cholesky N B [skip]
- *   mpiexec.mpich -n 2 apps matmul|cholesky N B [skip]
+ *   apps matmul|cholesky N B [tiles] [skip]
+ *   mpiexec.mpich -n 2 apps matmul|cholesky N B [tiles] [skip]
  *
+ * Matrices are row-major, a tile being a 2-D region of B rows (as in
+ * examples/), or with `tiles` in tile layout (common.h): each tile
+ * contiguous, one plain range per access.  Generation and checks are
+ * row-major in both, outside the timed part.
  * skip: leave out the last task, so the check must fail (exit status 1):
  * bench-cluster-quick uses it to prove that the checks can fail.
  * One timed run per process, as in the StarPU-MPI driver: both start cold.
@@ -69,9 +73,18 @@ static size_t N, B;
 static long skip_at = -1;   /* index of the task to leave out, -1: none */
 static long created;
 
+static int tiles;           /* tile layout */
+static size_t ld;           /* of a tile: N, or B in tile layout */
+
+static double *tile(double *M, size_t i, size_t j)
+{
+    return tiles ? tile_at(M, N, B, i, j) : M + i * B * N + j * B;
+}
+
 static dt_access_t tile_acc(unsigned mode, double *M, size_t i, size_t j)
 {
-    return (dt_access_t){ mode, M + i * B * N + j * B, tile_ext(N, B, j) * sizeof(double),
+    if (tiles) return (dt_access_t){ mode, tile(M, i, j), B * B * sizeof(double), 1, 0 };
+    return (dt_access_t){ mode, tile(M, i, j), tile_ext(N, B, j) * sizeof(double),
                           tile_ext(N, B, i), N * sizeof(double) };
 }
 
@@ -89,8 +102,8 @@ static void matmul(double *C, double *A, double *Bm)
     for (size_t i = 0; i < nt; i++)
         for (size_t j = 0; j < nt; j++)
             for (size_t k = 0; k < nt; k++) {
-                kargs_t g = { C + i * B * N + j * B, A + i * B * N + k * B, Bm + k * B * N + j * B,
-                              tile_ext(N, B, i), tile_ext(N, B, j), tile_ext(N, B, k), N };
+                kargs_t g = { tile(C, i, j), tile(A, i, k), tile(Bm, k, j),
+                              tile_ext(N, B, i), tile_ext(N, B, j), tile_ext(N, B, k), ld };
                 dt_access_t acc[] = { tile_acc(DT_IN, A, i, k), tile_acc(DT_IN, Bm, k, j),
                                       tile_acc(DT_INOUT, C, i, j) };
                 task(T_MM, &g, acc, 3, 0, "gemm");
@@ -98,30 +111,28 @@ static void matmul(double *C, double *A, double *Bm)
     CHECK(dt_taskwait());
 }
 
-static double *tile(double *A, size_t i, size_t j) { return A + i * B * N + j * B; }
-
 static void cholesky(double *A)
 {
     size_t nt = (N + B - 1) / B;
     for (size_t k = 0; k < nt; k++) {
-        kargs_t p = { .c = tile(A, k, k), .n = tile_ext(N, B, k), .ld = N };
+        kargs_t p = { .c = tile(A, k, k), .n = tile_ext(N, B, k), .ld = ld };
         dt_access_t pa[] = { tile_acc(DT_INOUT, A, k, k) };
         task(T_POTRF, &p, pa, 1, 2, "potrf");
         for (size_t i = k + 1; i < nt; i++) {
             kargs_t t = { .c = tile(A, i, k), .a = tile(A, k, k), .m = tile_ext(N, B, i),
-                          .n = tile_ext(N, B, k), .ld = N };
+                          .n = tile_ext(N, B, k), .ld = ld };
             dt_access_t ta[] = { tile_acc(DT_IN, A, k, k), tile_acc(DT_INOUT, A, i, k) };
             task(T_TRSM, &t, ta, 2, 1, "trsm");
         }
         for (size_t i = k + 1; i < nt; i++) {
             kargs_t s = { .c = tile(A, i, i), .a = tile(A, i, k), .m = tile_ext(N, B, i),
-                          .k = tile_ext(N, B, k), .ld = N };
+                          .k = tile_ext(N, B, k), .ld = ld };
             dt_access_t sa[] = { tile_acc(DT_IN, A, i, k), tile_acc(DT_INOUT, A, i, i) };
             task(T_SYRK, &s, sa, 2, 0, "syrk");
             for (size_t j = k + 1; j < i; j++) {
                 kargs_t g = { .c = tile(A, i, j), .a = tile(A, i, k), .b = tile(A, j, k),
                               .m = tile_ext(N, B, i), .n = tile_ext(N, B, j),
-                              .k = tile_ext(N, B, k), .ld = N };
+                              .k = tile_ext(N, B, k), .ld = ld };
                 dt_access_t ga[] = { tile_acc(DT_IN, A, i, k), tile_acc(DT_IN, A, j, k),
                                      tile_acc(DT_INOUT, A, i, j) };
                 task(T_GEMM, &g, ga, 3, 0, "gemm");
@@ -133,50 +144,74 @@ static void cholesky(double *A)
 
 static int is_matmul;
 
+/* Matrix `which` (0 A, 1 B, 2 C of matmul; 3 Cholesky's) in the layout of
+ * the run: generated row-major in `rows`, stored tile by tile if tiles. */
+static double *matrix(int which, double *rows)
+{
+    size_t nt = (N + B - 1) / B;
+    double *M = dt_dmalloc((tiles ? nt * nt * B * B : N * N) * sizeof(double));
+    if (!M) return NULL;
+    double *gen = tiles ? rows : M;
+    if (which < 3) mm_fill(gen, N, which, 0, N, 0, N);
+    else chol_fill(gen, N, 0, N, 0, N);
+    for (size_t i = 0; tiles && i < nt; i++)
+        for (size_t j = 0; j < nt; j++) tile_from_rows(M, rows, N, B, i, j);
+    return M;
+}
+
+/* M row-major, for the checks: M itself, or `rows` filled from its tiles */
+static const double *row_major(double *M, double *rows)
+{
+    size_t nt = (N + B - 1) / B;
+    for (size_t i = 0; tiles && i < nt; i++)
+        for (size_t j = 0; j < nt; j++) tile_to_rows(rows, M, N, B, i, j);
+    return tiles ? rows : M;
+}
+
 static int app(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    size_t nn = N * N, bytes = nn * sizeof(double);
-    double flops, t;
+    size_t nt = (N + B - 1) / B;
+    double flops, t, *rows = tiles ? malloc(N * N * sizeof(double)) : NULL;
     int bad;
+    if (tiles && !rows) {
+        fprintf(stderr, "apps: out of memory for N=%zu\n", N);
+        return 1;
+    }
     if (is_matmul) {
-        double *A = dt_dmalloc(bytes), *Bm = dt_dmalloc(bytes), *C = dt_dmalloc(bytes);
+        double *A = matrix(0, rows), *Bm = matrix(1, rows), *C = matrix(2, rows);
         if (!A || !Bm || !C) {
             fprintf(stderr, "apps: out of memory for N=%zu (DT_DMEM_SIZE?)\n", N);
             return 1;
         }
-        mm_fill(A, N, 0, 0, N, 0, N);
-        mm_fill(Bm, N, 1, 0, N, 0, N);
-        mm_fill(C, N, 2, 0, N, 0, N);
-        size_t nt = (N + B - 1) / B;
         if (skip_at == 0) skip_at = (long)(nt * nt * nt) - 1;
         double t0 = now_s();
         matmul(C, A, Bm);
         t = now_s() - t0;
         flops = 2.0 * (double)N * (double)N * (double)N;
-        bad = mm_check(C, N);
+        bad = mm_check(row_major(C, rows), N);
         CHECK(dt_dfree(C));
         CHECK(dt_dfree(Bm));
         CHECK(dt_dfree(A));
     } else {
-        double *A = dt_dmalloc(bytes);
+        double *A = matrix(3, rows);
         if (!A) {
             fprintf(stderr, "apps: out of memory for N=%zu (DT_DMEM_SIZE?)\n", N);
             return 1;
         }
-        chol_fill(A, N, 0, N, 0, N);
         if (skip_at == 0) skip_at = 1;        /* the first trsm */
         double t0 = now_s();
         cholesky(A);
         t = now_s() - t0;
         flops = (double)N * (double)N * (double)N / 3.0;
-        bad = chol_check(A, N);
+        bad = chol_check(row_major(A, rows), N);
         CHECK(dt_dfree(A));
     }
-    printf("bench=%s system=dtask ranks=%d workers=%d N=%zu B=%zu tasks=%ld time=%.4f gflops=%.3f %s\n",
-           is_matmul ? "matmul" : "cholesky", dt_num_ranks(), dt_num_workers(), N, B, created,
-           t, flops / t * 1e-9, bad ? "FAILED" : "verified");
+    free(rows);
+    printf("bench=%s system=dtask ranks=%d workers=%d N=%zu B=%zu layout=%s tasks=%ld time=%.4f gflops=%.3f %s\n",
+           is_matmul ? "matmul" : "cholesky", dt_num_ranks(), dt_num_workers(), N, B,
+           tiles ? "tiles" : "rows", created, t, flops / t * 1e-9, bad ? "FAILED" : "verified");
     return bad;
 }
 
@@ -187,13 +222,16 @@ int main(int argc, char **argv)
         N = strtoul(argv[2], &end1, 10);
         B = strtoul(argv[3], &end2, 10);
     }
-    if (argc < 4 || argc > 5 || (strcmp(argv[1], "matmul") && strcmp(argv[1], "cholesky")) ||
-        *end1 || *end2 || !N || !B || B > N || N > 65536 || (argc == 5 && strcmp(argv[4], "skip"))) {
-        fprintf(stderr, "usage: apps matmul|cholesky N B [skip]   (0 < B <= N)\n");
+    int opt = 4;
+    if (argc > opt && !strcmp(argv[opt], "tiles")) tiles = 1, opt++;
+    if (argc > opt && !strcmp(argv[opt], "skip")) skip_at = 0, opt++;   /* resolved once the task count is known */
+    if (argc < 4 || argc != opt || (strcmp(argv[1], "matmul") && strcmp(argv[1], "cholesky")) ||
+        *end1 || *end2 || !N || !B || B > N || N > 65536) {
+        fprintf(stderr, "usage: apps matmul|cholesky N B [tiles] [skip]   (0 < B <= N)\n");
         return 2;
     }
     is_matmul = !strcmp(argv[1], "matmul");
-    if (argc == 5) skip_at = 0;   /* resolved once the task count is known */
+    ld = tiles ? B : N;
     CHECK(dt_type_register("mm_gemm", t_gemm_nn, &T_MM));
     CHECK(dt_type_register("potrf", t_potrf, &T_POTRF));
     CHECK(dt_type_register("trsm", t_trsm, &T_TRSM));

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <float.h>
+#include <string.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,26 @@ void k_gemm_nt(double *c, size_t ldc, const double *a, size_t lda, const double 
 size_t tile_ext(size_t N, size_t B, size_t i)
 {
     return N - i * B < B ? N - i * B : B;
+}
+
+double *tile_at(double *T, size_t N, size_t B, size_t i, size_t j)
+{
+    size_t nt = (N + B - 1) / B;
+    return T + (i * nt + j) * B * B;
+}
+
+void tile_from_rows(double *T, const double *M, size_t N, size_t B, size_t i, size_t j)
+{
+    double *t = tile_at(T, N, B, i, j);
+    for (size_t r = 0; r < tile_ext(N, B, i); r++)
+        memcpy(t + r * B, M + (i * B + r) * N + j * B, tile_ext(N, B, j) * sizeof *t);
+}
+
+void tile_to_rows(double *M, const double *T, size_t N, size_t B, size_t i, size_t j)
+{
+    const double *t = tile_at((double *)T, N, B, i, j);
+    for (size_t r = 0; r < tile_ext(N, B, i); r++)
+        memcpy(M + (i * B + r) * N + j * B, t + r * B, tile_ext(N, B, j) * sizeof *t);
 }
 
 static uint64_t mix(uint64_t z)

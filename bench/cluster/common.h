@@ -4,6 +4,9 @@
  * one leading dimension per operand because StarPU hands a task contiguous
  * copies of remote tiles), the matrix generators, and the checks.
  * Matrices are row-major N x N doubles; ld is a row length in doubles.
+ * In tile layout (the drivers' "tiles" option, as tile algorithms such as
+ * PLASMA's store matrices) tile (i, j) is contiguous: B x B doubles at
+ * T + (i * nt + j) * B * B, ld = B; generation and checks stay row-major.
  */
 #ifndef BENCH_CLUSTER_COMMON_H
 #define BENCH_CLUSTER_COMMON_H
@@ -25,6 +28,12 @@ void k_gemm_nt(double *c, size_t ldc, const double *a, size_t lda, const double 
 
 /* rows (or columns) of tile row i: the last one may be short */
 size_t tile_ext(size_t N, size_t B, size_t i);
+
+/* tile (i, j) of a matrix in tile layout */
+double *tile_at(double *T, size_t N, size_t B, size_t i, size_t j);
+/* copies tile (i, j) from row-major M into tile layout T, or back */
+void tile_from_rows(double *T, const double *M, size_t N, size_t B, size_t i, size_t j);
+void tile_to_rows(double *M, const double *T, size_t N, size_t B, size_t i, size_t j);
 
 /* matmul inputs: element (i, j) of matrix `which` (0 A, 1 B, 2 C), in [-1, 1) */
 double mm_value(int which, size_t i, size_t j);

@@ -78,11 +78,17 @@ if [ $quick = 1 ]; then
     for app in matmul cholesky; do
         dtask -- apps $app 256 64; check 0 verified
         dtask -- mpi2 apps $app 256 64; check 0 verified
+        dtask -- apps $app 256 64 tiles; check 0 verified
+        dtask -- mpi2 apps $app 300 64 tiles; check 0 verified
+        dtask -- mpi2 apps $app 256 64 tiles skip; check 1 FAILED
         dtask DT_PROGRESS=workers DT_AGGREGATE=0 -- mpi2 apps $app 256 64; check 0 verified
         dtask DT_SCHEDULE=balance -- mpi2 apps $app 256 64; check 0 verified
         # the checks must catch a missing task
         dtask -- mpi2 apps $app 256 64 skip; check 1 FAILED
-        if [ $have_starpu = 1 ]; then starpu $app 256 64; check 0 verified; fi
+        if [ $have_starpu = 1 ]; then
+            starpu $app 256 64; check 0 verified
+            starpu $app 300 64 tiles; check 0 verified
+        fi
     done
     [ $have_starpu = 1 ] || echo "bench-cluster-quick: StarPU-MPI driver not built (no starpumpi-1.3 / Open MPI)"
     exit $fail
@@ -115,24 +121,27 @@ setcmd() {
     bw.agg0)     dtask DT_AGGREGATE=0 -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     bw.workers)  dtask DT_PROGRESS=workers -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
     bw.ns0)      dtask DT_NAMESPACE=0 -- mpi2 micro bw "$bw_mib" "$bw_blocks" "$reps" ;;
-    mm.1x2|ch.1x2)   dtask -- apps "$(app "$1")" "$N" "$B" ;;
-    mm.on|ch.on)     dtask -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    mm.agg0|ch.agg0) dtask DT_AGGREGATE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    mm.workers|ch.workers) dtask DT_PROGRESS=workers -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    mm.ns0|ch.ns0)   dtask DT_NAMESPACE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    mm.eager0|ch.eager0) dtask DT_EAGER=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    mm.bell0|ch.bell0) dtask DT_DOORBELL=0 -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    ch.rr)       dtask DT_SCHEDULE=round-robin -- mpi2 apps cholesky "$N" "$B" ;;
-    mm.bal|ch.bal) dtask DT_SCHEDULE=balance -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
-    mm.starpu|ch.starpu)   starpu "$(app "$1")" "$N" "$B" ;;
+    mm.1x2|ch.1x2)   dtask -- apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.on|ch.on)     dtask -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.agg0|ch.agg0) dtask DT_AGGREGATE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.workers|ch.workers) dtask DT_PROGRESS=workers -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.ns0|ch.ns0)   dtask DT_NAMESPACE=0 -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.eager0|ch.eager0) dtask DT_EAGER=0 -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.bell0|ch.bell0) dtask DT_DOORBELL=0 -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    ch.rr)       dtask DT_SCHEDULE=round-robin -- mpi2 apps cholesky "$N" "$B" tiles ;;
+    mm.bal|ch.bal) dtask DT_SCHEDULE=balance -- mpi2 apps "$(app "$1")" "$N" "$B" tiles ;;
+    mm.starpu|ch.starpu)   starpu "$(app "$1")" "$N" "$B" tiles ;;
+    mm.r1x2|ch.r1x2) dtask -- apps "$(app "$1")" "$N" "$B" ;;
+    mm.ron|ch.ron)   dtask -- mpi2 apps "$(app "$1")" "$N" "$B" ;;
+    ch.rbal)         dtask DT_SCHEDULE=balance -- mpi2 apps cholesky "$N" "$B" ;;
     esac
 }
 app() { case $1 in mm.*) echo matmul ;; *) echo cholesky ;; esac; }
 
 configs="rtt.on rtt.agg0 rtt.workers rtt.ns0 busy.on busy.bell0 bw.on bw.agg0 bw.workers bw.ns0"
-configs="$configs mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.eager0 mm.bell0 mm.bal"
+configs="$configs mm.1x2 mm.on mm.agg0 mm.workers mm.ns0 mm.eager0 mm.bell0 mm.bal mm.r1x2 mm.ron"
 [ $have_starpu = 1 ] && configs="$configs mm.starpu"
-configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.eager0 ch.bell0 ch.rr ch.bal"
+configs="$configs ch.1x2 ch.on ch.agg0 ch.workers ch.ns0 ch.eager0 ch.bell0 ch.rr ch.bal ch.r1x2 ch.ron ch.rbal"
 [ $have_starpu = 1 ] && configs="$configs ch.starpu"
 rev() { local out=""; for c in $1; do out="$c $out"; done; echo "$out"; }
 
@@ -226,6 +235,9 @@ verdict() {
 q_rr=$(div "$t_ch_1x2" "$t_ch_rr"); qp_rr=$(paired ch.1x2 ch.rr time)
 q_mm_bal=$(div "$t_mm_1x2" "$t_mm_bal"); qp_mm_bal=$(paired mm.1x2 mm.bal time)
 q_ch_bal=$(div "$t_ch_1x2" "$t_ch_bal"); qp_ch_bal=$(paired ch.1x2 ch.bal time)
+q_mm_rows=$(div "$t_mm_r1x2" "$t_mm_ron"); qp_mm_rows=$(paired mm.r1x2 mm.ron time)
+q_ch_rows=$(div "$t_ch_r1x2" "$t_ch_ron"); qp_ch_rows=$(paired ch.r1x2 ch.ron time)
+q_ch_rbal=$(div "$t_ch_r1x2" "$t_ch_rbal"); qp_ch_rbal=$(paired ch.r1x2 ch.rbal time)
 
 # the DT_STATS lines of the last round, one table row per rank
 stats_rows() {
@@ -279,6 +291,11 @@ bandwidth libdtask [$(all bw.on dtask_mibs)] MiB/s, MPI stream [$(all bw.on mpi_
 
 ### Tiled matmul and Cholesky, N=$N, B=$B (bench/cluster/apps.c, starpu-apps.c)
 
+Matrices in tile layout (\`apps ... tiles\`: each B x B tile contiguous, one plain
+range per access, as tile algorithms store them), unless a row says "row-major": then
+a tile is a 2-D region of B rows of N doubles (the layout of examples/), which costs
+the runtime a tree search per row in its dependency and data maps and a strided
+MPI datatype per transfer.
 Time from the first task creation until the result is back on rank 0, one run per
 job; checked on rank 0 (sampled entries bit-exact against the naive product /
 L L^T sampled, plus a Freivalds product test within rounding bounds).
@@ -293,11 +310,15 @@ ran minutes apart at most, so this one cancels slow changes in the load).
 | Cholesky, DT_SCHEDULE=round-robin on 2x1 (placement diagnostic: tasks alternate between the ranks) | | | $(fmt "$t_ch_rr" "%.3f") s ($(fmt "$g_ch_rr" "%.2f") GFlop/s) | $(fmt "$q_rr" "%.2f") ($(fmt "$qp_rr" "%.2f")) | | | | |
 | matmul, DT_SCHEDULE=balance on 2x1 (a ready task waits on rank 0 until a rank has a free worker or fewer than 2 tasks in flight per worker; highest priority first) | | | $(fmt "$t_mm_bal" "%.3f") s ($(fmt "$g_mm_bal" "%.2f") GFlop/s) | $(fmt "$q_mm_bal" "%.2f") ($(fmt "$qp_mm_bal" "%.2f")) | >= 0.85 | $(verdict "$q_mm_bal" "$qp_mm_bal" 0.85) | | |
 | Cholesky, DT_SCHEDULE=balance on 2x1 | | | $(fmt "$t_ch_bal" "%.3f") s ($(fmt "$g_ch_bal" "%.2f") GFlop/s) | $(fmt "$q_ch_bal" "%.2f") ($(fmt "$qp_ch_bal" "%.2f")) | >= 0.85 | $(verdict "$q_ch_bal" "$qp_ch_bal" 0.85) | | |
+| matmul, row-major | | $(fmt "$t_mm_r1x2" "%.3f") s ($(fmt "$g_mm_r1x2" "%.2f") GFlop/s) | $(fmt "$t_mm_ron" "%.3f") s ($(fmt "$g_mm_ron" "%.2f") GFlop/s) | $(fmt "$q_mm_rows" "%.2f") ($(fmt "$qp_mm_rows" "%.2f")) | >= 0.85 | $(verdict "$q_mm_rows" "$qp_mm_rows" 0.85) | | |
+| Cholesky, row-major | | $(fmt "$t_ch_r1x2" "%.3f") s ($(fmt "$g_ch_r1x2" "%.2f") GFlop/s) | $(fmt "$t_ch_ron" "%.3f") s ($(fmt "$g_ch_ron" "%.2f") GFlop/s) | $(fmt "$q_ch_rows" "%.2f") ($(fmt "$qp_ch_rows" "%.2f")) | >= 0.85 | $(verdict "$q_ch_rows" "$qp_ch_rows" 0.85) | | |
+| Cholesky, row-major, DT_SCHEDULE=balance on 2x1 | | | $(fmt "$t_ch_rbal" "%.3f") s ($(fmt "$g_ch_rbal" "%.2f") GFlop/s) | $(fmt "$q_ch_rbal" "%.2f") ($(fmt "$qp_ch_rbal" "%.2f")) | >= 0.85 | $(verdict "$q_ch_rbal" "$qp_ch_rbal" 0.85) | | |
 
 Per-job times (s): matmul 1x2 [$(all mm.1x2 time)], 2x1 [$(all mm.on time)], StarPU-MPI [$(all mm.starpu time)];
-Cholesky 1x2 [$(all ch.1x2 time)], 2x1 [$(all ch.on time)], StarPU-MPI [$(all ch.starpu time)], 2x1 round-robin [$(all ch.rr time)], 2x1 balance: matmul [$(all mm.bal time)], Cholesky [$(all ch.bal time)].
+Cholesky 1x2 [$(all ch.1x2 time)], 2x1 [$(all ch.on time)], StarPU-MPI [$(all ch.starpu time)], 2x1 round-robin [$(all ch.rr time)], 2x1 balance: matmul [$(all mm.bal time)], Cholesky [$(all ch.bal time)];
+row-major: matmul 1x2 [$(all mm.r1x2 time)], 2x1 [$(all mm.ron time)], Cholesky 1x2 [$(all ch.r1x2 time)], 2x1 [$(all ch.ron time)], 2x1 balance [$(all ch.rbal time)].
 
-StarPU-MPI: same kernels (bench/cluster/common.c), tiles, inputs, priorities and
+StarPU-MPI: same kernels (bench/cluster/common.c), tiles in the same tile layout, inputs, priorities and
 checks; \`mpiexec.openmpi -n 2\`, STARPU_NCPU=1 (one CPU worker per rank; Open MPI
 binds rank r to core r), scheduler prio, one matrix handle per tile,
 starpu_mpi_task_insert.  Data: matmul A and B owned by rank 0 (as libdtask's start

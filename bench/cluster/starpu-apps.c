@@ -4,10 +4,11 @@
  * of bench/cluster).  Same kernels, tiles, inputs, priorities and checks
  * (common.h).
  *
- *   mpiexec.openmpi -n 2 -x STARPU_NCPU=1 starpu-apps matmul|cholesky N B
+ *   mpiexec.openmpi -n 2 -x STARPU_NCPU=1 starpu-apps matmul|cholesky N B [tiles]
  *
  * Each tile is a StarPU matrix handle over the rank's own copy of the
- * row-major matrix (ld N); tiles a rank does not own are registered without
+ * row-major matrix (ld N), or with `tiles` over its own copy in tile layout
+ * (common.h, ld B); tiles a rank does not own are registered without
  * memory (StarPU allocates contiguous copies when they arrive).  Every rank
  * submits every task with starpu_mpi_task_insert, which runs it on the owner
  * of the tile it writes and moves the inputs.  Ownership:
@@ -30,7 +31,7 @@
 #include "common.h"
 
 static size_t N, B, nt;
-static int rank, nranks;
+static int rank, nranks, tiles;
 
 #define PTR(i) ((double *)STARPU_MATRIX_GET_PTR(buffers[i]))
 #define LD(i) ((size_t)STARPU_MATRIX_GET_LD(buffers[i]))
@@ -77,12 +78,13 @@ static void check(int rc, const char *call)
     }
 }
 
-/* registers tile (i, j) of M, owned by `owner`, with a tag unique over all matrices */
-static void reg(starpu_data_handle_t *h, double *M, int which, size_t i, size_t j, int owner)
+/* registers tile (i, j) of M (T in tile layout), owned by `owner`, with a
+   tag unique over all matrices */
+static void reg(starpu_data_handle_t *h, double *M, double *T, int which, size_t i, size_t j, int owner)
 {
-    double *p = M + i * B * N + j * B;
+    double *p = tiles ? tile_at(T, N, B, i, j) : M + i * B * N + j * B;
     int mine = owner == rank;
-    starpu_matrix_data_register(h, mine ? STARPU_MAIN_RAM : -1, mine ? (uintptr_t)p : 0, N,
+    starpu_matrix_data_register(h, mine ? STARPU_MAIN_RAM : -1, mine ? (uintptr_t)p : 0, tiles ? B : N,
                                 tile_ext(N, B, j), tile_ext(N, B, i), sizeof(double));
     starpu_mpi_data_register(*h, (starpu_mpi_tag_t)((which * nt + i) * nt + j), owner);
 }
@@ -103,13 +105,14 @@ static void collect(starpu_data_handle_t h, double *M, size_t i, size_t j)
 int main(int argc, char **argv)
 {
     char *end1 = NULL, *end2 = NULL;
-    if (argc == 4) {
+    if (argc == 4 || argc == 5) {
         N = strtoul(argv[2], &end1, 10);
         B = strtoul(argv[3], &end2, 10);
     }
-    if (argc != 4 || (strcmp(argv[1], "matmul") && strcmp(argv[1], "cholesky")) || *end1 ||
+    tiles = argc == 5 && !strcmp(argv[4], "tiles");
+    if (argc != 4 + tiles || (strcmp(argv[1], "matmul") && strcmp(argv[1], "cholesky")) || *end1 ||
         *end2 || !N || !B || B > N || N > 65536) {
-        fprintf(stderr, "usage: starpu-apps matmul|cholesky N B   (0 < B <= N)\n");
+        fprintf(stderr, "usage: starpu-apps matmul|cholesky N B [tiles]   (0 < B <= N)\n");
         return 2;
     }
     int is_matmul = !strcmp(argv[1], "matmul");
@@ -132,10 +135,11 @@ int main(int argc, char **argv)
 
     size_t bytes = N * N * sizeof(double);
     int nm = is_matmul ? 3 : 1;
-    double *M[3] = { 0 };
+    double *M[3] = { 0 }, *T[3] = { 0 };
     starpu_data_handle_t *h = malloc(sizeof *h * (size_t)nm * nt * nt);
     for (int w = 0; w < nm; w++)
-        if (!(M[w] = malloc(bytes))) h = NULL;
+        if (!(M[w] = malloc(bytes)) || (tiles && !(T[w] = malloc(nt * nt * B * B * sizeof(double)))))
+            h = NULL;
     if (!h) {
         fprintf(stderr, "starpu-apps: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
@@ -152,8 +156,9 @@ int main(int argc, char **argv)
                 if (owner == rank) {
                     if (is_matmul) mm_fill(M[w], N, w, i * B, r1, j * B, c1);
                     else chol_fill(M[w], N, i * B, r1, j * B, c1);
+                    if (tiles) tile_from_rows(T[w], M[w], N, B, i, j);
                 }
-                reg(&H(w, i, j), M[w], w, i, j, owner);
+                reg(&H(w, i, j), M[w], T[w], w, i, j, owner);
             }
 
     check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
@@ -206,8 +211,9 @@ int main(int argc, char **argv)
         bad = is_matmul ? mm_check(M[res], N) : chol_check(M[res], N);
         double flops = is_matmul ? 2.0 * (double)N * (double)N * (double)N
                                  : (double)N * (double)N * (double)N / 3.0;
-        printf("bench=%s system=starpumpi ranks=%d workers=%u N=%zu B=%zu tasks=%ld time=%.4f "
-               "gflops=%.3f %s\n", argv[1], nranks, starpu_cpu_worker_get_count(), N, B, ntasks, t,
+        printf("bench=%s system=starpumpi ranks=%d workers=%u N=%zu B=%zu layout=%s tasks=%ld time=%.4f "
+               "gflops=%.3f %s\n", argv[1], nranks, starpu_cpu_worker_get_count(), N, B,
+               tiles ? "tiles" : "rows", ntasks, t,
                flops / t * 1e-9, bad ? "FAILED" : "verified");
     }
     MPI_Bcast(&bad, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -217,7 +223,10 @@ int main(int argc, char **argv)
             for (size_t j = 0; j < (is_matmul ? nt : i + 1); j++)
                 starpu_data_unregister(H(w, i, j));
     starpu_mpi_shutdown();
-    for (int w = 0; w < nm; w++) free(M[w]);
+    for (int w = 0; w < nm; w++) {
+        free(M[w]);
+        free(T[w]);
+    }
     free(h);
     MPI_Finalize();
     return bad;

@@ -2,11 +2,11 @@
 #include "common.h"
 
 #include <float.h>
-#include <string.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void k_gemm_nn(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb,

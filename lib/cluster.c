@@ -721,9 +721,9 @@ static void score_range(score_ctx *c, uintptr_t s, uintptr_t e)
 }
 
 /* Bytes of t's accesses each rank holds, in sc.  Placement is a guess
- * anyway, and each row costs a tree search: a 2-D access is scored from
- * SCORE_ROWS of its rows, spread over it, and counted for all (a Cholesky of
- * 256-row tiles spent 10 ms of rank 0's CPU scoring every row). */
+ * anyway, and each row costs a tree search: an access of more rows is
+ * scored from SCORE_ROWS of them, spread over it, and counted for all (a
+ * Cholesky of 256-row tiles spent 10 ms of rank 0's CPU scoring every row). */
 #define SCORE_ROWS 8
 
 static void score_task(const dt__task *t, score_ctx *sc)
@@ -732,16 +732,13 @@ static void score_task(const dt__task *t, score_ctx *sc)
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
         if (!a->size) continue;
-        if (a->rows <= SCORE_ROWS) {
-            FOR_ROWS(a, s, e) score_range(sc, s, e);
-            continue;
-        }
+        size_t n = a->rows < SCORE_ROWS ? a->rows : SCORE_ROWS;
         score_ctx one = { { 0 } };
-        for (size_t k = 0; k < SCORE_ROWS; k++) {
-            uintptr_t s = a->addr + k * (a->rows - 1) / (SCORE_ROWS - 1) * a->stride;
+        for (size_t k = 0; k < n; k++) {
+            uintptr_t s = a->addr + (n > 1 ? k * (a->rows - 1) / (n - 1) : 0) * a->stride;
             score_range(&one, s, s + a->size);
         }
-        for (int r = 0; r < C.nranks; r++) sc->bytes[r] += one.bytes[r] / SCORE_ROWS * a->rows;
+        for (int r = 0; r < C.nranks; r++) sc->bytes[r] += one.bytes[r] * a->rows / n;
     }
 }
 

@@ -92,24 +92,26 @@ size_t tile_ext(size_t N, size_t B, size_t i)
     return N - i * B < B ? N - i * B : B;
 }
 
-double *tile_at(double *T, size_t N, size_t B, size_t i, size_t j)
+static size_t tile_offset(size_t N, size_t B, size_t i, size_t j)
 {
-    size_t nt = (N + B - 1) / B;
-    return T + (i * nt + j) * B * B;
+    return (i * ((N + B - 1) / B) + j) * B * B;
+}
+
+double *tile_at(double *T, size_t N, size_t B, size_t i, size_t j) { return T + tile_offset(N, B, i, j); }
+
+static void copy_rows(double *d, size_t ldd, const double *s, size_t lds, size_t rows, size_t cols)
+{
+    for (size_t r = 0; r < rows; r++) memcpy(d + r * ldd, s + r * lds, cols * sizeof *d);
 }
 
 void tile_from_rows(double *T, const double *M, size_t N, size_t B, size_t i, size_t j)
 {
-    double *t = tile_at(T, N, B, i, j);
-    for (size_t r = 0; r < tile_ext(N, B, i); r++)
-        memcpy(t + r * B, M + (i * B + r) * N + j * B, tile_ext(N, B, j) * sizeof *t);
+    copy_rows(T + tile_offset(N, B, i, j), B, M + i * B * N + j * B, N, tile_ext(N, B, i), tile_ext(N, B, j));
 }
 
 void tile_to_rows(double *M, const double *T, size_t N, size_t B, size_t i, size_t j)
 {
-    const double *t = tile_at((double *)T, N, B, i, j);
-    for (size_t r = 0; r < tile_ext(N, B, i); r++)
-        memcpy(M + (i * B + r) * N + j * B, t + r * B, tile_ext(N, B, j) * sizeof *t);
+    copy_rows(M + i * B * N + j * B, N, T + tile_offset(N, B, i, j), B, tile_ext(N, B, i), tile_ext(N, B, j));
 }
 
 static uint64_t mix(uint64_t z)

@@ -24,9 +24,11 @@ LDLIBS_ALL = $(DEP_LIBS) -pthread -lm
 VERSION = 0.1.0
 SOVER   = 0
 
-LIB_SRC  = $(wildcard lib/*.c)
+# lib/ has one folder per concern (lib/README.md); headers are included by
+# their folder, e.g. "core/task.h"
+LIB_SRC  = $(wildcard lib/*/*.c)
 LIB_OBJ  = $(patsubst lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
-LIB_HDR  = include/dtask.h $(wildcard lib/*.h)
+LIB_HDR  = include/dtask.h $(wildcard lib/*/*.h)
 LIBSO    = $(BUILD)/libdtask.so
 LIBA     = $(BUILD)/libdtask.a
 # programs inside the tree link the static library: no rpath games
@@ -35,11 +37,9 @@ LINK_DTASK = $(LIBA) $(LDLIBS_ALL)
 .PHONY: all clean install uninstall test test-sanitize demo bench bench-quick check-deps
 all: $(LIBSO) $(LIBA)
 
-$(BUILD)/obj/%.o: lib/%.c $(LIB_HDR) | $(BUILD)/obj
+$(BUILD)/obj/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) -fPIC -c $< -o $@
-
-$(BUILD)/obj:
-	mkdir -p $@
 
 $(LIBSO): $(LIB_OBJ)
 	$(CC) $(SAN) -shared -Wl,-soname,libdtask.so.$(SOVER) -o $@.$(VERSION) $^ $(LDLIBS_ALL)

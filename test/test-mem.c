@@ -1,6 +1,6 @@
 /* test-mem.c - dt_dmalloc / dt_lmalloc: alignment, live blocks never share
  * bytes, freed space is reused and coalesced, and dt__mem_contains. */
-#include "mem.h"
+#include "mem/mem.h"
 #include "test_util.h"
 
 typedef void *(*alloc_fn)(size_t);

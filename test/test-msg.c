@@ -3,7 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "msg.h"
+#include "cluster/msg.h"
 #include "test_util.h"
 
 static dt__wire_region reg(uint64_t addr, uint64_t size, uint64_t rows, uint64_t stride)

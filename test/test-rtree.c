@@ -1,6 +1,6 @@
 /* test-rtree.c - the AVL fragment tree of lib/rtree.h, driven directly and
  * compared with a flat model after every operation. */
-#include "rtree.h"
+#include "base/rtree.h"
 #include "test_util.h"
 
 /* The model: slot k may hold one range inside [k*16, k*16+16). */

@@ -37,8 +37,8 @@ test-oracle: $(ORACLE)
 # The control-message decoder, fuzzed on its own (libFuzzer, clang).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
-$(BUILD)/test/fuzz-msg: test/fuzz/fuzz-msg.c lib/msg.c lib/msg.h | $(BUILD)/test
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -Iinclude test/fuzz/fuzz-msg.c lib/msg.c -o $@
+$(BUILD)/test/fuzz-msg: test/fuzz/fuzz-msg.c lib/cluster/msg.c lib/cluster/msg.h | $(BUILD)/test
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -Iinclude test/fuzz/fuzz-msg.c lib/cluster/msg.c -o $@
 
 .PHONY: fuzz
 fuzz: $(BUILD)/test/fuzz-msg

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "dtask.h"
-#include "cluster.h"
-#include "msg.h"
+#include "cluster/cluster.h"
+#include "cluster/msg.h"
 
 static dt_type_t T_work, T_die, T_only0;
 static const char *mode;

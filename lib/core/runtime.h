@@ -4,7 +4,7 @@
 #define DT_RUNTIME_H
 
 #include <stdarg.h>
-#include "task.h"
+#include "core/task.h"
 
 #define DT_MAX_TYPES 4096
 #define DT_TYPE_NAME_MAX 64

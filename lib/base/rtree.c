@@ -1,6 +1,6 @@
 /* rtree.c - AVL tree with parent pointers, so that in-order neighbours of a
  * fragment are reachable without a search while a range is being walked. */
-#include "rtree.h"
+#include "base/rtree.h"
 
 static int height(const dt__frag *n) { return n ? n->height : 0; }
 

@@ -25,12 +25,12 @@
 #include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
-#include "cluster.h"
-#include "deps.h"
-#include "mem.h"
-#include "msg.h"
-#include "runtime.h"
-#include "scheduler.h"
+#include "cluster/cluster.h"
+#include "deps/deps.h"
+#include "mem/mem.h"
+#include "cluster/msg.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
 
 #define TAG_CTRL 1
 /* version flag: written by rank 0's program itself, not by a task */

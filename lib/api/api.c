@@ -2,10 +2,10 @@
  * reductions' private copies, taskiter. */
 #include <float.h>
 #include <string.h>
-#include "cluster.h"
-#include "deps.h"
-#include "runtime.h"
-#include "scheduler.h"
+#include "cluster/cluster.h"
+#include "deps/deps.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
 #define RED_OP_MASK 0xF000u

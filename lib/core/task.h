@@ -16,8 +16,8 @@
 #define DT_TASK_H
 
 #include "dtask.h"
-#include "rtree.h"
-#include "util.h"
+#include "base/rtree.h"
+#include "base/util.h"
 
 /* What an access does to its bytes, for dependency purposes. */
 enum dt__kind {

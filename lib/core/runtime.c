@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <hwloc.h>
-#include "cluster.h"
-#include "deps.h"
-#include "mem.h"
-#include "runtime.h"
-#include "scheduler.h"
+#include "cluster/cluster.h"
+#include "deps/deps.h"
+#include "mem/mem.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
 

@@ -1,7 +1,7 @@
 /* msg.c - encoding and bounds-checked decoding of control messages. */
 #include <stdlib.h>
 #include <string.h>
-#include "msg.h"
+#include "cluster/msg.h"
 
 #define MAX_ACC (1u << 20)
 #define MAX_ARGS (1u << 30)

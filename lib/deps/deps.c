@@ -10,10 +10,10 @@
  * accesses to the same blocks keep the map small. */
 #include <stdio.h>
 #include <string.h>
-#include "deps.h"
-#include "cluster.h"
-#include "runtime.h"
-#include "scheduler.h"
+#include "deps/deps.h"
+#include "cluster/cluster.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
 
 struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
 

@@ -4,10 +4,10 @@
  * weak accesses and completed parents. */
 #include <stdio.h>
 #include <string.h>
-#include "cluster.h"
-#include "deps.h"
-#include "runtime.h"
-#include "scheduler.h"
+#include "cluster/cluster.h"
+#include "deps/deps.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
 
 dt__task dt__root;
 static DT_TLS dt__task *tls_current;

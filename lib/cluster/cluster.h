@@ -6,7 +6,7 @@
 #ifndef DT_CLUSTER_H
 #define DT_CLUSTER_H
 
-#include "task.h"
+#include "core/task.h"
 
 /* Initialises MPI (if the program did not) and learns rank, size and the
  * ranks sharing this node.  DT_OK or DT_ESYS. */

@@ -5,7 +5,7 @@
 #ifndef DT_DEPS_H
 #define DT_DEPS_H
 
-#include "task.h"
+#include "core/task.h"
 
 /* Checks that every access of child lies inside parent's accesses (writes inside
  * writable ones unless check_writes is false) and records which parent accesses

@@ -1,10 +1,10 @@
-/* scheduler.h - worker threads, ready queues and waiting. */
+/* sched.h - worker threads, ready queues and waiting. */
 #ifndef DT_SCHEDULER_H
 #define DT_SCHEDULER_H
 
 #include <hwloc.h>
 #include <pthread.h>
-#include "task.h"
+#include "core/task.h"
 
 /* Starts nworkers-1 threads (the caller is worker 0).  cpusets: one per
  * worker to bind to, or NULL for no binding. */

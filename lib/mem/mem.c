@@ -9,9 +9,9 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "cluster.h"
-#include "mem.h"
-#include "runtime.h"
+#include "cluster/cluster.h"
+#include "mem/mem.h"
+#include "core/runtime.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
 #define HDR 64

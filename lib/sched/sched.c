@@ -1,13 +1,13 @@
-/* scheduler.c - per-worker Chase-Lev deques with random stealing, two central
+/* sched.c - per-worker Chase-Lev deques with random stealing, two central
  * priority heaps (tasks with priority > 0 run before the deques, < 0 after),
  * an injection queue for threads without a deque, and idle threads that spin
  * briefly, yield, then sleep on a futex so an idle process uses no core. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include "cluster.h"
-#include "runtime.h"
-#include "scheduler.h"
+#include "cluster/cluster.h"
+#include "core/runtime.h"
+#include "sched/sched.h"
 
 /* ---- Chase-Lev deque (Le, Pop, Cohen, Zappa Nardelli, PPoPP'13) ---------- */
 

@@ -2,9 +2,9 @@
  * reductions' private copies, taskiter. */
 #include <float.h>
 #include <string.h>
-#include "cluster/cluster.h"
-#include "deps/deps.h"
+#include "core/hooks.h"
 #include "core/runtime.h"
+#include "deps/deps.h"
 #include "sched/sched.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
@@ -185,7 +185,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
      * another rank: their data must be on the rank that runs them (and their
      * children) before they start. */
     bool leaves = attr && attr->node != DT_NODE_ANY && attr->node != dt__rt.rank;
-    if ((t->flags & DT_TF_COMM) || (dt__cluster_active && ((p == &dt__root && dt__rt.rank == 0) || leaves))) {
+    if ((t->flags & DT_TF_COMM) || (dt__hooks.data_first && (leaves || dt__hooks.data_first(p, t)))) {
         for (size_t i = 0; i < n_acc; i++) {
             /* a weak out writes nothing itself: the bytes its children do not
                write keep their value, so they must travel with it (inout) */
@@ -208,13 +208,14 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         dt__task_unref(t);
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
     }
-    if (leaves && (!dt__cluster_active || !dt__cluster_offloadable(t))) {
+    if (leaves && !(dt__hooks.may_leave && dt__hooks.may_leave(t))) {
         dt__task_unref(t);
         return dt__error(DT_ERANGE, call, label,
                          "only tasks of a dt_main program whose accesses lie in dt_dmalloc/dt_lmalloc "
                          "memory (and are not concurrent, commutative or reductions) can run on rank %d",
                          attr->node);
     }
+    if (DT_UNLIKELY(dt__hooks.task_new != NULL)) dt__hooks.task_new(t);
     start_child(p, t);
     if (t->flags & DT_TF_IF0) {
         dt__task_ref(t);
@@ -222,11 +223,11 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         dt__sched_wait(task_done, t, t);
         dt__task_unref(t);
     } else {
-        bool early = DT_UNLIKELY(t->ns_pred > 0);
-        if (early) dt__task_ref(t);         /* it may complete before we look at it */
+        bool ext = DT_UNLIKELY(t->ext != NULL);
+        if (ext) dt__task_ref(t);           /* it may complete before we look at it */
         dt__task_submit(t);
-        if (early) {
-            dt__cluster_place_early(t);
+        if (ext) {
+            dt__hooks.submitted(t);
             dt__task_unref(t);
         }
         dt__sched_throttle();
@@ -247,7 +248,7 @@ DT_EXPORT int dt_taskwait(void)
     }
     /* every child has completed: their fragments say nothing any more */
     if (t->dom) dt__deps_domain_clear(t->dom);
-    if (t == &dt__root) dt__cluster_bring_back(NULL, 0);
+    if (t == &dt__root && dt__hooks.waited) dt__hooks.waited(NULL, 0);
     return DT_OK;
 }
 
@@ -283,7 +284,7 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     dt__task_ref(m);
     dt__task_submit(m);
     dt__sched_wait(marker_ready, m, p);
-    if (p == &dt__root) dt__cluster_bring_back(m->acc, m->nacc);
+    if (p == &dt__root && dt__hooks.waited) dt__hooks.waited(m->acc, m->nacc);
     dt__task_body_end(m);
     dt__task_unref(m);
     return DT_OK;

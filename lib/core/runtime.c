@@ -6,15 +6,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <hwloc.h>
-#include "cluster/cluster.h"
+#include "base/env.h"
+#include "core/hooks.h"
+#include "core/runtime.h"
 #include "deps/deps.h"
 #include "mem/mem.h"
-#include "core/runtime.h"
 #include "sched/sched.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
 
 dt__runtime dt__rt;
+dt__plugin dt__plug;
+dt__hooks_t dt__hooks;
 dt__type dt__types[DT_MAX_TYPES];
 atomic_int dt__ntypes;
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -76,8 +79,10 @@ _Noreturn void dt__fatal(const char *fmt, ...)
     va_start(ap, fmt);
     fprintf(stderr, "dtask: fatal (rank %d): ", dt__rt.rank);
     vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    fputs(dt__plug.abort_job ? " -- aborting the job\n" : "\n", stderr);
     va_end(ap);
+    fflush(stderr);
+    if (dt__plug.abort_job) dt__plug.abort_job();
     abort();
 }
 
@@ -135,91 +140,18 @@ DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
 
 /* ---- configuration ------------------------------------------------------- */
 
-static int config_error(const char *var, const char *val, const char *want)
-{
-    /* always said: a silently ignored setting is worse than a noisy start */
-    fprintf(stderr, "dtask: dt_init: bad %s='%s' (expected %s)\n", var, val, want);
-    return DT_ECONFIG;
-}
-
-static int env_long(const char *var, long lo, long hi, long *out)
-{
-    const char *v = getenv(var);
-    if (!v) return 0;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
-        char want[64];
-        snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
-        return config_error(var, v, want);
-    }
-    *out = x;
-    return 1;
-}
-
-static int env_size(const char *var, size_t *out)
-{
-    const char *v = getenv(var);
-    if (!v) return 0;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    unsigned shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10, end++;
-    else if (*end == 'M' || *end == 'm') shift = 20, end++;
-    else if (*end == 'G' || *end == 'g') shift = 30, end++;
-    if (errno || end == v || *end || v[0] == '-' || x == 0 || x > (1ull << 46) >> shift)
-        return config_error(var, v, "a size in bytes, 1 to 64T, with an optional K, M or G suffix");
-    *out = (size_t)(x << shift);
-    return 1;
-}
-
-static int env_choice(const char *var, const char *const *choices, int *out)
-{
-    const char *v = getenv(var);
-    if (!v) return 0;
-    char want[128] = "";
-    for (int i = 0; choices[i]; i++) {
-        if (strcmp(v, choices[i]) == 0) { *out = i; return 1; }
-        strcat(want, i ? "|" : "");
-        strcat(want, choices[i]);
-    }
-    return config_error(var, v, want);
-}
-
+/* The core's own settings; each other module reads its own. */
 static int read_config(long *nworkers)
 {
     static const char *const binds[] = { "cores", "none", NULL };
-    /* in the order of cluster.h's DT__SCHED_* */
-    static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
-    static const char *const bools[] = { "0", "1", NULL };
-    static const char *const progress[] = { "thread", "workers", NULL };
-    int r, bind = 0, sched = 0, verb = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1;
-    if ((r = env_long("DT_NUM_WORKERS", 1, 1024, nworkers)) < 0) return r;
-    if ((r = env_choice("DT_BIND", binds, &bind)) < 0) return r;
-    if ((r = env_choice("DT_SCHEDULE", scheds, &sched)) < 0) return r;
-    if ((r = env_choice("DT_VERBOSE", bools, &verb)) < 0) return r;
-    if ((r = env_choice("DT_AGGREGATE", bools, &agg)) < 0) return r;
-    if ((r = env_choice("DT_PROGRESS", progress, &prog)) < 0) return r;
-    if ((r = env_choice("DT_STATS", bools, &stats)) < 0) return r;
-    if ((r = env_choice("DT_NAMESPACE", bools, &ns)) < 0) return r;
-    if ((r = env_choice("DT_EAGER", bools, &eager)) < 0) return r;
-    if ((r = env_choice("DT_DOORBELL", bools, &bell)) < 0) return r;
-    dt__rt.eager = eager == 1;
-    dt__rt.doorbell = bell == 1;
-    dt__rt.name_space = ns == 1;
-    dt__rt.aggregate = agg == 1;
-    dt__rt.progress_thread = prog == 0;
-    dt__rt.stats = stats == 1;
-    dt__rt.dmem_size = 1ull << 30;
-    dt__rt.lmem_size = 256ull << 20;
-    if ((r = env_size("DT_DMEM_SIZE", &dt__rt.dmem_size)) < 0) return r;
-    if ((r = env_size("DT_LMEM_SIZE", &dt__rt.lmem_size)) < 0) return r;
+    int r, bind = 0, verb = 0;
+    if ((r = dt__env_long("DT_NUM_WORKERS", 1, 1024, nworkers)) < 0) return r;
+    if ((r = dt__env_choice("DT_BIND", binds, &bind)) < 0) return r;
+    if ((r = dt__env_bool("DT_VERBOSE", &verb)) < 0) return r;
     dt__rt.bind = bind == 0;
     dt__rt.verbose = verb == 1;
-    dt__rt.policy = sched;
-    return DT_OK;
+    if ((r = dt__mem_configure()) < 0) return r;
+    return dt__plug.configure ? dt__plug.configure() : DT_OK;
 }
 
 /* DT_TRACE, once the rank is known: with several ranks each writes PATH.RANK. */
@@ -232,7 +164,7 @@ static int open_trace(void)
     if (dt__rt.nranks > 1) sprintf(trace_path, "%s.%d", tp, dt__rt.rank);
     else strcpy(trace_path, tp);
     FILE *f = *tp ? fopen(trace_path, "w") : NULL;
-    if (!f) return config_error("DT_TRACE", tp, "a writable file path");
+    if (!f) return dt__env_bad("DT_TRACE", tp, "a writable file path");
     fclose(f);
     dt__rt.trace = true;
     return DT_OK;
@@ -278,10 +210,9 @@ static void free_placement(void)
     hwloc_topology_destroy(topo);
 }
 
-DT_EXPORT int dt_init(int *argc, char ***argv)
+/* dt_init (lib/api/init.c) once the plug-ins are in dt__plug. */
+int dt__runtime_init(int *argc, char ***argv)
 {
-    (void)argc;
-    (void)argv;
     pthread_mutex_lock(&init_lock);
     int s = atomic_load(&dt__rt.state), r;
     if (s != DT_STATE_NEW) {
@@ -290,12 +221,12 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     }
     long nworkers = 0;
     int local_rank = 0, local_size = 1;
-    if ((r = read_config(&nworkers)) < 0 || (r = dt__cluster_init(argc, argv, &local_rank, &local_size)) < 0 ||
+    if ((r = read_config(&nworkers)) < 0 || (dt__plug.init && (r = dt__plug.init(argc, argv, &local_rank, &local_size)) < 0) ||
         (r = open_trace()) < 0 || (r = place_workers(&nworkers, local_rank, local_size)) < 0)
         goto fail;
     dt__rt.nworkers = (int)nworkers;
     dt__rt.t0 = dt__now_ns();
-    if ((r = dt__mem_init(dt__rt.dmem_size, dt__rt.lmem_size, dt__rt.rank, dt__rt.nranks)) < 0) {
+    if ((r = dt__mem_init(dt__rt.rank, dt__rt.nranks)) < 0) {
         free_placement();
         goto fail;
     }
@@ -303,8 +234,7 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
     atomic_init(&dt__root.refs, 1);
     dt__root.flags = DT_TF_ROOT;
     dt__root.label = "main";
-    dt__cluster_configure();
-    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (r = dt__cluster_start()) < 0) {
+    if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (dt__plug.start && (r = dt__plug.start()) < 0)) {
         dt__mem_fini();
         free_placement();
         goto fail;
@@ -330,14 +260,14 @@ DT_EXPORT int dt_finalize(void)
         return dt__error(DT_EINVAL, "dt_finalize", dt__current()->label, "called from inside a task");
     dt_taskwait();
     pthread_mutex_lock(&init_lock);
-    dt__cluster_finalize();
+    if (dt__plug.stop) dt__plug.stop();
     dt__sched_stop();
     dt__deps_domain_free(dt__root.dom);
     dt__root.dom = NULL;
     dt__task_thread_exit();
     dt__task_pool_fini();
     trace_write();
-    dt__cluster_free_labels();
+    if (dt__plug.fini) dt__plug.fini();
     dt__mem_fini();
     free_placement();
     atomic_store(&dt__rt.state, DT_STATE_FINALIZED);

@@ -18,15 +18,7 @@ typedef struct dt__runtime {
     bool verbose;
     bool trace;
     bool bind;
-    int policy;             /* DT_SCHEDULE: locality, balance, round-robin, local */
-    bool aggregate;         /* DT_AGGREGATE */
-    bool name_space;        /* DT_NAMESPACE */
-    bool eager;             /* DT_EAGER */
-    bool doorbell;          /* DT_DOORBELL */
-    bool progress_thread;   /* DT_PROGRESS=thread (else workers) */
-    bool stats;             /* DT_STATS */
     bool cluster_mode;      /* started by dt_main: rank 0 runs the program, the others serve */
-    size_t dmem_size, lmem_size;
     uint64_t t0;
 } dt__runtime;
 
@@ -39,11 +31,15 @@ typedef struct dt__type {
 extern dt__type dt__types[DT_MAX_TYPES];
 extern atomic_int dt__ntypes;
 
+/* dt_init's work, once lib/api/init.c has filled dt__plug. */
+int dt__runtime_init(int *argc, char ***argv);
+
 /* Internal allocation failures cannot be unwound halfway through linking a
  * task: they end the process with a message instead of corrupting state. */
 void *dt__xmalloc(size_t size);
 void dt__xvec_push(dt__vec *v, void *p);
-_Noreturn void dt__fatal(const char *fmt, ...);
+/* The one fatal path: a message, then the whole job ends (every rank). */
+_Noreturn void dt__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Returns err; with DT_VERBOSE=1 prints one line naming call, task and rank. */
 int dt__error(int err, const char *call, const char *label, const char *fmt, ...)

@@ -4,9 +4,9 @@
  * weak accesses and completed parents. */
 #include <stdio.h>
 #include <string.h>
-#include "cluster/cluster.h"
-#include "deps/deps.h"
+#include "core/hooks.h"
 #include "core/runtime.h"
+#include "deps/deps.h"
 #include "sched/sched.h"
 
 dt__task dt__root;
@@ -137,6 +137,7 @@ void dt__task_unref(dt__task *t)
         if (a->red && atomic_fetch_sub(&a->red->refs, 1) == 1) free(a->red);
     }
     dt__deps_domain_free(t->dom);
+    if (DT_UNLIKELY(t->ext)) dt__hooks.task_free(t);
     if (t->args != (char *)(t->acc + t->nacc)) free(t->args);
     block_free(t, t->alloc_size);
 }
@@ -197,7 +198,7 @@ static void drain(void)
                  * and be freed by another thread. */
                 fire(a, &a->satisfied, &a->gate_waiters);
                 if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
-                    if (DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed))) dt__cluster_released(a);
+                    if (DT_UNLIKELY(t->ext)) dt__hooks.released(a);
                     fire(a, &a->released, &a->succ);
                 }
                 if (!a->weak) dec_pending(t);
@@ -205,7 +206,7 @@ static void drain(void)
             if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
         } else {
             if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
-            if (DT_UNLIKELY(atomic_load_explicit(&a->task->placed, memory_order_relaxed))) dt__cluster_released(a);
+            if (DT_UNLIKELY(a->task->ext)) dt__hooks.released(a);
             fire(a, &a->released, &a->succ);
         }
     }
@@ -240,7 +241,7 @@ static void complete(dt__task *t)
     /* its children are gone: their fragments can go too */
     dt__deps_domain_free(t->dom);
     t->dom = NULL;
-    if (DT_UNLIKELY(t->flags & DT_TF_REMOTE)) dt__cluster_remote_complete(t);
+    if (DT_UNLIKELY(t->ext)) dt__hooks.completed(t);
     atomic_store_explicit(&t->done, 1, memory_order_release);
     if (t->flags & DT_TF_IF0) dt__sched_wake_all();
 }
@@ -302,17 +303,17 @@ void dt__task_run(dt__task *t)
     dt__task *prev = tls_current;
     tls_current = t;
     /* read before the body: the task may be freed once it is released */
-    bool placed = DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed));
+    bool ext = DT_UNLIKELY(t->ext != NULL);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
     t->fn(t->args);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
     if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);
     tls_current = prev;
-    if (placed) dt__cluster_ran_here(t);
+    if (ext) dt__hooks.ran(t);
     dt__sched_collect(true);
     dt__task_body_end(t);
     dt__sched_collect(false);
-    if (placed) dt__cluster_slot_freed();
+    if (ext) dt__hooks.ran_released();
 }
 
 void dt__task_thread_exit(void)

@@ -48,7 +48,6 @@ typedef struct dt__access {
     /* dedupe of edges during one registration (touched by one domain's thread) */
     const struct dt__access *last_succ, *last_gate_succ;
     struct dt__redbuf *red;  /* reduction: the private copies */
-    uint64_t version;        /* cluster: the write version this access creates */
 } dt__access;
 
 /* A set of accesses with the same kind that are in force together on some
@@ -97,8 +96,7 @@ enum {
     DT_TF_FINAL = DT_TASK_FINAL,
     DT_TF_WAITON = 0x100,    /* dt_taskwait_on's marker: never runs a body */
     DT_TF_COMM = 0x200,      /* has commutative accesses */
-    DT_TF_ROOT = 0x400,
-    DT_TF_REMOTE = 0x1000    /* offloaded here from another rank */
+    DT_TF_ROOT = 0x400
 };
 
 typedef struct dt__task {
@@ -128,14 +126,7 @@ typedef struct dt__task {
     uint64_t seq;            /* creation order, for FIFO among equal priorities */
     uint64_t t_start, t_end; /* for DT_TRACE */
     int worker;              /* the worker that ran it (traces) */
-    int placed_rank;         /* rank 0, placed tasks: the rank they run on */
-    atomic_bool placed;      /* rank 0: placed by the cluster layer (set by whichever
-                                thread made it ready, so not in flags) */
-    atomic_int ns_where;     /* rank 0: 0 until placed, then placed rank + 1 */
-    atomic_int ns_state;     /* rank 0, placed elsewhere: ready here / done there */
-    struct dt__pushed *pushed; /* cluster: a nested task sent to another rank */
-    int ns_pred;             /* rank 0, while registering: 0 no unreleased predecessor
-                                yet, r + 1 all of them placed on rank r, -1 otherwise */
+    void *ext;               /* a plug-in's data (core/hooks.h), NULL for most tasks */
     size_t alloc_size;
 } dt__task;
 

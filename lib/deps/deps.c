@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "deps/deps.h"
-#include "cluster/cluster.h"
+#include "core/hooks.h"
 #include "core/runtime.h"
 #include "sched/sched.h"
 
@@ -133,7 +133,7 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
     atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
     dt__task_ref(x->task);              /* the list's, dropped when it fires */
     /* under the lock: once it is released, pred may complete and go */
-    if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_edge(pred->task, x->task);
+    if (DT_UNLIKELY(dt__hooks.edge != NULL)) dt__hooks.edge(pred->task, x->task);
     dt__spin_unlock(&pred->task->lock);
 }
 

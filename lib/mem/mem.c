@@ -9,7 +9,8 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "cluster/cluster.h"
+#include "base/env.h"
+#include "core/hooks.h"
 #include "mem/mem.h"
 #include "core/runtime.h"
 
@@ -66,8 +67,21 @@ static void *map_at(void *want, size_t size)
     return p;
 }
 
-int dt__mem_init(size_t dmem, size_t lmem, int rank, int nranks)
+static size_t dmem_setting, lmem_setting;
+
+int dt__mem_configure(void)
 {
+    int r;
+    dmem_setting = 1ull << 30;
+    lmem_setting = 256ull << 20;
+    if ((r = dt__env_size("DT_DMEM_SIZE", &dmem_setting)) < 0) return r;
+    if ((r = dt__env_size("DT_LMEM_SIZE", &lmem_setting)) < 0) return r;
+    return DT_OK;
+}
+
+int dt__mem_init(int rank, int nranks)
+{
+    size_t dmem = dmem_setting, lmem = lmem_setting;
     dmem = (dmem + 4095) & ~(size_t)4095;
     lmem = (lmem + 4095) & ~(size_t)4095;
     size_t size = dmem + lmem * (size_t)nranks;
@@ -93,10 +107,10 @@ int dt__mem_init(size_t dmem, size_t lmem, int rank, int nranks)
             want = (uintptr_t)p;
         }
         if (nranks == 1) break;
-        want = (uintptr_t)dt__cluster_bcast_u64(want);
+        want = (uintptr_t)dt__plug.bcast_u64(want);
         if (!want) return DT_ENOMEM;
         if (rank != 0) p = map_at((void *)want, size);
-        if (!dt__cluster_all(p != NULL)) {
+        if (!dt__plug.all(p != NULL)) {
             if (p && rank == 0) failed[nfailed++] = p;     /* one per attempt at most */
             else if (p) munmap(p, size);
             p = NULL;
@@ -244,7 +258,7 @@ static int arena_free(arena *a, void *ptr, const char *call)
     }
     pthread_mutex_unlock(&a->lock);
     /* outside the arena lock: placement takes the two locks the other way round */
-    dt__cluster_forget((uintptr_t)p, freed);
+    if (dt__hooks.freed) dt__hooks.freed((uintptr_t)p, freed);
     return DT_OK;
 }
 
@@ -267,7 +281,7 @@ static int free_checked(arena *a, void *p, const char *call)
 DT_EXPORT void *dt_dmalloc(size_t size)
 {
     /* the distributed heap's bookkeeping lives with rank 0's program */
-    if (dt__cluster_active && dt__rt.rank != 0) {
+    if (dt__rt.cluster_mode && dt__rt.nranks > 1 && dt__rt.rank != 0) {
         dt__error(DT_EINVAL, "dt_dmalloc", NULL, "only rank 0's program allocates distributed memory");
         return NULL;
     }

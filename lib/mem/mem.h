@@ -9,9 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* dt_init: reads DT_DMEM_SIZE and DT_LMEM_SIZE (DT_ECONFIG on a bad value). */
+int dt__mem_configure(void);
 /* Collective with several ranks: they agree on one address for the range
  * (dmem, then one lmem slice per rank). */
-int dt__mem_init(size_t dmem_size, size_t lmem_size, int rank, int nranks);
+int dt__mem_init(int rank, int nranks);
 void dt__mem_fini(void);
 /* Is [addr, addr+size) inside the common address space? */
 bool dt__mem_contains(uintptr_t addr, size_t size);

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include "cluster/cluster.h"
+#include "core/hooks.h"
 #include "core/runtime.h"
 #include "sched/sched.h"
 
@@ -330,7 +330,7 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
 {
     ++*spins;
     /* a message came: more may follow soon, keep answering quickly */
-    if (DT_UNLIKELY(dt__cluster_active) && dt__cluster_poll()) *spins = 0;
+    if (DT_UNLIKELY(dt__hooks.poll) && dt__hooks.poll()) *spins = 0;
     if (*spins < 32) {
         for (int i = 0; i < 64; i++) dt__cpu_relax();
         return;
@@ -338,12 +338,12 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
     /* In a cluster, waiting threads poll MPI: about a millisecond between
        yields (an answer from another rank usually comes within that), then
        naps of 50 us. */
-    unsigned yields = DT_UNLIKELY(dt__cluster_active) ? 1024 : 8;
+    unsigned yields = DT_UNLIKELY(dt__hooks.poll != NULL) ? 1024 : 8;
     if (*spins < 32 + yields) {
         sched_yield();
         return;
     }
-    long nap = DT_UNLIKELY(dt__cluster_active) ? 50 * 1000L : 50 * 1000 * 1000L;
+    long nap = DT_UNLIKELY(dt__hooks.poll != NULL) ? 50 * 1000L : 50 * 1000 * 1000L;
     int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
     atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
     if (blocked) {
@@ -355,7 +355,7 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
         dt__futex_wait(&S.epoch, e, nap);
     }
     atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
-    *spins = DT_UNLIKELY(dt__cluster_active) ? 32 + yields : 24;
+    *spins = DT_UNLIKELY(dt__hooks.poll != NULL) ? 32 + yields : 24;
 }
 
 static void idle(unsigned *spins, bool (*done)(void *), void *arg) { idle_wait(spins, done, arg, false); }
@@ -373,11 +373,12 @@ void dt__sched_ready(dt__task *t)
         return;
     }
     bool in_order = false;
-    if (DT_UNLIKELY(dt__cluster_active)) {
-        if (dt__cluster_intercept(t)) return;
+    if (DT_UNLIKELY(dt__hooks.ready != NULL)) {
+        int how = dt__hooks.ready(t);
+        if (how == DT__READY_TAKEN) return;
         /* placed here by the cluster layer: run in the order placed (not
            LIFO, which would let later tasks overtake a queued one) */
-        in_order = atomic_load_explicit(&t->placed, memory_order_relaxed);
+        in_order = how == DT__READY_IN_ORDER;
     }
     if (t->priority > 0) dt__heap_push(&S.hi, t);
     else if (t->priority < 0) dt__heap_push(&S.lo, t);
@@ -520,7 +521,7 @@ static void run_chain(dt__task *t, const dt__task *scope)
         dt__task_run(t);
         /* its completion or the placement of its successors may be waiting in
            the outbox, and requests may have come while it ran */
-        if (DT_UNLIKELY(dt__cluster_active)) dt__cluster_task_end();
+        if (DT_UNLIKELY(dt__hooks.task_end != NULL)) dt__hooks.task_end();
         if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;

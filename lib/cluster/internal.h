@@ -1,0 +1,272 @@
+/* internal.h - what the files of the cluster layer share: the state of
+ * this rank's part of the job (one struct, dt__cl), the objects that wait
+ * for data, and each file's entry points.  Nothing outside lib/cluster/
+ * includes this; the core reaches the layer through core/hooks.h.
+ *
+ * Files: transport.c (outbox, MPI requests, doorbells, progress),
+ * vcache.c (every rank's version cache), directory.c (rank 0's data
+ * directory: which transfers a task needs), placement.c (policies),
+ * offload.c (the protocol: placing, offloading, pushing, completing),
+ * cluster.c (settings, start and stop, the hook table), msg.c (codec).
+ *
+ * Lock order: dt__cl.poll_lock -> dt__cl.lock -> dt__cl.out_lock; a task's
+ * lock (deps) is never held while one of these is taken, except that
+ * hooks.edge runs under it and takes none. */
+#ifndef DT__CLUSTER_INTERNAL_H
+#define DT__CLUSTER_INTERNAL_H
+
+#include <mpi.h>
+#include <pthread.h>
+#include "base/rtree.h"
+#include "cluster/msg.h"
+#include "core/hooks.h"
+#include "core/runtime.h"
+#include "core/task.h"
+#include "sched/sched.h"
+
+#define DT__TAG_CTRL 1
+/* version flag: written by rank 0's program itself, not by a task */
+#define DT__ROOT_WROTE 0x40u
+/* version flag: bytes pushed with a nested task in no version rank 0 gave
+   out; unique to the receiving rank, so no one ever asks for it */
+#define DT__PUSHED_HERE 0x80u
+#define DT__MAX_RANKS 64
+/* Versions carry the rank that wrote them in their low bits: that rank holds
+ * the bytes for sure (others may still be receiving them). */
+#define DT__VERSION_RANK(v) ((int)((v) & 0x3F))
+
+/* dt__cltask.ns_state bits */
+#define DT__NS_READY 1
+#define DT__NS_DONE 2
+
+/* version cache piece states; any other value is a pending * */
+#define DT__ST_ABSENT 0u
+#define DT__ST_PRESENT 1u
+
+#define DT__FOR_ROWS(r, s, e)                                                 \
+    for (uint64_t row_ = 0, s = 0, e = 0;                                     \
+         row_ < (r)->rows && ((s = (r)->addr + row_ * (r)->stride), (e = s + (r)->size), 1); row_++)
+
+/* Something that waits for bytes to arrive in this rank's memory. */
+enum { W_TASK, W_SEND, W_FLAG, W_APPLY };
+
+typedef struct waiter {
+    int kind, count;            /* count: arrivals still awaited (under C.lock) */
+    dt__task *task;             /* W_TASK: ready it */
+    dt__wire_region region;     /* W_SEND: a deferred answer to a request; W_APPLY: where */
+    int peer;
+    uint32_t tag;
+    atomic_int *flag;           /* W_FLAG: set it and wake */
+    void *staged;               /* W_APPLY: pushed bytes to copy into region */
+    struct pending *mine;       /* W_APPLY: what the region's cache pieces wait for */
+} waiter;
+
+/* Bytes being received: the cache pieces that point at it become present. */
+typedef struct pending {
+    dt__vec waiters;
+    bool task_writes;           /* not a transfer: a task here will write the bytes */
+} pending;
+
+/* A nested task pushed to another rank, on its creator's rank. */
+typedef struct dt__pushed {
+    int target;
+    atomic_uint left;                   /* write-backs still to arrive */
+    uint32_t nback;
+    dt__wire_region back[];             /* mode: the tag */
+} pushed;
+
+enum { OUT_CTRL, OUT_RECV, OUT_SEND_DATA, OUT_FINISH };
+
+typedef struct outmsg {
+    int kind, peer;
+    void *buf;
+    size_t len;
+    dt__wire_region region;     /* data transfers */
+    uint32_t tag;
+    pending *pend;              /* OUT_RECV: what the arrival satisfies */
+    dt__task *task;             /* OUT_FINISH: to release; OUT_RECV: a pushed task's write-back */
+    struct outmsg *next;
+} outmsg;
+
+/* A rank's doorbell, in memory the ranks of a node share: a rank that
+ * sends a message to another rank of its node rings that rank's bell, so
+ * that its progress thread, napping while its workers compute, reads the
+ * message now rather than at the end of its nap. */
+typedef struct doorbell {
+    atomic_int rings;           /* futex word (shared): bumped at each ring */
+    atomic_int sleeping;        /* the owner's progress thread waits on rings */
+    atomic_int listening;       /* ... and every worker there is inside a task */
+    char pad[52];               /* one cache line per rank */
+} doorbell;
+
+typedef struct inflight {
+    MPI_Request req;
+    MPI_Datatype type;          /* MPI_DATATYPE_NULL when none was made */
+    outmsg *m;
+} inflight;
+
+typedef struct dt__cl_state {
+    MPI_Comm comm;
+    bool use_mpi;               /* false: a plain single-process run */
+    bool active;                /* a dt_main job of several ranks: offload */
+    bool stats;                 /* DT_STATS */
+    bool mpi_owned;
+    int rank, nranks;
+    int policy;
+    pthread_t thread;
+    atomic_int stop, shutdown;
+    doorbell own;               /* the progress thread's bell when it has no shared one */
+    doorbell *mine;             /* the bell it sleeps on */
+    doorbell *bell[DT__MAX_RANKS];  /* of the ranks on this node (not this one): ring after a send */
+    MPI_Win bell_win;           /* MPI_WIN_NULL when there are no shared bells */
+    bool ring_peers;            /* DT_DOORBELL */
+    pthread_mutex_t out_lock;
+    outmsg *out_head, *out_tail;
+    inflight *fl;
+    size_t nfl, capfl;
+    /* directory (rank 0) and version cache (every rank), under lock */
+    pthread_mutex_t lock;
+    dt__rtree dir, cache;
+    uint64_t next_version;
+    uint64_t hole_version;       /* what bytes no task wrote since the last taskwait hold */
+    uint32_t next_tag, next_push_tag;
+    uint64_t next_local;         /* PUSHED_HERE versions */
+    unsigned rr;
+    atomic_int load[DT__MAX_RANKS];  /* tasks placed on each rank and not done */
+    int workers[DT__MAX_RANKS];      /* worker threads of each rank */
+    dt__heap pool;               /* balance: ready tasks waiting for room on some rank */
+    dt__task remote_root;        /* parent of tasks offloaded to this rank */
+    bool aggregate;              /* coalesce control messages to the same rank */
+    bool progress_thread;        /* else workers alone drive MPI */
+    bool name_space;             /* place tasks early where their predecessors are */
+    bool eager_send;             /* send held bytes with an offloaded task, unasked */
+    uint64_t remote_seq;         /* arrival order of offloaded tasks (under C.lock) */
+    pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
+    atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
+    /* DT_STATS */
+    double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
+    atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
+        n_eager, n_rings;
+} dt__cl_state;
+extern dt__cl_state dt__cl;
+
+typedef void (*piece_fn)(void *ctx, dt__frag *f);
+
+/* The cluster layer's data of one task (dt__task.ext): rank 0's tasks
+ * that it may place, nested tasks bound for another rank, and tasks
+ * offloaded to this rank. */
+typedef struct dt__cltask {
+    /* rank 0 */
+    int placed_rank;            /* the rank it runs on */
+    atomic_bool placed;         /* placed (set by whichever thread made it ready) */
+    atomic_int where;           /* 0 until placed, then placed rank + 1 */
+    atomic_int ns_state;        /* placed elsewhere: NS_READY here / NS_DONE there */
+    int ns_pred;                /* while registering: 0 no unreleased predecessor yet,
+                                   r + 1 all of them placed on rank r, -1 otherwise */
+    pushed *pushed;             /* a nested task sent to another rank */
+    /* offloaded here from another rank */
+    bool remote;
+    int origin;
+    uint64_t origin_id;         /* its identity on the origin */
+    pending *written;           /* what readers of its writes here wait for */
+    uint32_t nback;             /* pushed here: regions to send back when it completes */
+    dt__wire_region *back;      /* (mode: the tag) */
+    uint64_t version[];         /* per access: the write version it creates */
+} dt__cltask;
+
+static inline dt__cltask *dt__cl_of(const dt__task *t) { return (dt__cltask *)t->ext; }
+
+
+/* The transfers a task needs on rank `target` (directory.c). */
+typedef struct plan_ctx {
+    dt__rtree *dir;             /* the directory, and the version of bytes it does not list */
+    uint64_t hole_version;
+    int self;                   /* rank 0: holds what the directory does not list */
+    int target;
+    bool reads;                 /* the access reads: plan the pieces (else only count) */
+    bool only_missing;          /* leave out the pieces target holds */
+    dt__wire_region *items;     /* source: the rank to get it from, -1 if target holds it */
+    size_t n, cap;
+    uint64_t skipped;           /* pieces target holds in their latest version */
+} plan_ctx;
+
+/* transport.c */
+/* Waits for a collective request without spinning inside MPI. */
+void dt__cl_wait_napping(MPI_Request *req);
+uint64_t dt__cl_bcast_u64(uint64_t v);
+bool dt__cl_all(bool ok);
+bool dt__cl_poll(void);
+void dt__cl_wake_progress(void);
+void dt__cl_post(outmsg *m);
+bool dt__cl_outbox_empty(void);
+outmsg *dt__cl_out_new(int kind, int peer);
+void dt__cl_post_ctrl(int peer, void *buf, size_t len);
+outmsg *dt__cl_data_msg(int kind, int peer, const dt__wire_region *r, uint32_t tag);
+void dt__cl_post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending *pend, dt__task *pushed_task);
+void dt__cl_send_data(const dt__wire_region *r, int peer, uint32_t tag);
+bool dt__cl_progress_once(void);
+void *dt__cl_progress_main(void *arg);
+void dt__cl_open_doorbells(void);
+
+/* vcache.c */
+uint64_t dt__cl_held_version(const dt__wire_region *r);
+void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **last);
+pending *dt__cl_pending_new(void);
+void dt__cl_pending_done(pending *p, dt__vec *ready);
+void dt__cl_acquire(const dt__wire_region *r, int source, uint32_t pushed_tag, waiter *w);
+void dt__cl_cache_mark(const dt__wire_region *r, uint64_t version, uint64_t state, pending *only);
+void dt__cl_cache_set(const dt__wire_region *r, uint64_t version, pending *only);
+void dt__cl_waiter_fire(waiter *w, dt__vec *ready);
+void dt__cl_ready_all(dt__vec *ready);
+void dt__cl_send_when_held(const dt__wire_region *r, int peer, uint32_t tag);
+void dt__cl_handle_data_req(const dt__msg *m, int peer);
+
+/* directory.c */
+dt__wire_region *dt__cl_transfer_list(const dt__task *t, bool writes, size_t *n);
+void dt__cl_walk(dt__rtree *t, uintptr_t s, uintptr_t e, uint64_t hole_version, uint64_t hole_state,
+                 piece_fn fn, void *ctx);
+void dt__cl_tree_free(dt__rtree *t);
+uint32_t dt__cl_pull_tag(void);
+uint32_t dt__cl_push_tag(void);
+/* Which transfers a task reading [the region] needs on p->target (a pure
+   function of the directory, unit-tested without MPI): appends them to
+   p->items and records target as a holder of those pieces. */
+void dt__cl_dir_plan(plan_ctx *p, uintptr_t addr, size_t size, size_t rows, size_t stride);
+/* Every piece p->target lacks (p->only_missing). */
+void dt__cl_dir_plan_all(plan_ctx *p);
+/* [the region] is now in `version`, held by the ranks in `valid`. */
+void dt__cl_dir_record(dt__rtree *dir, uint64_t hole_version, int self, uintptr_t addr, size_t size, size_t rows,
+                       size_t stride, uint64_t version, uint64_t valid);
+size_t dt__cl_coalesce_rows(dt__wire_region *it, size_t n);
+
+/* placement.c: pure functions of a view of rank 0's state (unit-tested
+   without MPI); DT_SCHEDULE's names are in the order of DT__SCHED_*. */
+enum { DT__SCHED_LOCALITY, DT__SCHED_BALANCE, DT__SCHED_ROUND_ROBIN, DT__SCHED_LOCAL, DT__SCHED_COUNT };
+typedef struct dt__cl_view {
+    const dt__rtree *dir;       /* rank 0's directory */
+    uint64_t hole_version;      /* the version of bytes it does not list */
+    int nranks, self;
+    const atomic_int *load;     /* tasks placed on each rank and not done */
+    const int *workers;         /* worker threads of each rank */
+    unsigned *rr;               /* round-robin's next turn */
+} dt__cl_view;
+/* The rank t runs on, or -1: it waits (balance: in the pool; `early` >= 0,
+   asked for the namespace before t is ready: not there). */
+typedef int (*dt__cl_policy_fn)(const dt__task *t, int early, const dt__cl_view *v);
+extern const dt__cl_policy_fn dt__cl_policies[DT__SCHED_COUNT];
+int dt__cl_choose_rank(const dt__task *t, int early, const dt__cl_view *v, int policy);
+/* balance: a rank with room for t (an idle worker, else a short queue), or -1. */
+int dt__cl_room_for(const dt__task *t, const dt__cl_view *v);
+/* bytes[r]: how many of t's bytes rank r holds (nranks entries). */
+void dt__cl_score_task(const dt__task *t, const dt__cl_view *v, uint64_t *bytes);
+bool dt__cl_offloadable(const dt__task *t);
+
+/* offload.c */
+void dt__cl_free_labels(void);
+extern const dt__hooks_t dt__cl_hooks;
+void dt__cl_drain_pool(void);
+void dt__cl_finish(dt__task *t);
+void dt__cl_pushed_finish(dt__task *t);
+void dt__cl_handle_ctrl(void *buf, size_t len, int peer);
+
+#endif

@@ -1,0 +1,413 @@
+/* transport.c - moving bytes between ranks: the outbox that any thread
+ * posts to, the MPI requests in flight, the doorbells of the ranks of a
+ * node, and the progress of MPI.  MPI is driven by whoever holds
+ * poll_lock: a worker at the end of each task and while it waits for work,
+ * and, for the time when every worker is inside a task, the progress thread,
+ * which naps between polls (never yields: a yield can give its core to
+ * another process's worker for a whole time slice) and naps longer the
+ * longer nothing comes, so that on a machine with fewer cores than threads
+ * it does not starve the workers.  Ended transfers are handed back to the
+ * version cache and the offload protocol (dt__cl_transfer_done). */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <stdio.h>
+#include <string.h>
+#include "cluster/internal.h"
+
+void dt__cl_wake_progress(void)
+{
+    atomic_fetch_add(&dt__cl.mine->rings, 1);
+    if (atomic_load(&dt__cl.mine->sleeping)) dt__futex_wake_shared(&dt__cl.mine->rings, 1);
+}
+
+/* Another rank's bell: only while no worker there waits for work (one
+ * that waits polls MPI itself; waking the progress thread too would take
+ * the core from it). */
+static void ring_peer(doorbell *b)
+{
+    atomic_fetch_add_explicit(&dt__cl.n_rings, 1, memory_order_relaxed);
+    atomic_fetch_add(&b->rings, 1);
+    if (atomic_load(&b->listening) && atomic_load(&b->sleeping)) dt__futex_wake_shared(&b->rings, 1);
+}
+
+void dt__cl_post(outmsg *m)
+{
+    m->next = NULL;
+    pthread_mutex_lock(&dt__cl.out_lock);
+    if (dt__cl.out_tail) dt__cl.out_tail->next = m; else dt__cl.out_head = m;
+    dt__cl.out_tail = m;
+    pthread_mutex_unlock(&dt__cl.out_lock);
+    dt__cl_wake_progress();
+}
+
+bool dt__cl_outbox_empty(void)
+{
+    pthread_mutex_lock(&dt__cl.out_lock);
+    bool empty = dt__cl.out_head == NULL;
+    pthread_mutex_unlock(&dt__cl.out_lock);
+    return empty;
+}
+
+outmsg *dt__cl_out_new(int kind, int peer)
+{
+    outmsg *m = dt__xmalloc(sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    m->peer = peer;
+    return m;
+}
+
+void dt__cl_post_ctrl(int peer, void *buf, size_t len)
+{
+    if (!buf) dt__fatal("out of memory for a message");
+    outmsg *m = dt__cl_out_new(OUT_CTRL, peer);
+    m->buf = buf;
+    m->len = len;
+    dt__cl_post(m);
+}
+
+void dt__cluster_send_raw(int peer, const void *buf, size_t len)
+{
+    void *copy = dt__xmalloc(len ? len : 1);
+    memcpy(copy, buf, len);
+    dt__cl_post_ctrl(peer, copy, len);
+}
+
+/* A data transfer (OUT_RECV or OUT_SEND_DATA) of region r with peer. */
+outmsg *dt__cl_data_msg(int kind, int peer, const dt__wire_region *r, uint32_t tag)
+{
+    outmsg *m = dt__cl_out_new(kind, peer);
+    m->region = *r;
+    m->tag = tag;
+    return m;
+}
+
+/* Receives r's bytes from peer; their arrival completes `pend` (and the
+ * cache pieces waiting for it, if r has a version) or, for a write-back of
+ * a pushed task, counts towards that task's end. */
+void dt__cl_post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending *pend, dt__task *pushed_task)
+{
+    outmsg *m = dt__cl_data_msg(OUT_RECV, peer, r, tag);
+    m->pend = pend;
+    m->task = pushed_task;
+    dt__cl_post(m);
+}
+
+void dt__cl_send_data(const dt__wire_region *r, int peer, uint32_t tag)
+{ dt__cl_post(dt__cl_data_msg(OUT_SEND_DATA, peer, r, tag)); }
+
+static void track(MPI_Request req, MPI_Datatype type, outmsg *m)
+{
+    if (dt__cl.nfl == dt__cl.capfl) {
+        dt__cl.capfl = dt__cl.capfl ? dt__cl.capfl * 2 : 64;
+        dt__cl.fl = realloc(dt__cl.fl, sizeof *dt__cl.fl * dt__cl.capfl);
+        if (!dt__cl.fl) dt__fatal("out of memory");
+    }
+    dt__cl.fl[dt__cl.nfl++] = (inflight){ req, type, m };
+}
+
+static MPI_Datatype region_type(const dt__wire_region *r, int *count)
+{
+    if (r->size > INT32_MAX || r->rows > INT32_MAX || r->stride > INT32_MAX)
+        dt__fatal("a region of %llu rows of %llu bytes is too large for one MPI message",
+            (unsigned long long)r->rows, (unsigned long long)r->size);
+    if (r->rows <= 1) {
+        *count = (int)r->size;
+        return MPI_DATATYPE_NULL;
+    }
+    MPI_Datatype t;
+    MPI_Type_vector((int)r->rows, (int)r->size, (int)r->stride, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    *count = 1;
+    return t;
+}
+
+static void start_out(outmsg *m)
+{
+    MPI_Request req;
+    int count;
+    MPI_Datatype t;
+    switch (m->kind) {
+    case OUT_CTRL:
+        MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, DT__TAG_CTRL, dt__cl.comm, &req);
+        track(req, MPI_DATATYPE_NULL, m);
+        break;
+    case OUT_RECV:
+        t = region_type(&m->region, &count);
+        MPI_Irecv((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
+                  m->peer, (int)m->tag, dt__cl.comm, &req);
+        track(req, t, m);
+        break;
+    default:
+        t = region_type(&m->region, &count);
+        MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
+                  m->peer, (int)m->tag, dt__cl.comm, &req);
+        track(req, t, m);
+        break;
+    }
+    if (m->kind != OUT_RECV && dt__cl.bell[m->peer]) ring_peer(dt__cl.bell[m->peer]);
+}
+
+static void finish_out(outmsg *m)
+{
+    if (m->kind == OUT_RECV && m->task) {
+        if (atomic_fetch_sub(&dt__cl_of(m->task)->pushed->left, 1) == 1) dt__cl_pushed_finish(m->task);
+    } else if (m->kind == OUT_RECV) {
+        dt__vec ready;
+        dt__vec_init(&ready);
+        pthread_mutex_lock(&dt__cl.lock);
+        if (m->region.version) dt__cl_cache_set(&m->region, m->region.version, m->pend);
+        dt__cl_pending_done(m->pend, &ready);
+        pthread_mutex_unlock(&dt__cl.lock);
+        dt__cl_ready_all(&ready);
+    }
+    free(m->buf);
+    free(m);
+}
+
+/* Control messages to the same rank leave as one MPI message when
+ * aggregation is on: each keeps its own header, so the receiver splits them. */
+static outmsg *coalesce(outmsg *list)
+{
+    outmsg *out = NULL, **tail = &out;
+    while (list) {
+        outmsg *m = list;
+        list = m->next;
+        m->next = NULL;
+        if (m->kind == OUT_CTRL) atomic_fetch_add_explicit(&dt__cl.n_ctrl, 1, memory_order_relaxed);
+        if (m->kind == OUT_CTRL && dt__cl.aggregate) {
+            outmsg **prev = &list, *o;
+            size_t total = m->len;
+            for (o = list; o; o = o->next)
+                if (o->kind == OUT_CTRL && o->peer == m->peer) total += o->len;
+            if (total != m->len) {
+                char *buf = dt__xmalloc(total), *p = buf;
+                memcpy(p, m->buf, m->len);
+                p += m->len;
+                while ((o = *prev)) {
+                    if (o->kind == OUT_CTRL && o->peer == m->peer) {
+                        memcpy(p, o->buf, o->len);
+                        p += o->len;
+                        *prev = o->next;
+                        atomic_fetch_add_explicit(&dt__cl.n_ctrl, 1, memory_order_relaxed);
+                        free(o->buf);
+                        free(o);
+                    } else {
+                        prev = &o->next;
+                    }
+                }
+                free(m->buf);
+                m->buf = buf;
+                m->len = total;
+            }
+        }
+        if (m->kind == OUT_CTRL) atomic_fetch_add_explicit(&dt__cl.n_mpi_ctrl, 1, memory_order_relaxed);
+        *tail = m;
+        tail = &m->next;
+    }
+    return out;
+}
+
+bool dt__cl_progress_once(void)
+{
+    bool did = false;
+    pthread_mutex_lock(&dt__cl.out_lock);
+    outmsg *m = dt__cl.out_head;
+    dt__cl.out_head = dt__cl.out_tail = NULL;
+    pthread_mutex_unlock(&dt__cl.out_lock);
+    m = coalesce(m);
+    while (m) {
+        outmsg *next = m->next;
+        if (m->kind == OUT_FINISH) {
+            dt__cl_finish(m->task);
+            free(m);
+        } else {
+            start_out(m);
+        }
+        m = next;
+        did = true;
+    }
+    for (bool probed = false;;) {
+        int flag;
+        MPI_Message msg;
+        MPI_Status st;
+        MPI_Improbe(MPI_ANY_SOURCE, DT__TAG_CTRL, dt__cl.comm, &flag, &msg, &st);
+        /* With MPICH (ch4:ucx) the first probe after a nap misses a message
+           that arrived meanwhile (it matches before it progresses the
+           transport); a second sees it.  Measured on the Cholesky
+           benchmark: completions were read by a busy rank 0 1.0-1.4 ms
+           (median) after they were sent with one probe, 0.8 ms with two. */
+        if (!flag && !probed) MPI_Improbe(MPI_ANY_SOURCE, DT__TAG_CTRL, dt__cl.comm, &flag, &msg, &st);
+        probed = true;
+        if (!flag) break;
+        int count;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        char *buf = dt__xmalloc(count ? (size_t)count : 1);
+        MPI_Mrecv(buf, count, MPI_BYTE, &msg, &st);
+        /* one or several messages, each with its header */
+        size_t off = 0;
+        do {
+            dt__msg_header h;
+            size_t one = (size_t)count - off;
+            if (one >= sizeof h) {
+                memcpy(&h, buf + off, sizeof h);
+                if (h.magic == DT_MSG_MAGIC && h.length <= one - sizeof h) one = sizeof h + h.length;
+            }
+            dt__cl_handle_ctrl(buf + off, one, st.MPI_SOURCE);
+            off += one;
+        } while (off < (size_t)count);
+        free(buf);
+        did = true;
+    }
+    for (size_t i = 0; i < dt__cl.nfl;) {
+        int flag;
+        MPI_Test(&dt__cl.fl[i].req, &flag, MPI_STATUS_IGNORE);
+        if (!flag) { i++; continue; }
+        inflight f = dt__cl.fl[i];
+        dt__cl.fl[i] = dt__cl.fl[--dt__cl.nfl];
+        if (f.type != MPI_DATATYPE_NULL) MPI_Type_free(&f.type);
+        finish_out(f.m);
+        did = true;
+    }
+    return did;
+}
+
+/* Workers, at the end of each task and while they wait for work. */
+/* Messages wait until this rank's dt_init is done: a task offloaded here
+ * must not run while the runtime is still starting (its calls would fail). */
+static bool serving(void) { return atomic_load_explicit(&dt__rt.state, memory_order_acquire) != DT_STATE_NEW; }
+
+bool dt__cl_poll(void)
+{
+    if (!dt__cl.active || atomic_load(&dt__cl.stop) || !serving()) return false;
+    if (pthread_mutex_trylock(&dt__cl.poll_lock)) return false;
+    bool did = false;
+    /* checked again under the lock: cluster_stop sets it under the lock */
+    while (!atomic_load(&dt__cl.stop) && dt__cl_progress_once()) did = true;
+    pthread_mutex_unlock(&dt__cl.poll_lock);
+    if (did) atomic_fetch_add_explicit(&dt__cl.worker_polls, 1, memory_order_relaxed);
+    return did;
+}
+
+void *dt__cl_progress_main(void *arg)
+{
+    (void)arg;
+    /* short sleeps must be short: the default 50 us timer slack would add
+       that much latency to every message that arrives while we nap */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    /* It would inherit the binding of the thread that created it (worker 0's
+       core) and compete with that worker: let it run wherever a core is free
+       (the kernel keeps it inside the process's allowed CPUs). */
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int i = 0; i < CPU_SETSIZE; i++) CPU_SET(i, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
+    /* While some worker waits for work it polls (every 50 us at least):
+       this thread checks now and then.  While all are busy it is the only
+       one listening: it naps 50 us after the last activity, twice as long
+       after each empty poll, up to 1 ms (so a rank whose workers run long
+       tasks is not woken 20000 times a second for nothing).  A message
+       posted by this rank's own threads wakes it at once. */
+    const long nap_min = 50000, nap_max = 1000000, nap_idle = 200000;
+    long nap = nap_min;
+    unsigned seen = atomic_load(&dt__cl.worker_polls);
+    while (!serving()) dt__futex_wait_shared(&dt__cl.mine->rings, atomic_load(&dt__cl.mine->rings), nap_min);
+    for (;;) {
+        /* read before polling: a bell rung after this wakes the nap below */
+        int rings = atomic_load(&dt__cl.mine->rings);
+        pthread_mutex_lock(&dt__cl.poll_lock);
+        bool did = dt__cl_progress_once();
+        bool transfers = dt__cl.nfl != 0;         /* workers change it under the lock */
+        pthread_mutex_unlock(&dt__cl.poll_lock);
+        if (atomic_load(&dt__cl.stop) && !transfers && dt__cl_outbox_empty()) break;
+        unsigned polls = atomic_load_explicit(&dt__cl.worker_polls, memory_order_relaxed);
+        if (did || polls != seen) {
+            seen = polls;
+            nap = nap_min;
+            if (did) continue;
+        }
+        long ns = nap_idle;
+        bool all_busy = dt__sched_sleepers() == 0;
+        if (all_busy) {
+            ns = nap;
+            nap = nap * 2 > nap_max ? nap_max : nap * 2;
+        } else {
+            rings = atomic_load(&dt__cl.mine->rings);   /* rings meant for the polling workers */
+        }
+        atomic_store(&dt__cl.mine->listening, all_busy);
+        atomic_store(&dt__cl.mine->sleeping, 1);
+        if (dt__cl_outbox_empty()) dt__futex_wait_shared(&dt__cl.mine->rings, rings, ns);
+        atomic_store(&dt__cl.mine->sleeping, 0);
+    }
+    dt__task_thread_exit();
+    struct rusage ru;
+    if (!getrusage(RUSAGE_THREAD, &ru))
+        dt__cl.progress_cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    return NULL;
+}
+
+/* Waits for a collective without spinning.  MPICH busy-polls inside its
+ * blocking calls: a rank spinning in MPI_Barrier at dt_finalize, on a core
+ * it shares with another rank's thread that has to dt__cl_finish a poll first,
+ * kept that thread off the core for seconds (a test job hung, under TSan,
+ * with more workers than cores).  Only the main thread calls these, while
+ * no other thread drives MPI (before serving, or after the progress
+ * thread and the workers stopped polling). */
+void dt__cl_wait_napping(MPI_Request *req)
+{
+    long ns = 1000;
+    for (;;) {
+        int done;
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        struct timespec ts = { 0, ns };
+        nanosleep(&ts, NULL);
+        if (ns < 1000000) ns *= 2;
+    }
+}
+
+uint64_t dt__cl_bcast_u64(uint64_t v)
+{
+    MPI_Request req;
+    MPI_Ibcast(&v, 1, MPI_UINT64_T, 0, dt__cl.comm, &req);
+    dt__cl_wait_napping(&req);
+    return v;
+}
+
+bool dt__cl_all(bool ok)
+{
+    int mine = ok, all;
+    MPI_Request req;
+    MPI_Iallreduce(&mine, &all, 1, MPI_INT, MPI_LAND, dt__cl.comm, &req);
+    dt__cl_wait_napping(&req);
+    return all != 0;
+}
+
+/* One bell per rank of this node in a shared MPI window (collective on
+ * the node). */
+void dt__cl_open_doorbells(void)
+{
+    MPI_Comm node;
+    MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
+    int nlocal, world[DT__MAX_RANKS];
+    MPI_Comm_size(node, &nlocal);
+    MPI_Request req;
+    MPI_Iallgather(&dt__cl.rank, 1, MPI_INT, world, 1, MPI_INT, node, &req);
+    dt__cl_wait_napping(&req);
+    doorbell *base;
+    MPI_Win_allocate_shared(sizeof(doorbell), sizeof(doorbell), MPI_INFO_NULL, node, &base, &dt__cl.bell_win);
+    memset(base, 0, sizeof *base);
+    for (int i = 0; i < nlocal; i++) {
+        MPI_Aint size;
+        int unit;
+        doorbell *b;
+        MPI_Win_shared_query(dt__cl.bell_win, i, &size, &unit, &b);
+        if (world[i] == dt__cl.rank) dt__cl.mine = b;
+        else dt__cl.bell[world[i]] = b;
+    }
+    /* no one rings a bell before its owner has cleared it */
+    MPI_Ibarrier(node, &req);
+    dt__cl_wait_napping(&req);
+    MPI_Comm_free(&node);
+}

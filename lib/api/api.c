@@ -5,6 +5,7 @@
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "deps/deps.h"
+#include "instr/trace.h"
 #include "sched/sched.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))

@@ -10,6 +10,7 @@
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "deps/deps.h"
+#include "instr/trace.h"
 #include "mem/mem.h"
 #include "sched/sched.h"
 
@@ -24,7 +25,6 @@ static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static hwloc_topology_t topo;
 static hwloc_cpuset_t *cpusets;
-static char *trace_path;
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -154,22 +154,6 @@ static int read_config(long *nworkers)
     return dt__plug.configure ? dt__plug.configure() : DT_OK;
 }
 
-/* DT_TRACE, once the rank is known: with several ranks each writes PATH.RANK. */
-static int open_trace(void)
-{
-    const char *tp = getenv("DT_TRACE");
-    if (!tp) return DT_OK;
-    trace_path = malloc(strlen(tp) + 16);
-    if (!trace_path) return DT_ENOMEM;
-    if (dt__rt.nranks > 1) sprintf(trace_path, "%s.%d", tp, dt__rt.rank);
-    else strcpy(trace_path, tp);
-    FILE *f = *tp ? fopen(trace_path, "w") : NULL;
-    if (!f) return dt__env_bad("DT_TRACE", tp, "a writable file path");
-    fclose(f);
-    dt__rt.trace = true;
-    return DT_OK;
-}
-
 /* One cpuset per worker: the ranks sharing a node split its cores, worker i
  * of local rank l on core l*n+i (wrapping when there are more workers than
  * cores), each narrowed to a single PU. */
@@ -222,7 +206,7 @@ int dt__runtime_init(int *argc, char ***argv)
     long nworkers = 0;
     int local_rank = 0, local_size = 1;
     if ((r = read_config(&nworkers)) < 0 || (dt__plug.init && (r = dt__plug.init(argc, argv, &local_rank, &local_size)) < 0) ||
-        (r = open_trace()) < 0 || (r = place_workers(&nworkers, local_rank, local_size)) < 0)
+        (r = dt__trace_open()) < 0 || (r = place_workers(&nworkers, local_rank, local_size)) < 0)
         goto fail;
     dt__rt.nworkers = (int)nworkers;
     dt__rt.t0 = dt__now_ns();
@@ -243,14 +227,10 @@ int dt__runtime_init(int *argc, char ***argv)
     pthread_mutex_unlock(&init_lock);
     return DT_OK;
 fail:
-    free(trace_path);
-    trace_path = NULL;
-    dt__rt.trace = false;
+    dt__trace_close();
     pthread_mutex_unlock(&init_lock);
     return dt__error(r, "dt_init", NULL, NULL);
 }
-
-static void trace_write(void);
 
 DT_EXPORT int dt_finalize(void)
 {
@@ -266,7 +246,7 @@ DT_EXPORT int dt_finalize(void)
     dt__root.dom = NULL;
     dt__task_thread_exit();
     dt__task_pool_fini();
-    trace_write();
+    dt__trace_write();
     if (dt__plug.fini) dt__plug.fini();
     dt__mem_fini();
     free_placement();
@@ -304,61 +284,4 @@ DT_EXPORT int dt_num_workers(void)
 {
     int r = dt__check_running("dt_num_workers");
     return r ? r : dt__rt.nworkers;
-}
-
-/* ---- trace --------------------------------------------------------------- */
-
-typedef struct trace_rec { uint64_t start, end; const char *label; int type, worker; } trace_rec;
-static _Thread_local trace_rec *tr_buf;
-static _Thread_local size_t tr_n, tr_cap;
-static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
-static trace_rec *tr_all;
-static size_t tr_all_n;
-
-void dt__trace_record(const dt__task *t)
-{
-    if (tr_n == tr_cap) {
-        tr_cap = tr_cap ? tr_cap * 2 : 1024;
-        tr_buf = realloc(tr_buf, tr_cap * sizeof *tr_buf);
-        if (!tr_buf) dt__fatal("out of memory for the trace");
-    }
-    tr_buf[tr_n++] = (trace_rec){ t->t_start, t->t_end, t->label, t->type, dt__worker_id() };
-}
-
-void dt__trace_flush(void)
-{
-    if (!tr_n) return;
-    pthread_mutex_lock(&trace_lock);
-    trace_rec *all = realloc(tr_all, (tr_all_n + tr_n) * sizeof *all);
-    if (!all) dt__fatal("out of memory for the trace");
-    memcpy(all + tr_all_n, tr_buf, tr_n * sizeof *all);
-    tr_all = all;
-    tr_all_n += tr_n;
-    pthread_mutex_unlock(&trace_lock);
-    free(tr_buf);
-    tr_buf = NULL;
-    tr_n = tr_cap = 0;
-}
-
-static void trace_write(void)
-{
-    if (!dt__rt.trace) return;
-    FILE *f = fopen(trace_path, "w");
-    if (!f) {
-        dt__error(DT_ESYS, "dt_finalize", NULL, "cannot write DT_TRACE=%s", trace_path);
-    } else {
-        fprintf(f, "worker,type,label,start_ns,end_ns\n");
-        for (size_t i = 0; i < tr_all_n; i++) {
-            const trace_rec *r = &tr_all[i];
-            const char *type = r->type >= 0 ? dt__types[r->type].name : "internal";
-            fprintf(f, "%d,%s,%s,%llu,%llu\n", r->worker, type, r->label ? r->label : "",
-                    (unsigned long long)(r->start - dt__rt.t0), (unsigned long long)(r->end - dt__rt.t0));
-        }
-        fclose(f);
-    }
-    free(tr_all);
-    tr_all = NULL;
-    tr_all_n = 0;
-    free(trace_path);
-    trace_path = NULL;
 }

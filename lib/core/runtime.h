@@ -47,7 +47,5 @@ int dt__error(int err, const char *call, const char *label, const char *fmt, ...
 /* DT_OK if the runtime is running, else DT_ENOTINIT / DT_EFINALIZED (reported). */
 int dt__check_running(const char *call);
 
-void dt__trace_record(const dt__task *t);
-void dt__trace_flush(void);
 
 #endif

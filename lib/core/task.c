@@ -7,6 +7,7 @@
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "deps/deps.h"
+#include "instr/trace.h"
 #include "sched/sched.h"
 
 dt__task dt__root;

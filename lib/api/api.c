@@ -126,6 +126,7 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
     if (args_size) memcpy(t.args, args, args_size);
     dt__task *prev = dt__current();
     dt__set_current(&t);
+    if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     if (DT_UNLIKELY(dt__rt.trace)) t.t_start = dt__now_ns();
     t.fn(t.args);
     if (DT_UNLIKELY(dt__rt.trace)) {

@@ -1804,12 +1804,13 @@ void dt__cluster_finalize(void)
             pthread_mutex_unlock(&C.poll_lock);
         }
         if (dt__rt.stats)
-            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu, "
+            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu "
+                    "(received from other ranks %llu), "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
                     "regions sent unasked with their task %llu, doorbells rung %llu\n", C.rank,
                     (unsigned long long)C.n_offloaded, (unsigned long long)C.n_early, (unsigned long long)C.n_pushed,
-                    (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
+                    (unsigned long long)dt__rt.n_ran, (unsigned long long)C.n_ran_here, (unsigned long long)C.n_ctrl,
                     (unsigned long long)C.n_mpi_ctrl, (unsigned long long)C.n_fetch,
                     (unsigned long long)C.n_fetch_bytes, (unsigned long long)C.n_fetch_skipped,
                     C.progress_cpu_ms, (unsigned long long)C.n_eager, (unsigned long long)C.n_rings);

@@ -25,6 +25,7 @@ typedef struct dt__runtime {
     bool doorbell;          /* DT_DOORBELL */
     bool progress_thread;   /* DT_PROGRESS=thread (else workers) */
     bool stats;             /* DT_STATS */
+    atomic_ullong n_ran;    /* DT_STATS: task bodies run on this rank */
     bool cluster_mode;      /* started by dt_main: rank 0 runs the program, the others serve */
     size_t dmem_size, lmem_size;
     uint64_t t0;

@@ -303,6 +303,7 @@ void dt__task_run(dt__task *t)
     tls_current = t;
     /* read before the body: the task may be freed once it is released */
     bool placed = DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed));
+    if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
     t->fn(t->args);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();

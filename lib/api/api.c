@@ -5,6 +5,7 @@
 #include "cluster/cluster.h"
 #include "deps/deps.h"
 #include "core/runtime.h"
+#include "core/stack.h"
 #include "sched/sched.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
@@ -105,6 +106,12 @@ static void start_child(dt__task *p, dt__task *t)
 
 static bool children_done(void *arg) { return dt__task_children_done(arg); }
 
+/* Undeferred tasks nested on this thread's stack.  Past DT__INLINE_MAX a task
+ * without accesses is queued like any other: a chain of tasks that each
+ * create one child would otherwise nest without end (10^5 overflowed). */
+#define DT__INLINE_MAX 64
+static DT_TLS unsigned tls_inline_depth;
+
 /* Enough tasks are queued to keep the other workers busy: like libgomp, run
  * a task without accesses right here instead of queueing it.  Nothing can
  * depend on it, so it needs no registration; it is complete (children
@@ -126,13 +133,15 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
     if (args_size) memcpy(t.args, args, args_size);
     dt__task *prev = dt__current();
     dt__set_current(&t);
+    tls_inline_depth++;
     if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     if (DT_UNLIKELY(dt__rt.trace)) t.t_start = dt__now_ns();
-    t.fn(t.args);
+    dt__stack_call(t.fn, t.args);
     if (DT_UNLIKELY(dt__rt.trace)) {
         t.t_end = dt__now_ns();
         dt__trace_record(&t);
     }
+    tls_inline_depth--;
     dt__set_current(prev == &dt__root ? NULL : prev);
     /* children point at this frame: it may only end after all of them (with
        or without accesses) have completed and let go of it */
@@ -171,7 +180,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     }
     dt__task *p = dt__current();
     if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
-        dt__sched_saturated())
+        tls_inline_depth < DT__INLINE_MAX && dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
     dt__task *t = dt__task_alloc((uint32_t)n_acc, args_size);
     if (args_size) memcpy(t->args, args, args_size);

@@ -7,6 +7,7 @@
 #include "cluster/cluster.h"
 #include "deps/deps.h"
 #include "core/runtime.h"
+#include "core/stack.h"
 #include "sched/sched.h"
 
 dt__task dt__root;
@@ -305,7 +306,7 @@ void dt__task_run(dt__task *t)
     bool placed = DT_UNLIKELY(atomic_load_explicit(&t->placed, memory_order_relaxed));
     if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
-    t->fn(t->args);
+    dt__stack_call(t->fn, t->args);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
     if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);
     tls_current = prev;
@@ -322,4 +323,5 @@ void dt__task_thread_exit(void)
     dt__trace_flush();
     dt__task_pool_drain();
     dt__task_events_free();
+    dt__stack_thread_exit();
 }

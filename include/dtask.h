@@ -108,6 +108,9 @@ typedef struct dt_task_attr {
     unsigned flags;      /* DT_TASK_FINAL, DT_TASK_IF0 */
 } dt_task_attr_t;        /* NULL means defaults */
 
+/* args_size above this is refused (DT_ELIMIT) */
+#define DT_ARGS_MAX ((size_t)1 << 30)
+
 int  dt_task_create(dt_type_t type, const void *args, size_t args_size,
                     const dt_access_t *acc, size_t n_acc, const dt_task_attr_t *attr);
 int  dt_taskwait(void);

@@ -10,6 +10,7 @@
 #include "cluster/cluster.h"
 #include "deps/deps.h"
 #include "mem/mem.h"
+#include "core/crash.h"
 #include "core/runtime.h"
 #include "sched/sched.h"
 
@@ -311,6 +312,7 @@ DT_EXPORT int dt_init(int *argc, char ***argv)
         free_placement();
         goto fail;
     }
+    dt__crash_install();
     atomic_store_explicit(&dt__rt.state, DT_STATE_RUNNING, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     return DT_OK;
@@ -332,8 +334,10 @@ DT_EXPORT int dt_finalize(void)
         return dt__error(DT_EINVAL, "dt_finalize", dt__current()->label, "called from inside a task");
     dt_taskwait();
     pthread_mutex_lock(&init_lock);
+    /* the other ranks of a dt_main job serve tasks in here */
     dt__cluster_finalize();
     dt__sched_stop();
+    dt__crash_uninstall();
     dt__deps_domain_free(dt__root.dom);
     dt__root.dom = NULL;
     dt__task_thread_exit();

@@ -53,7 +53,9 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	if [ $$rc -ne 0 ] || [ "$$r0" != 60 ] || [ "$$r1" != 40 ]; then \
 	  echo "test-mpi FAILED: stats (status $$rc, ran here: rank 0 '$$r0', rank 1 '$$r1', want 60 and 40)"; \
 	  printf '%s\n' "$$out" | tail -5; fail=1; else echo "stats: each rank counts the tasks it ran"; fi; \
-	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:"; do \
+	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:" \
+	    "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV" \
+	    "exit:dtask: rank 1: task 'victim' (type exit) called exit(4) inside the task"; do \
 	  mode=$${f%%:*}; want=$${f#*:}; \
 	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \
 	  if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || { [ -n "$$want" ] && ! printf '%s' "$$out" | grep -q "$$want"; }; then \

@@ -38,7 +38,8 @@ enum {
                               rank that does not exist */
     DT_EEXIST      = -10,  /* type name already registered with another function */
     DT_EALREADY    = -11,  /* dt_init() called twice */
-    DT_ECONFIG     = -12,  /* bad value in a DT_* environment variable */
+    DT_ECONFIG     = -12,  /* bad value in a DT_* environment variable, or
+                              started by another MPI's launcher */
     DT_ESYS        = -13,  /* the operating system, hwloc or MPI failed */
     DT_ELIMIT      = -14,  /* a fixed limit was reached (e.g. number of types) */
     DT_EREDUCTION  = -15   /* bad reduction: unknown operation/type, size not a

@@ -208,6 +208,41 @@ START_TEST(trace_file)
 }
 END_TEST
 
+/* ---- the launcher ------------------------------------------------------------
+ * Open MPI's mpiexec starting this MPICH build: MPICH sees one process, the
+ * environment a job of several.  The variables are set by hand here, for
+ * this single process. */
+static const struct bad foreign[] = {
+    { "OMPI_COMM_WORLD_SIZE", "2" }, { "PMIX_RANK", "3" },
+};
+
+START_TEST(wrong_launcher)
+{
+    const struct bad *f = &foreign[_i];
+    setenv(f->var, f->val, 1);
+    tu_capture c = tu_stderr_begin();
+    int r = dt_init(NULL, NULL);
+    char *out = tu_stderr_end(c);
+    ck_assert_msg(r == DT_ECONFIG, "%s=%s: dt_init returned %d", f->var, f->val, r);
+    ck_assert_msg(strstr(out, f->var) && strstr(out, "mpiexec.mpich"), "message '%s'", out);
+    free(out);
+    ck_assert_int_eq(dt_num_workers(), DT_ENOTINIT);
+}
+END_TEST
+
+/* A one-process job of that launcher is a job of one: nothing to refuse. */
+START_TEST(foreign_launcher_one_process)
+{
+    setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+    setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+    setenv("PMIX_RANK", "0", 1);
+    TU_INIT();
+    ck_assert_int_eq(dt_num_ranks(), 1);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
 static Suite *env_suite(void)
 {
     Suite *s = suite_create("env");
@@ -221,6 +256,9 @@ static Suite *env_suite(void)
     tcase_add_test(tc, dmem_size);
     tcase_add_test(tc, lmem_size);
     tcase_add_test(tc, trace_file);
+    tc = tu_tcase(s, "launcher");
+    tcase_add_loop_test(tc, wrong_launcher, 0, (int)(sizeof foreign / sizeof foreign[0]));
+    tcase_add_test(tc, foreign_launcher_one_process);
     return s;
 }
 

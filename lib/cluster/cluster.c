@@ -1642,6 +1642,8 @@ int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size)
     MPI_Comm_rank(C.comm, &C.rank);
     MPI_Comm_size(C.comm, &C.nranks);
     if (C.nranks > MAX_RANKS) return DT_ELIMIT;
+    int r = dt__cluster_check_launcher(C.nranks);
+    if (r) return r;
     MPI_Comm node;
     MPI_Comm_split_type(C.comm, MPI_COMM_TYPE_SHARED, C.rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, local_rank);

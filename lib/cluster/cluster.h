@@ -11,6 +11,9 @@
 /* Initialises MPI (if the program did not) and learns rank, size and the
  * ranks sharing this node.  DT_OK or DT_ESYS. */
 int dt__cluster_init(int *argc, char ***argv, int *local_rank, int *local_size);
+/* After MPI_Init: DT_ECONFIG, with a message, if MPICH sees nranks == 1
+ * while another MPI's launcher started a job of several (launcher.c). */
+int dt__cluster_check_launcher(int nranks);
 /* DT_SCHEDULE, in the order of runtime.c's names. */
 enum { DT__SCHED_LOCALITY, DT__SCHED_BALANCE, DT__SCHED_ROUND_ROBIN, DT__SCHED_LOCAL };
 /* Reads the cluster settings of dt__rt, before the workers start. */

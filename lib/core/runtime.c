@@ -42,7 +42,7 @@ DT_EXPORT const char *dt_strerror(int err)
     case DT_ERANGE: return "outside the common address space or no such rank";
     case DT_EEXIST: return "type name already registered with another function";
     case DT_EALREADY: return "libdtask is already initialised";
-    case DT_ECONFIG: return "bad value in a DT_* environment variable";
+    case DT_ECONFIG: return "bad value in a DT_* environment variable, or another MPI's launcher";
     case DT_ESYS: return "system call, hwloc or MPI failure";
     case DT_ELIMIT: return "a fixed limit was reached";
     case DT_EREDUCTION: return "invalid reduction access";

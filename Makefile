@@ -54,15 +54,9 @@ include test/test.mk
 include examples/examples.mk
 include bench/bench.mk
 
-$(BUILD)/dtask.pc: Makefile
-	mkdir -p $(BUILD)
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
-	  'Name: dtask' 'Description: distributed task library with region dependencies' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	  'Cflags: -I$${includedir} -pthread' 'Libs: -L$${libdir} -ldtask' \
-	  'Libs.private: -pthread -lm' > $@
-
-install: all $(BUILD)/dtask.pc
+# dtask.pc names PREFIX, so it is written at every install: a file made once
+# would keep pointing at the first PREFIX installed to.
+install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 644 include/dtask.h $(DESTDIR)$(PREFIX)/include/
@@ -70,7 +64,12 @@ install: all $(BUILD)/dtask.pc
 	ln -sf libdtask.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdtask.so.$(SOVER)
 	ln -sf libdtask.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libdtask.so
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(BUILD)/dtask.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: dtask' 'Description: distributed task library with region dependencies' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Cflags: -I$${includedir} -pthread' 'Libs: -L$${libdir} -ldtask' \
+	  'Libs.private: -pthread -lm' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
 	install -m 644 man/man3/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 

@@ -38,7 +38,8 @@ enum {
                               rank that does not exist */
     DT_EEXIST      = -10,  /* type name already registered with another function */
     DT_EALREADY    = -11,  /* dt_init() called twice */
-    DT_ECONFIG     = -12,  /* bad value in a DT_* environment variable */
+    DT_ECONFIG     = -12,  /* bad value in a DT_* environment variable, or
+                              started by another MPI's launcher */
     DT_ESYS        = -13,  /* the operating system, hwloc or MPI failed */
     DT_ELIMIT      = -14,  /* a fixed limit was reached (e.g. number of types) */
     DT_EREDUCTION  = -15   /* bad reduction: unknown operation/type, size not a
@@ -107,6 +108,9 @@ typedef struct dt_task_attr {
     const char *label;   /* for errors, traces and graphs */
     unsigned flags;      /* DT_TASK_FINAL, DT_TASK_IF0 */
 } dt_task_attr_t;        /* NULL means defaults */
+
+/* args_size above this is refused (DT_ELIMIT) */
+#define DT_ARGS_MAX ((size_t)1 << 30)
 
 int  dt_task_create(dt_type_t type, const void *args, size_t args_size,
                     const dt_access_t *acc, size_t n_acc, const dt_task_attr_t *attr);

@@ -7,6 +7,8 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_NUM_WORKERS", "0" },    { "DT_NUM_WORKERS", "-1" },   { "DT_NUM_WORKERS", "abc" },
     { "DT_NUM_WORKERS", "2000" }, { "DT_NUM_WORKERS", "" },     { "DT_NUM_WORKERS", "2x" },
     { "DT_NUM_WORKERS", "1025" }, { "DT_NUM_WORKERS", "99999999999999999999" },
+    { "DT_NUM_WORKERS", " 2" },   { "DT_NUM_WORKERS", "+2" },   { "DT_NUM_WORKERS", "\t2" },
+    { "DT_NUM_WORKERS", "2 " },
     { "DT_BIND", "foo" },         { "DT_BIND", "" },            { "DT_BIND", "Cores" },
     { "DT_SCHEDULE", "foo" },     { "DT_SCHEDULE", "" },
     { "DT_VERBOSE", "2" },        { "DT_VERBOSE", "yes" },      { "DT_VERBOSE", "" },
@@ -14,6 +16,9 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_DMEM_SIZE", "" },       { "DT_DMEM_SIZE", "M" },      { "DT_DMEM_SIZE", "1MB" },
     { "DT_DMEM_SIZE", "0K" },     { "DT_DMEM_SIZE", "99999999999999999999" },
     { "DT_LMEM_SIZE", "abc" },    { "DT_LMEM_SIZE", "0" },      { "DT_LMEM_SIZE", "-1G" },
+    { "DT_DMEM_SIZE", " 1G" },    { "DT_DMEM_SIZE", "+1G" },    { "DT_DMEM_SIZE", "65T" },
+    { "DT_DMEM_SIZE", "65537G" }, { "DT_DMEM_SIZE", "1P" },     { "DT_DMEM_SIZE", "1G " },
+    { "DT_DMEM_SIZE", "70368744177665" },
     { "DT_TRACE", "/nonexistent/dir/x" },                       { "DT_TRACE", "" },
     { "DT_PROGRESS", "foo" },     { "DT_PROGRESS", "" },        { "DT_PROGRESS", "Thread" },
     { "DT_AGGREGATE", "2" },      { "DT_AGGREGATE", "yes" },    { "DT_AGGREGATE", "" },
@@ -82,6 +87,8 @@ static const struct bad good_values[] = {
     { "DT_VERBOSE", "0" },          { "DT_VERBOSE", "1" },
     { "DT_DMEM_SIZE", "4096" },     { "DT_DMEM_SIZE", "64k" },     { "DT_DMEM_SIZE", "2G" },
     { "DT_LMEM_SIZE", "1m" },       { "DT_LMEM_SIZE", "1g" },      { "DT_NUM_WORKERS", "2" },
+    { "DT_DMEM_SIZE", "64T" },      { "DT_DMEM_SIZE", "64t" },     { "DT_DMEM_SIZE", "65536G" },
+    { "DT_DMEM_SIZE", "70368744177664" }, { "DT_LMEM_SIZE", "1K" },
     { "DT_PROGRESS", "thread" },    { "DT_PROGRESS", "workers" },
     { "DT_AGGREGATE", "0" },        { "DT_AGGREGATE", "1" },
     { "DT_STATS", "0" },            { "DT_STATS", "1" },
@@ -201,6 +208,41 @@ START_TEST(trace_file)
 }
 END_TEST
 
+/* ---- the launcher ------------------------------------------------------------
+ * Open MPI's mpiexec starting this MPICH build: MPICH sees one process, the
+ * environment a job of several.  The variables are set by hand here, for
+ * this single process. */
+static const struct bad foreign[] = {
+    { "OMPI_COMM_WORLD_SIZE", "2" }, { "PMIX_RANK", "3" },
+};
+
+START_TEST(wrong_launcher)
+{
+    const struct bad *f = &foreign[_i];
+    setenv(f->var, f->val, 1);
+    tu_capture c = tu_stderr_begin();
+    int r = dt_init(NULL, NULL);
+    char *out = tu_stderr_end(c);
+    ck_assert_msg(r == DT_ECONFIG, "%s=%s: dt_init returned %d", f->var, f->val, r);
+    ck_assert_msg(strstr(out, f->var) && strstr(out, "mpiexec.mpich"), "message '%s'", out);
+    free(out);
+    ck_assert_int_eq(dt_num_workers(), DT_ENOTINIT);
+}
+END_TEST
+
+/* A one-process job of that launcher is a job of one: nothing to refuse. */
+START_TEST(foreign_launcher_one_process)
+{
+    setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+    setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+    setenv("PMIX_RANK", "0", 1);
+    TU_INIT();
+    ck_assert_int_eq(dt_num_ranks(), 1);
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
 static Suite *env_suite(void)
 {
     Suite *s = suite_create("env");
@@ -214,6 +256,9 @@ static Suite *env_suite(void)
     tcase_add_test(tc, dmem_size);
     tcase_add_test(tc, lmem_size);
     tcase_add_test(tc, trace_file);
+    tc = tu_tcase(s, "launcher");
+    tcase_add_loop_test(tc, wrong_launcher, 0, (int)(sizeof foreign / sizeof foreign[0]));
+    tcase_add_test(tc, foreign_launcher_one_process);
     return s;
 }
 

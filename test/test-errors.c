@@ -483,6 +483,92 @@ START_TEST(double_free_after_merge)
 }
 END_TEST
 
+/* ---- out of memory --------------------------------------------------------
+ * Sizes no memory could hold are refused before anything is allocated; an
+ * allocation that fails returns DT_ENOMEM with nothing half linked.  Both
+ * ended the process ("fatal: out of memory", SIGABRT) before. */
+
+static const char *label = "big";
+
+START_TEST(enomem_absurd)
+{
+    tu_workers(2);
+    TU_INIT();
+    dt_type_t t = TU_TYPE(nop_task);
+    dt_task_attr_t at = { 0, DT_NODE_ANY, label, 0 };
+    ck_assert_int_eq(dt_task_create(t, buf, SIZE_MAX, NULL, 0, &at), DT_ELIMIT);
+    ck_assert_int_eq(dt_task_create(t, buf, DT_ARGS_MAX + 1, NULL, 0, &at), DT_ELIMIT);
+    dt_access_t a = { DT_INOUT, buf, 8, 0, 0 };
+    ck_assert_int_eq(dt_task_create(t, buf, SIZE_MAX, &a, 1, &at), DT_ELIMIT);
+    /* 2^30 rows of 8 bytes: 8 GiB of address space, but ~2^30 fragments */
+    uint64_t t0 = tu_now_ms();
+    ck_assert_int_eq(create2d(DT_INOUT, buf, 8, (size_t)1 << 30, 8), DT_ENOMEM);
+    dt_access_t two[2] = { { DT_IN, buf, 8, (size_t)1 << 29, 8 }, { DT_IN, buf, 8, SIZE_MAX / 16, 8 } };
+    ck_assert_int_eq(dt_task_create(t, NULL, 0, two, 2, NULL), DT_ENOMEM);
+    ck_assert_int_eq(dt_taskwait_on(two, 1), DT_ENOMEM);
+    ck_assert_uint_lt(tu_now_ms() - t0, 1000);   /* refused, not attempted */
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#include <sys/resource.h>
+
+/* The process's address space now, from /proc (VmSize). */
+static size_t vm_size(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %zu kB", &kb) == 1) break;
+    fclose(f);
+    ck_assert_uint_gt(kb, 0);
+    return kb << 10;
+}
+
+static char *big_args;
+
+/* Allocations that fail for real: the address space is capped 64 MiB above
+ * what the running runtime uses (the sanitizers' shadow memory cannot live
+ * under such a cap: not run under them). */
+START_TEST(enomem_real)
+{
+    tu_workers(2);
+    TU_INIT();
+    tu_assert_alive();
+    dt_type_t t = TU_TYPE(nop_task);
+    big_args = malloc((size_t)256 << 20);       /* before the cap */
+    ck_assert_ptr_nonnull(big_args);
+    struct rlimit old, cap;
+    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+    cap = old;
+    cap.rlim_cur = vm_size() + ((size_t)64 << 20);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &cap), 0);
+    dt_task_attr_t at = { 0, DT_NODE_ANY, label, 0 };
+    /* args: copied into a 256 MiB block that cannot be had */
+    ck_assert_int_eq(dt_task_create(t, big_args, (size_t)256 << 20, NULL, 0, &at), DT_ENOMEM);
+    dt_access_t a = { DT_INOUT, buf, 8, 0, 0 };
+    ck_assert_int_eq(dt_task_create(t, big_args, (size_t)256 << 20, &a, 1, &at), DT_ENOMEM);
+    /* 2^23 rows: ~1 GiB of fragments, within physical memory but not the cap */
+    ck_assert_int_eq(create2d(DT_INOUT, buf, 8, (size_t)1 << 23, 8), DT_ENOMEM);
+    dt_access_t rows = { DT_INOUT, buf, 8, (size_t)1 << 23, 8 };
+    ck_assert_int_eq(dt_taskwait_on(&rows, 1), DT_ENOMEM);
+    /* the runtime goes on, under the cap too */
+    tu_assert_alive();
+    ck_assert_int_eq(create2d(DT_INOUT, buf, 8, 16, 8), DT_OK);
+    ck_assert_int_eq(dt_taskwait(), DT_OK);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+    ck_assert_int_eq(dt_task_create(t, big_args, (size_t)256 << 20, &a, 1, &at), DT_OK);
+    ck_assert_int_eq(dt_taskwait(), DT_OK);
+    free(big_args);
+    TU_FINI();
+}
+END_TEST
+#endif
+
 START_TEST(malloc_errors)
 {
     TU_INIT();
@@ -624,6 +710,10 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, free_errors);
     tcase_add_test(tc, double_free_after_merge);
     tcase_add_test(tc, malloc_errors);
+    tcase_add_test(tc, enomem_absurd);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    tcase_add_test(tc, enomem_real);
+#endif
     tc = tu_tcase(s, "misc");
     tcase_add_test(tc, taskiter_errors);
     tcase_add_test(tc, strerror_all);

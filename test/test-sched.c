@@ -134,6 +134,53 @@ START_TEST(fib)
 }
 END_TEST
 
+/* ---- deep chains ---------------------------------------------------------------------
+ * Each task creates one child without accesses: run inline in its creator
+ * (when the queue looks full) or on a waiting thread's stack, such chains
+ * nested without bound and overflowed the stack at depth ~2*10^4..10^5.
+ * Under the sanitizers frames are several times larger and slower: the
+ * deepest run is cut to 10^5 there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DEEP_MAX 100000L
+#else
+#define DEEP_MAX 1000000L
+#endif
+static atomic_long deep_ran;
+static bool deep_wait;
+
+static void deep_task(void *args)
+{
+    long d;
+    memcpy(&d, args, sizeof d);
+    atomic_fetch_add_explicit(&deep_ran, 1, memory_order_relaxed);
+    if (d > 1) {
+        d--;
+        if (dt_task_create(TU_TYPE(deep_task), &d, sizeof d, NULL, 0, NULL) != DT_OK) abort();
+    }
+    if (deep_wait) dt_taskwait();
+}
+
+static void deep_chain(long depth, bool wait)
+{
+    tu_workers(2);
+    deep_wait = wait;
+    TU_INIT();
+    ck_assert_int_eq(dt_task_create(TU_TYPE(deep_task), &depth, sizeof depth, NULL, 0, NULL), DT_OK);
+    ck_assert_int_eq(dt_taskwait(), DT_OK);
+    ck_assert_int_eq(atomic_load(&deep_ran), depth);
+    tu_assert_alive();
+    TU_FINI();
+}
+
+START_TEST(deep_chain_1e5) { deep_chain(100000, false); }
+END_TEST
+START_TEST(deep_chain_1e6) { deep_chain(DEEP_MAX, false); }
+END_TEST
+START_TEST(deep_wait_1e5) { deep_chain(100000, true); }
+END_TEST
+START_TEST(deep_wait_1e6) { deep_chain(DEEP_MAX, true); }
+END_TEST
+
 /* ---- who runs tasks ----------------------------------------------------------------- */
 
 static pthread_t main_thread;
@@ -361,6 +408,11 @@ static Suite *sched_suite(void)
     tc = tu_tcase(s, "nesting");
     tcase_add_loop_test(tc, nested_taskwait, 0, 2);
     tcase_add_loop_test(tc, fib, 0, 2);
+    tc = tu_tcase(s, "deep");            /* each well within the 60 s timeout: linear in depth */
+    tcase_add_test(tc, deep_chain_1e5);
+    tcase_add_test(tc, deep_wait_1e5);
+    tcase_add_test(tc, deep_chain_1e6);
+    tcase_add_test(tc, deep_wait_1e6);
     tc = tu_tcase(s, "threads");
     tcase_add_test(tc, one_worker_runs_on_main);
     tcase_add_test(tc, throttle);

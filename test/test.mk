@@ -48,7 +48,14 @@ fuzz: $(BUILD)/test/fuzz-msg
 
 include test/mpi/mpi.mk
 
-test: all test-unit test-oracle fuzz test-mpi examples-check bench-quick
+# make install to two temporary prefixes, then build against the second;
+# the README's quick start with stand-ins for apt-get, sudo and make
+.PHONY: test-install
+test-install: all
+	timeout $(TEST_TIMEOUT) test/install/install.sh $(BUILD)
+	timeout $(TEST_TIMEOUT) test/install/quickstart.sh
+
+test: all test-unit test-oracle fuzz test-mpi test-install examples-check bench-quick
 	@echo "make test: all passed"
 
 # The suite under sanitizers, each in its own build tree.

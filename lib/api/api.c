@@ -4,6 +4,7 @@
 #include <string.h>
 #include "core/hooks.h"
 #include "core/runtime.h"
+#include "core/stack.h"
 #include "deps/deps.h"
 #include "instr/trace.h"
 #include "sched/sched.h"
@@ -50,6 +51,20 @@ static int check_access(const dt_access_t *a, size_t i, const char *call, const 
             return dt__error(DT_EREDUCTION, call, label,
                              "access %zu: a reduction is one aligned range of whole elements", i);
     }
+    return DT_OK;
+}
+
+/* The rows of all accesses of non-zero size: the pieces that registering
+ * them enters in the dependency map.  Reserved before the task is linked
+ * (DT_ENOMEM then, with nothing to undo). */
+static int reserve_pieces(const dt_access_t *acc, size_t n_acc, const char *call, const char *label)
+{
+    size_t pieces = 0;
+    for (size_t i = 0; i < n_acc; i++)
+        if (acc[i].size && __builtin_add_overflow(pieces, acc[i].rows > 1 ? acc[i].rows : 1, &pieces))
+            pieces = SIZE_MAX;
+    if (dt__deps_reserve(pieces))
+        return dt__error(DT_ENOMEM, call, label, "%zu rows in the accesses", pieces);
     return DT_OK;
 }
 
@@ -106,6 +121,12 @@ static void start_child(dt__task *p, dt__task *t)
 
 static bool children_done(void *arg) { return dt__task_children_done(arg); }
 
+/* Undeferred tasks nested on this thread's stack.  Past DT__INLINE_MAX a task
+ * without accesses is queued like any other: a chain of tasks that each
+ * create one child would otherwise nest without end (10^5 overflowed). */
+#define DT__INLINE_MAX 64
+static DT_TLS unsigned tls_inline_depth;
+
 /* Enough tasks are queued to keep the other workers busy: like libgomp, run
  * a task without accesses right here instead of queueing it.  Nothing can
  * depend on it, so it needs no registration; it is complete (children
@@ -127,12 +148,15 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
     if (args_size) memcpy(t.args, args, args_size);
     dt__task *prev = dt__current();
     dt__set_current(&t);
+    tls_inline_depth++;
+    if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     if (DT_UNLIKELY(dt__rt.trace)) t.t_start = dt__now_ns();
-    t.fn(t.args);
+    dt__stack_call(t.fn, t.args);
     if (DT_UNLIKELY(dt__rt.trace)) {
         t.t_end = dt__now_ns();
         dt__trace_record(&t);
     }
+    tls_inline_depth--;
     dt__set_current(prev == &dt__root ? NULL : prev);
     /* children point at this frame: it may only end after all of them (with
        or without accesses) have completed and let go of it */
@@ -159,6 +183,8 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     if (type < 0 || type >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
         return dt__error(DT_ETYPE, call, label, "type %d", type);
     if (!args && args_size) return dt__error(DT_EFAULT, call, label, "NULL args with size %zu", args_size);
+    if (args_size > DT_ARGS_MAX)
+        return dt__error(DT_ELIMIT, call, label, "args_size %zu above DT_ARGS_MAX (%zu)", args_size, DT_ARGS_MAX);
     if (!acc && n_acc) return dt__error(DT_EFAULT, call, label, "NULL access list with count %zu", n_acc);
     if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, label, "too many accesses");
     for (size_t i = 0; i < n_acc; i++)
@@ -171,9 +197,11 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     }
     dt__task *p = dt__current();
     if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
-        dt__sched_saturated())
+        tls_inline_depth < DT__INLINE_MAX && dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
-    dt__task *t = dt__task_alloc((uint32_t)n_acc, args_size);
+    if ((r = reserve_pieces(acc, n_acc, call, label))) return r;
+    dt__task *t = dt__task_try_alloc((uint32_t)n_acc, args_size);
+    if (!t) return dt__error(DT_ENOMEM, call, label, "a task of %zu accesses and %zu bytes of args", n_acc, args_size);
     if (args_size) memcpy(t->args, args, args_size);
     for (size_t i = 0; i < n_acc; i++) {
         fill_access(&t->acc[i], &acc[i]);
@@ -266,8 +294,10 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     for (size_t i = 0; i < n_acc; i++)
         if ((r = check_access(&acc[i], i, call, p->label))) return r;
     if (!n_acc) return DT_OK;
+    if ((r = reserve_pieces(acc, n_acc, call, p->label))) return r;
     /* A marker child that waits like an inout on the regions and has no body. */
-    dt__task *m = dt__task_alloc((uint32_t)n_acc, 0);
+    dt__task *m = dt__task_try_alloc((uint32_t)n_acc, 0);
+    if (!m) return dt__error(DT_ENOMEM, call, p->label, "a marker of %zu accesses", n_acc);
     for (size_t i = 0; i < n_acc; i++) {
         fill_access(&m->acc[i], &acc[i]);
         m->acc[i].mode = DT_INOUT;

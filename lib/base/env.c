@@ -1,4 +1,5 @@
 /* env.c - DT_* settings (env.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,8 @@ int dt__env_long(const char *var, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
+    /* strtol skips leading blanks and takes a '+': " 2" is as wrong as "2x" */
+    if (errno || end == v || *end || !(isdigit((unsigned char)v[0]) || v[0] == '-') || x < lo || x > hi) {
         char want[64];
         snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
         return dt__env_bad(var, v, want);
@@ -37,11 +39,11 @@ int dt__env_size(const char *var, size_t *out)
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     unsigned shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10, end++;
-    else if (*end == 'M' || *end == 'm') shift = 20, end++;
-    else if (*end == 'G' || *end == 'g') shift = 30, end++;
-    if (errno || end == v || *end || v[0] == '-' || x == 0 || x > (1ull << 46) >> shift)
-        return dt__env_bad(var, v, "a size in bytes, 1 to 64T, with an optional K, M or G suffix");
+    const char *units = "KMGT", *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    if (u) shift = 10 * (unsigned)(u - units + 1), end++;
+    /* strtoull also skips blanks and takes signs: only digits may start */
+    if (errno || end == v || *end || !isdigit((unsigned char)v[0]) || x == 0 || x > (1ull << 46) >> shift)
+        return dt__env_bad(var, v, "a size in bytes, 1 to 64T, with an optional K, M, G or T suffix (either case)");
     *out = (size_t)(x << shift);
     return 1;
 }

@@ -9,7 +9,7 @@
 /* Each returns 0 when the variable is unset (*out untouched), 1 when it was
  * read into *out, DT_ECONFIG (with a message) when its value is bad. */
 int dt__env_long(const char *var, long lo, long hi, long *out);
-/* A size in bytes, 1 to 64T, with an optional K, M or G suffix. */
+/* A size in bytes, 1 to 64T, with an optional K, M, G or T suffix (either case). */
 int dt__env_size(const char *var, size_t *out);
 /* One of the NULL-terminated choices: *out is its index. */
 int dt__env_choice(const char *var, const char *const *choices, int *out);

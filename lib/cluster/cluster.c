@@ -45,6 +45,8 @@ static int cluster_init(int *argc, char ***argv, int *local_rank, int *local_siz
     MPI_Comm_rank(dt__cl.comm, &dt__cl.rank);
     MPI_Comm_size(dt__cl.comm, &dt__cl.nranks);
     if (dt__cl.nranks > DT__MAX_RANKS) return DT_ELIMIT;
+    int r = dt__cluster_check_launcher(dt__cl.nranks);
+    if (r) return r;
     MPI_Comm node;
     MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, local_rank);
@@ -147,12 +149,13 @@ static void cluster_stop(void)
             pthread_mutex_unlock(&dt__cl.poll_lock);
         }
         if (dt__cl.stats)
-            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu, "
+            fprintf(stderr, "dtask stats: rank %d: offloaded %llu (placed early %llu, nested %llu), ran here %llu "
+                    "(received from other ranks %llu), "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
                     "regions sent unasked with their task %llu, doorbells rung %llu\n", dt__cl.rank,
                     (unsigned long long)dt__cl.n_offloaded, (unsigned long long)dt__cl.n_early, (unsigned long long)dt__cl.n_pushed,
-                    (unsigned long long)dt__cl.n_ran_here, (unsigned long long)dt__cl.n_ctrl,
+                    (unsigned long long)dt__rt.n_ran, (unsigned long long)dt__cl.n_ran_here, (unsigned long long)dt__cl.n_ctrl,
                     (unsigned long long)dt__cl.n_mpi_ctrl, (unsigned long long)dt__cl.n_fetch,
                     (unsigned long long)dt__cl.n_fetch_bytes, (unsigned long long)dt__cl.n_fetch_skipped,
                     dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings);

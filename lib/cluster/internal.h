@@ -261,6 +261,10 @@ int dt__cl_room_for(const dt__task *t, const dt__cl_view *v);
 void dt__cl_score_task(const dt__task *t, const dt__cl_view *v, uint64_t *bytes);
 bool dt__cl_offloadable(const dt__task *t);
 
+/* launcher.c: after MPI_Init: DT_ECONFIG, with a message, if MPICH sees
+   nranks == 1 while another MPI's launcher started a job of several. */
+int dt__cluster_check_launcher(int nranks);
+
 /* offload.c */
 void dt__cl_free_labels(void);
 extern const dt__hooks_t dt__cl_hooks;

@@ -1,12 +1,14 @@
 /* runtime.c - dt_init / dt_finalize, configuration from the environment,
  * the worker placement with hwloc, error strings and reports, the type
  * table, and the DT_TRACE timeline. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <hwloc.h>
 #include "base/env.h"
+#include "core/crash.h"
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "deps/deps.h"
@@ -43,7 +45,7 @@ DT_EXPORT const char *dt_strerror(int err)
     case DT_ERANGE: return "outside the common address space or no such rank";
     case DT_EEXIST: return "type name already registered with another function";
     case DT_EALREADY: return "libdtask is already initialised";
-    case DT_ECONFIG: return "bad value in a DT_* environment variable";
+    case DT_ECONFIG: return "bad value in a DT_* environment variable, or another MPI's launcher";
     case DT_ESYS: return "system call, hwloc or MPI failure";
     case DT_ELIMIT: return "a fixed limit was reached";
     case DT_EREDUCTION: return "invalid reduction access";
@@ -144,12 +146,14 @@ DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
 static int read_config(long *nworkers)
 {
     static const char *const binds[] = { "cores", "none", NULL };
-    int r, bind = 0, verb = 0;
+    int r, bind = 0, verb = 0, stats = 0;
     if ((r = dt__env_long("DT_NUM_WORKERS", 1, 1024, nworkers)) < 0) return r;
     if ((r = dt__env_choice("DT_BIND", binds, &bind)) < 0) return r;
     if ((r = dt__env_bool("DT_VERBOSE", &verb)) < 0) return r;
+    if ((r = dt__env_bool("DT_STATS", &stats)) < 0) return r;
     dt__rt.bind = bind == 0;
     dt__rt.verbose = verb == 1;
+    dt__rt.stats = stats == 1;      /* the core counts task bodies; a plug-in prints */
     if ((r = dt__mem_configure()) < 0) return r;
     return dt__plug.configure ? dt__plug.configure() : DT_OK;
 }
@@ -223,6 +227,7 @@ int dt__runtime_init(int *argc, char ***argv)
         free_placement();
         goto fail;
     }
+    dt__crash_install();
     atomic_store_explicit(&dt__rt.state, DT_STATE_RUNNING, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     return DT_OK;
@@ -242,6 +247,7 @@ DT_EXPORT int dt_finalize(void)
     pthread_mutex_lock(&init_lock);
     if (dt__plug.stop) dt__plug.stop();
     dt__sched_stop();
+    dt__crash_uninstall();
     dt__deps_domain_free(dt__root.dom);
     dt__root.dom = NULL;
     dt__task_thread_exit();

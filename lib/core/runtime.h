@@ -18,6 +18,8 @@ typedef struct dt__runtime {
     bool verbose;
     bool trace;
     bool bind;
+    bool stats;             /* DT_STATS */
+    atomic_ullong n_ran;    /* DT_STATS: task bodies run on this rank */
     bool cluster_mode;      /* started by dt_main: rank 0 runs the program, the others serve */
     uint64_t t0;
 } dt__runtime;

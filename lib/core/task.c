@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core/hooks.h"
 #include "core/runtime.h"
+#include "core/stack.h"
 #include "deps/deps.h"
 #include "instr/trace.h"
 #include "sched/sched.h"
@@ -32,9 +33,10 @@ static dt__spin_t batches_lock;
 static _Atomic(pool_node *) batches;            /* stack of full batches */
 static size_t nbatches;
 
+/* NULL when memory is out */
 static void *block_alloc(size_t size)
 {
-    if (size > POOL_BLOCK) return dt__xmalloc(size);
+    if (size > POOL_BLOCK) return malloc(size);
     if (!pool_head && pool_spill) {
         pool_head = pool_spill;
         pool_spill = NULL;
@@ -48,7 +50,7 @@ static void *block_alloc(size_t size)
         }
         dt__spin_unlock(&batches_lock);
     }
-    if (!pool_head) return dt__xmalloc(POOL_BLOCK);
+    if (!pool_head) return malloc(POOL_BLOCK);
     pool_node *n = pool_head;
     pool_head = n->next;
     return n;
@@ -100,12 +102,18 @@ void dt__task_pool_fini(void)
     nbatches = 0;
 }
 
-dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
+dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
 {
     size_t head = sizeof(dt__task) + sizeof(dt__access) * nacc;
     size_t inline_args = args_size <= DT_ARGS_INLINE ? args_size : 0;
     size_t size = head + inline_args;
     dt__task *t = block_alloc(size);
+    if (!t) return NULL;
+    void *args = inline_args || !args_size ? (char *)t + head : malloc(args_size);
+    if (!args) {
+        block_free(t, size);
+        return NULL;
+    }
     memset(t, 0, head);
     t->alloc_size = size;
     atomic_init(&t->refs, 1);
@@ -114,7 +122,7 @@ dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
     t->node = DT_NODE_ANY;
     t->args_size = args_size;
     t->acc = (dt__access *)(t + 1);
-    t->args = inline_args || !args_size ? (char *)t + head : dt__xmalloc(args_size);
+    t->args = args;
     for (uint32_t i = 0; i < nacc; i++) {
         dt__access *a = &t->acc[i];
         a->task = t;
@@ -125,6 +133,13 @@ dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
         dt__vec_init(&a->succ);
         dt__vec_init(&a->gate_waiters);
     }
+    return t;
+}
+
+dt__task *dt__task_alloc(uint32_t nacc, size_t args_size)
+{
+    dt__task *t = dt__task_try_alloc(nacc, args_size);
+    if (!t) dt__fatal("out of memory for a task (%u accesses, %zu bytes of args)", nacc, args_size);
     return t;
 }
 
@@ -305,8 +320,9 @@ void dt__task_run(dt__task *t)
     tls_current = t;
     /* read before the body: the task may be freed once it is released */
     bool ext = DT_UNLIKELY(t->ext != NULL);
+    if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
-    t->fn(t->args);
+    dt__stack_call(t->fn, t->args);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
     if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);
     tls_current = prev;
@@ -323,4 +339,5 @@ void dt__task_thread_exit(void)
     dt__trace_flush();
     dt__task_pool_drain();
     dt__task_events_free();
+    dt__stack_thread_exit();
 }

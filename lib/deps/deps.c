@@ -8,8 +8,10 @@
  * group (which then acts as the barrier of whoever joins it).  Adjacent
  * fragments that end up with the same state are merged again, so repeated
  * accesses to the same blocks keep the map small. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "deps/deps.h"
 #include "core/hooks.h"
 #include "core/runtime.h"
@@ -67,6 +69,31 @@ static void group_unref(dt__group *g)
     } else {
         free(g);
     }
+}
+
+int dt__deps_reserve(size_t pieces)
+{
+    static size_t most;       /* fragments that physical memory could hold */
+    if (!most) most = (size_t)sysconf(_SC_PHYS_PAGES) / sizeof(dt__frag) * (size_t)sysconf(_SC_PAGESIZE);
+    if (pieces > most || pieces > UINT_MAX / 2) return DT_ENOMEM;
+    size_t want = 2 * pieces + 2;   /* a piece may split a fragment in three */
+    while (frag_cache_n < want) {
+        dt__frag *f = malloc(sizeof *f);
+        if (!f) {
+            /* give back what went beyond the usual cache */
+            while (frag_cache_n > FRAG_CACHE) {
+                dt__frag *x = frag_cache;
+                frag_cache = x->parent;
+                frag_cache_n--;
+                free(x);
+            }
+            return DT_ENOMEM;
+        }
+        f->parent = frag_cache;
+        frag_cache = f;
+        frag_cache_n++;
+    }
+    return DT_OK;
 }
 
 void dt__deps_thread_exit(void)

@@ -11,6 +11,10 @@
  * writable ones unless check_writes is false) and records which parent accesses
  * the child holds.  DT_OK or DT_EINVAL. */
 int dt__deps_check_inside(dt__task *parent, dt__task *child, bool check_writes);
+/* Registering accesses of `pieces` rows in all cannot be undone halfway:
+ * before it, take the fragments it will need (DT_ENOMEM if memory is out, or
+ * if physical memory could not hold them: refused before allocating). */
+int dt__deps_reserve(size_t pieces);
 /* Links child's accesses to its earlier siblings' (child->parent's domain). */
 void dt__deps_register(dt__task *child);
 /* Creates the combiners of every reduction still open in t's domain. */

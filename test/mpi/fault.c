@@ -4,7 +4,11 @@
  *   msg:   rank 0 sends rank 1 a control message with a bad header
  *   unasked: rank 0 sends rank 1 a well-formed task saying that a third
  *          rank (here rank 1 itself) sends its data unasked
- *   death: the task offloaded to rank 1 kills its process */
+ *   death: the task offloaded to rank 1 kills its process (_exit: no trace)
+ *   segv:  the task offloaded to rank 1 dereferences NULL
+ *   exit:  the task offloaded to rank 1 calls exit(4)
+ * segv and exit must leave our line naming rank 1, the task and the event. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +17,15 @@
 #include "cluster/cluster.h"
 #include "cluster/msg.h"
 
-static dt_type_t T_work, T_die, T_only0;
+static dt_type_t T_work, T_die, T_only0, T_segv, T_exit;
 static const char *mode;
 
 static void work_fn(void *p) { (void)p; }
 static void die_fn(void *p) { (void)p; _exit(3); }
 static void only0_fn(void *p) { (void)p; }
+static volatile int zero;
+static void segv_fn(void *p) { (void)p; *(volatile int *)(uintptr_t)zero = 1; }
+static void exit_fn(void *p) { (void)p; exit(4); }
 
 static int app(int argc, char **argv)
 {
@@ -44,6 +51,10 @@ static int app(int argc, char **argv)
         dt__cluster_send_raw(1, b, len);
         free(b);
         dt_task_create(T_work, NULL, 0, &acc, 1, &on1);
+    } else if (!strcmp(mode, "segv")) {
+        dt_task_create(T_segv, NULL, 0, &acc, 1, &on1);
+    } else if (!strcmp(mode, "exit")) {
+        dt_task_create(T_exit, NULL, 0, &acc, 1, &on1);
     } else {
         dt_task_create(T_die, NULL, 0, &acc, 1, &on1);
     }
@@ -57,6 +68,8 @@ int main(int argc, char **argv)
     mode = argc > 1 ? argv[1] : "";
     dt_type_register("work", work_fn, &T_work);
     dt_type_register("die", die_fn, &T_die);
+    dt_type_register("segv", segv_fn, &T_segv);
+    dt_type_register("exit", exit_fn, &T_exit);
     /* the launcher tells each process its rank before MPI does */
     const char *rank = getenv("PMI_RANK");
     if (!rank || !strcmp(rank, "0")) dt_type_register("only-on-rank-0", only0_fn, &T_only0);

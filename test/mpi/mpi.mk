@@ -2,7 +2,7 @@
 # timeout (a hang fails).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested
+MPI_TESTS  = offload fault spmd namespace nested stats
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -47,7 +47,15 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  if [ $$rc -ne 0 ] || [ -z "$$n" ] || { [ $$e = 1 ] && [ "$$n" -eq 0 ]; } || { [ $$e = 0 ] && [ "$$n" -ne 0 ]; }; then \
 	    echo "test-mpi FAILED: offload, $$var=$$e (status $$rc, $$what '$$n')"; fail=1; \
 	  else echo "offload, $$var=$$e: ok ($$what $$n)"; fi; done; done; \
-	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:"; do \
+	out=$$(DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-stats 2>&1); rc=$$?; \
+	r0=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: .*ran here \([0-9]*\).*/\1/p'); \
+	r1=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 1: .*ran here \([0-9]*\).*/\1/p'); \
+	if [ $$rc -ne 0 ] || [ "$$r0" != 60 ] || [ "$$r1" != 40 ]; then \
+	  echo "test-mpi FAILED: stats (status $$rc, ran here: rank 0 '$$r0', rank 1 '$$r1', want 60 and 40)"; \
+	  printf '%s\n' "$$out" | tail -5; fail=1; else echo "stats: each rank counts the tasks it ran"; fi; \
+	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:" \
+	    "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV" \
+	    "exit:dtask: rank 1: task 'victim' (type exit) called exit(4) inside the task"; do \
 	  mode=$${f%%:*}; want=$${f#*:}; \
 	  out=$$(timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \
 	  if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || { [ -n "$$want" ] && ! printf '%s' "$$out" | grep -q "$$want"; }; then \

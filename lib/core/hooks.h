@@ -1,0 +1,83 @@
+/* hooks.h - how layers above the core (the cluster layer today; taskiter,
+ * tracing) take part in a task's life without the core knowing them.
+ *
+ * Calls go one way: the core calls these pointers and never includes a
+ * plug-in's headers; a plug-in includes the core's.  Two tables:
+ *  - dt__plugin: start and stop, always filled by the layer that is linked
+ *    in (lib/api/init.c plugs the cluster layer in before dt_init runs);
+ *  - dt__hooks: the task path.  Every pointer is NULL unless a plug-in is
+ *    active (the cluster layer fills it only in a dt_main job of more than
+ *    one rank), so a one-rank run pays one predictable branch per site.
+ *
+ * Plug-in data of a task hangs off t->ext; the core only frees it through
+ * hooks.task_free.  Hooks are entered with no core lock held, except `edge`
+ * (see the lock order in lib/README.md). */
+#ifndef DT__HOOKS_H
+#define DT__HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dt__task;
+struct dt__access;
+
+typedef struct dt__plugin {
+    /* dt_init, before anything starts: read the plug-in's own settings
+       (DT_ECONFIG on a bad value). */
+    int (*configure)(void);
+    /* dt_init: join the job (MPI) and learn this rank, the number of ranks
+       and the ranks sharing the node. */
+    int (*init)(int *argc, char ***argv, int *local_rank, int *local_size);
+    /* After the workers started: fill dt__hooks if active. */
+    int (*start)(void);
+    /* dt_finalize, once the program's tasks are done, before the workers
+       stop; then, once they have, release what is left. */
+    void (*stop)(void);
+    void (*fini)(void);
+    /* Collectives over every rank (agreeing on the common address space). */
+    uint64_t (*bcast_u64)(uint64_t v);
+    bool (*all)(bool ok);
+    /* The fatal path: end the whole job (every rank), not only this process. */
+    void (*abort_job)(void);
+} dt__plugin;
+
+/* Returns of hooks.ready. */
+enum { DT__READY_QUEUE = 0, DT__READY_TAKEN = 1, DT__READY_IN_ORDER = 2 };
+
+typedef struct dt__hooks {
+    /* dt_task_create, access list filled: must t's data be where it runs
+       before it starts (its weak accesses become strong)? */
+    bool (*data_first)(const struct dt__task *parent, const struct dt__task *t);
+    /* May t run on another rank than its creator's? */
+    bool (*may_leave)(const struct dt__task *t);
+    /* t is about to be registered: attach plug-in data (t->ext). */
+    void (*task_new)(struct dt__task *t);
+    /* Registration: succ waits for pred's release.  Under pred's lock. */
+    void (*edge)(const struct dt__task *pred, struct dt__task *succ);
+    /* t (with t->ext) is registered and its creator still holds it. */
+    void (*submitted)(struct dt__task *t);
+    /* t's dependencies are satisfied: taken over, or queued here. */
+    int (*ready)(struct dt__task *t);
+    /* t (with t->ext) ran here: before and after its accesses are released. */
+    void (*ran)(struct dt__task *t);
+    void (*ran_released)(void);
+    /* An access of a task with t->ext is released. */
+    void (*released)(struct dt__access *a);
+    /* A task with t->ext completed. */
+    void (*completed)(struct dt__task *t);
+    void (*task_free)(struct dt__task *t);
+    /* The root task waited for its children (acc: the regions of
+       dt_taskwait_on, or NULL for all). */
+    void (*waited)(const struct dt__access *acc, size_t n);
+    /* dt_dfree released [addr, addr + size). */
+    void (*freed)(uintptr_t addr, size_t size);
+    /* Workers: between tasks and while idle.  True when something happened. */
+    bool (*poll)(void);
+    void (*task_end)(void);
+} dt__hooks_t;
+
+extern dt__plugin dt__plug;
+extern dt__hooks_t dt__hooks;
+
+#endif

@@ -16,10 +16,10 @@ CFLAGS  ?=
 SAN     ?=
 CFLAGS_ALL = -std=c11 $(OPT) -g -Wall -Wextra $(DEVFLAGS) -D_GNU_SOURCE -pthread \
              -fvisibility=hidden -Iinclude -Ilib $(SAN) $(CFLAGS)
-PKGS     = hwloc mpich
+PKGS     = hwloc mpich libffi
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS_ALL = $(DEP_LIBS) -pthread -lm
+LDLIBS_ALL = $(DEP_LIBS) -pthread -lm -ldl
 
 VERSION = 0.1.0
 SOVER   = 0
@@ -60,7 +60,7 @@ $(BUILD)/dtask.pc: Makefile
 	  'Name: dtask' 'Description: distributed task library with region dependencies' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
 	  'Cflags: -I$${includedir} -pthread' 'Libs: -L$${libdir} -ldtask' \
-	  'Libs.private: -pthread -lm' > $@
+	  'Libs.private: -pthread -lm -ldl' > $@
 
 install: all $(BUILD)/dtask.pc
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -8,6 +8,8 @@
 #   make check-deps      says which Debian packages are missing
 
 PREFIX  ?= /usr/local
+# the Python package (python/dtask); it finds libdtask.so in $(PREFIX)/lib
+PYDIR   ?= $(PREFIX)/lib/python3/dist-packages
 BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
@@ -73,12 +75,15 @@ install: all $(BUILD)/dtask.pc
 	install -m 644 $(BUILD)/dtask.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(PYDIR)/dtask
+	install -m 644 python/dtask/*.py $(DESTDIR)$(PYDIR)/dtask/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/dtask.h $(DESTDIR)$(PREFIX)/lib/libdtask.* \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
 	for f in man/man3/*.3; do rm -f $(DESTDIR)$(PREFIX)/share/man/man3/$${f##*/}; done
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man7/dtask.7
+	rm -rf $(DESTDIR)$(PYDIR)/dtask
 
 # Everything `make demo`, `make test` and `make bench` need (README and .ci/run
 # list the same packages).  StarPU, Open MPI and gnuplot serve the benchmarks'

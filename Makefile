@@ -87,10 +87,11 @@ uninstall:
 
 # Everything `make demo`, `make test` and `make bench` need (README and .ci/run
 # list the same packages).  StarPU, Open MPI and gnuplot serve the benchmarks'
-# peers and picture; clang builds the fuzzer.
+# peers and picture; clang builds the fuzzer; OpenBLAS, numpy and pytest serve
+# the Python binding's example and tests.
 DEBIAN_PKGS = build-essential pkg-config libhwloc-dev hwloc libffi-dev check libsubunit-dev \
               mpich libmpich-dev clang libclang-rt-14-dev valgrind libstarpu-dev openmpi-bin \
-              libopenmpi-dev gnuplot-nox
+              libopenmpi-dev gnuplot-nox libopenblas-dev python3-numpy python3-pytest
 check-deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -431,12 +431,15 @@ def _base_addr(a):
 
 
 def dmalloc(shape, dtype="float64"):
-    """dt_dmalloc as a numpy array (distributed memory, same address on every rank)."""
+    """dt_dmalloc as a numpy array (distributed memory, same address on every
+    rank).  The array views the runtime's memory: it is valid until dfree or
+    finalize, after which touching it crashes; copy what must outlive it."""
     return _alloc(lib.dt_dmalloc, "dt_dmalloc", shape, dtype)
 
 
 def lmalloc(shape, dtype="float64"):
-    """dt_lmalloc as a numpy array (this rank's memory, reachable by offloaded tasks)."""
+    """dt_lmalloc as a numpy array (this rank's memory, reachable by offloaded
+    tasks); valid until lfree or finalize, like dmalloc's."""
     return _alloc(lib.dt_lmalloc, "dt_lmalloc", shape, dtype)
 
 

@@ -345,6 +345,19 @@ class _ArrayRef:
 
 
 _task_errors = []
+_tls = threading.local()
+_ensure = ctypes.pythonapi.PyGILState_Ensure
+_ensure.restype = ctypes.c_int
+
+
+def _keep_thread_state():
+    """A ctypes callback on a thread Python did not start makes a thread state
+    and throws it away at every call (microseconds each); one more
+    PyGILState_Ensure, never released, keeps this worker's for its lifetime."""
+    _ensure()
+    _tls.kept = True
+
+
 _errors_lock = threading.Lock()
 _keep = []  # ctypes callbacks must outlive the runtime
 _LEN = struct.Struct("=Q")
@@ -367,6 +380,8 @@ class PyType(TaskType):
         self.fn = fn
 
         def body(p):
+            if not getattr(_tls, "kept", False):
+                _keep_thread_state()
             try:
                 n = _LEN.unpack(ctypes.string_at(p, 8))[0]
                 args, kwargs = pickle.loads(ctypes.string_at(p + 8, n))

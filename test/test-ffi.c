@@ -335,6 +335,54 @@ START_TEST(verbose_names_call)
 }
 END_TEST
 
+/* ---- the limit on types from signatures ---------------------------------- */
+
+static int marks[512];
+/* two bodies, and 0..4 leading dummy arguments: a type run through another
+   type's entry would write another mark, or read its index from elsewhere */
+static void mark_odd(long i) { marks[i] = 1; }
+static void mark_even(long i) { marks[i] = 2; }
+static void mark_odd1(int8_t a, long i) { (void)a; marks[i] = 1; }
+static void mark_even1(int8_t a, long i) { (void)a; marks[i] = 2; }
+static void mark_odd2(int8_t a, int8_t b, long i) { (void)a; (void)b; marks[i] = 1; }
+static void mark_even2(int8_t a, int8_t b, long i) { (void)a; (void)b; marks[i] = 2; }
+
+START_TEST(limit_and_entries)
+{
+    TU_INIT();
+    void (*const odd[3])(void) = { (void (*)(void))mark_odd, (void (*)(void))mark_odd1, (void (*)(void))mark_odd2 };
+    void (*const even[3])(void) = { (void (*)(void))mark_even, (void (*)(void))mark_even1,
+                                    (void (*)(void))mark_even2 };
+    const dt_ffi_type_t sigs[3][3] = { { DT_FFI_LONG }, { DT_FFI_I8, DT_FFI_LONG }, { DT_FFI_I8, DT_FFI_I8, DT_FFI_LONG } };
+    dt_type_t t[512];
+    int n = 0, r;
+    char name[32];
+    for (;;) {
+        snprintf(name, sizeof name, "mark%d", n);
+        int d = n % 3;
+        r = dt_type_register_ffi(name, n % 2 ? odd[d] : even[d], DT_FFI_VOID, sigs[d], (size_t)d + 1, &t[n]);
+        if (r != DT_OK || n == 511) break;
+        n++;
+    }
+    /* 256 types from signatures per process */
+    ck_assert_int_eq(r, DT_ELIMIT);
+    ck_assert_int_eq(n, 256);
+    for (int i = 0; i < n; i++) {
+        struct { int8_t a, b; long i; } a2 = { 0, 0, i };
+        struct { int8_t a; long i; } a1 = { 0, i };
+        long a0 = i;
+        int d = i % 3;
+        ck_assert_int_eq(dt_task_create(t[i], d == 0 ? (void *)&a0 : d == 1 ? (void *)&a1 : (void *)&a2,
+                                        d == 0 ? sizeof a0 : d == 1 ? sizeof a1 : sizeof a2, NULL, 0, NULL), DT_OK);
+    }
+    ck_assert_int_eq(dt_taskwait(), DT_OK);
+    for (int i = 0; i < n; i++) TU_REQUIRE(marks[i] == (i % 2 ? 1 : 2));
+    /* plain types are not limited by it */
+    tu_assert_alive();
+    TU_FINI();
+}
+END_TEST
+
 static Suite *ffi_suite(void)
 {
     Suite *s = suite_create("ffi");
@@ -347,6 +395,7 @@ static Suite *ffi_suite(void)
     tcase_add_test(tc, by_symbol);
     tcase_add_test(tc, register_errors);
     tcase_add_test(tc, verbose_names_call);
+    tcase_add_test(tc, limit_and_entries);
     return s;
 }
 

@@ -1,9 +1,12 @@
 /* ffi.c - task types described by a C signature, called through libffi.
  *
- * Each type gets one ffi_cif for the function's signature and one libffi
- * closure of signature void(void *) that the core registers as the type's
- * dt_task_fn: the core is unchanged, and a task costs the closure's entry
- * and one ffi_call over argument pointers into the task's args. */
+ * Each type gets one ffi_cif for the function's signature and one entry
+ * point of its own from a fixed table of DT__FFI_TYPES small functions, which
+ * the core registers as the type's dt_task_fn: the core's call path is
+ * unchanged, and a task costs that entry and one ffi_call over argument
+ * pointers into the task's args.  (A libffi closure per type would do the
+ * same without a limit, but its generic entry costs ~200 instructions per
+ * call, a quarter of the whole.) */
 #include <dlfcn.h>
 #include <ffi.h>
 #include <pthread.h>
@@ -21,15 +24,17 @@ typedef struct ffi_rec {
     dt_type_t id;
     unsigned nargs;
     ffi_cif cif;                         /* the function's signature */
-    ffi_cif entry_cif;                   /* void(void *): the closure's */
-    ffi_closure *closure;
     ffi_type *atype[DT_FFI_MAX_ARGS];
     dt_ffi_type_t code[DT_FFI_MAX_ARGS];
     size_t offset[DT_FFI_MAX_ARGS];
 } ffi_rec;
 
-/* Types are never unregistered: the records live as long as the process. */
+/* Types are never unregistered: the records live as long as the process.
+ * Entry point i serves recs_by_slot[i]. */
+#define DT__FFI_TYPES 256
 static ffi_rec *recs;
+static ffi_rec *recs_by_slot[DT__FFI_TYPES];
+static int nslots;
 static pthread_mutex_t recs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ffi_type *ffi_of(dt_ffi_type_t t)
@@ -84,19 +89,27 @@ DT_EXPORT int dt_ffi_layout(const dt_ffi_type_t *argtypes, size_t nargs, size_t 
     return layout("dt_ffi_layout", NULL, argtypes, nargs, offsets, size);
 }
 
-/* The closure's body: the task's dt_task_fn. */
-static void enter(ffi_cif *cif, void *ret, void **cargs, void *user)
+static inline void call(const ffi_rec *r, void *args)
 {
-    (void)cif;
-    (void)ret;
-    ffi_rec *r = user;
-    char *args = *(char **)cargs[0];
     void *avalue[DT_FFI_MAX_ARGS];
-    for (unsigned i = 0; i < r->nargs; i++) avalue[i] = args + r->offset[i];
+    for (unsigned i = 0; i < r->nargs; i++) avalue[i] = (char *)args + r->offset[i];
     /* room for any scalar return value, which is discarded */
     union { ffi_arg i; double d; void *p; } rvalue;
-    ffi_call(&r->cif, r->fn, &rvalue, avalue);
+    ffi_call((ffi_cif *)&r->cif, r->fn, &rvalue, avalue);
 }
+
+/* DT__FFI_TYPES entry points, entry 0xNN calling the type in slot 0xNN */
+#define DT__ENTRY(n) static void entry##n(void *args) { call(recs_by_slot[n], args); }
+#define DT__ENTRY16(h) DT__ENTRY(0x##h##0) DT__ENTRY(0x##h##1) DT__ENTRY(0x##h##2) DT__ENTRY(0x##h##3) \
+    DT__ENTRY(0x##h##4) DT__ENTRY(0x##h##5) DT__ENTRY(0x##h##6) DT__ENTRY(0x##h##7) DT__ENTRY(0x##h##8) \
+    DT__ENTRY(0x##h##9) DT__ENTRY(0x##h##a) DT__ENTRY(0x##h##b) DT__ENTRY(0x##h##c) DT__ENTRY(0x##h##d) \
+    DT__ENTRY(0x##h##e) DT__ENTRY(0x##h##f)
+#define DT__ALL16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(a) X(b) X(c) X(d) X(e) X(f)
+DT__ALL16(DT__ENTRY16)
+#define DT__NAME16(h) entry0x##h##0, entry0x##h##1, entry0x##h##2, entry0x##h##3, entry0x##h##4, \
+    entry0x##h##5, entry0x##h##6, entry0x##h##7, entry0x##h##8, entry0x##h##9, entry0x##h##a, \
+    entry0x##h##b, entry0x##h##c, entry0x##h##d, entry0x##h##e, entry0x##h##f,
+static const dt_task_fn entries[DT__FFI_TYPES] = { DT__ALL16(DT__NAME16) };
 
 static bool same_signature(const ffi_rec *r, void (*fn)(void), dt_ffi_type_t ret,
                            const dt_ffi_type_t *argtypes, size_t nargs)
@@ -123,12 +136,13 @@ static int register_ffi(const char *call, const char *name, void (*fn)(void), dt
         *out = r->id;
         return DT_OK;
     }
-    ffi_rec *r = calloc(1, sizeof *r);
-    void *code = NULL;
-    if (r) r->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
-    if (!r || !r->closure) {
+    if (nslots == DT__FFI_TYPES) {
         pthread_mutex_unlock(&recs_lock);
-        free(r);
+        return dt__error(DT_ELIMIT, call, name, "at most %d types from signatures", DT__FFI_TYPES);
+    }
+    ffi_rec *r = calloc(1, sizeof *r);
+    if (!r) {
+        pthread_mutex_unlock(&recs_lock);
         return dt__error(DT_ENOMEM, call, name, NULL);
     }
     snprintf(r->name, sizeof r->name, "%s", name);
@@ -140,21 +154,19 @@ static int register_ffi(const char *call, const char *name, void (*fn)(void), dt
         r->atype[i] = ffi_of(argtypes[i]);
         r->offset[i] = offsets[i];
     }
-    static ffi_type *entry_arg[1] = { &ffi_type_pointer };
-    if (ffi_prep_cif(&r->cif, FFI_DEFAULT_ABI, r->nargs, ffi_of(ret), r->atype) != FFI_OK) {
+    /* the slot is filled before the type exists: no task can reach it earlier */
+    recs_by_slot[nslots] = r;
+    if (ffi_prep_cif(&r->cif, FFI_DEFAULT_ABI, r->nargs, ffi_of(ret), r->atype) != FFI_OK)
         err = dt__error(DT_ESIGNATURE, call, name, "libffi refuses the signature");
-    } else if (ffi_prep_cif(&r->entry_cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, entry_arg) != FFI_OK ||
-               ffi_prep_closure_loc(r->closure, &r->entry_cif, enter, r, code) != FFI_OK) {
-        err = dt__error(DT_ESYS, call, name, "libffi cannot make a closure");
-    } else {
-        err = dt__type_register(call, name, (dt_task_fn)code, (long)size, &r->id);
-    }
+    else
+        err = dt__type_register(call, name, entries[nslots], (long)size, &r->id);
     if (err) {
+        recs_by_slot[nslots] = NULL;
         pthread_mutex_unlock(&recs_lock);
-        ffi_closure_free(r->closure);
         free(r);
         return err;
     }
+    nslots++;
     r->next = recs;
     recs = r;
     pthread_mutex_unlock(&recs_lock);

@@ -62,5 +62,7 @@ for r in $(seq "$rounds"); do
 done
 mp=$(printf '%s\n' "${py[@]}" | median) mc=$(printf '%s\n' "${cb[@]}" | median)
 mpc=$(printf '%s\n' "${pyc[@]}" | median) mcc=$(printf '%s\n' "${cc[@]}" | median)
-echo "matmul N=$N B=256, medians of $rounds: python+ffi dgemm $mp s, C task + dgemm $mc s, ratio $(echo "$mp $mc" | awk '{ printf "%.3f", $1 / $2 }')"
+pair=$(for i in "${!py[@]}"; do echo "${py[$i]} ${cb[$i]}" | awk '{ printf "%.3f\n", $1 / $2 }'; done)
+echo "matmul N=$N B=256, medians of $rounds: python+ffi dgemm $mp s, C task + dgemm $mc s, ratio $(echo "$mp $mc" | awk '{ printf "%.3f", $1 / $2 }');" \
+     "per-round ratios $(echo $pair), median $(echo "$pair" | median)"
 echo "matmul N=$NC B=256, medians of $rounds: python+ffi dgemm $mpc s, examples/matmul.c $mcc s, ratio $(echo "$mpc $mcc" | awk '{ printf "%.3f", $1 / $2 }')"

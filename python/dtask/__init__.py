@@ -13,7 +13,8 @@ them.  Accesses name numpy arrays: a C-contiguous array is one range; a 2-D
 slice with contiguous rows (or a 1-D slice with a step) is a 2-D region.
 Multi-rank programs call `main(app)` on every rank after registering the
 same types in the same order; rank 0 runs app.  Errors raise DtaskError,
-which carries the DT_E* name and code.  See python/README.md.
+which carries the DT_E* name and code.  See README.md ("Native functions as
+tasks, and Python") and bench/RESULTS.md for the costs.
 """
 import ctypes
 import pickle
@@ -346,6 +347,7 @@ class _ArrayRef:
 
 _task_errors = []
 _tls = threading.local()
+_main_ident = threading.main_thread().ident
 _ensure = ctypes.pythonapi.PyGILState_Ensure
 _ensure.restype = ctypes.c_int
 
@@ -380,7 +382,7 @@ class PyType(TaskType):
         self.fn = fn
 
         def body(p):
-            if not getattr(_tls, "kept", False):
+            if not getattr(_tls, "kept", False) and threading.get_ident() != _main_ident:
                 _keep_thread_state()
             try:
                 n = _LEN.unpack(ctypes.string_at(p, 8))[0]

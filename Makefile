@@ -8,6 +8,8 @@
 #   make check-deps      says which Debian packages are missing
 
 PREFIX  ?= /usr/local
+# the Python package (python/dtask); it finds libdtask.so in $(PREFIX)/lib
+PYDIR   ?= $(PREFIX)/lib/python3/dist-packages
 BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
@@ -16,10 +18,10 @@ CFLAGS  ?=
 SAN     ?=
 CFLAGS_ALL = -std=c11 $(OPT) -g -Wall -Wextra $(DEVFLAGS) -D_GNU_SOURCE -pthread \
              -fvisibility=hidden -Iinclude -Ilib $(SAN) $(CFLAGS)
-PKGS     = hwloc mpich
+PKGS     = hwloc mpich libffi
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS_ALL = $(DEP_LIBS) -pthread -lm
+LDLIBS_ALL = $(DEP_LIBS) -pthread -lm -ldl
 
 VERSION = 0.1.0
 SOVER   = 0
@@ -68,23 +70,27 @@ install: all
 	  'Name: dtask' 'Description: distributed task library with region dependencies' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
 	  'Cflags: -I$${includedir} -pthread' 'Libs: -L$${libdir} -ldtask' \
-	  'Libs.private: -pthread -lm' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
+	  'Libs.private: -pthread -lm -ldl' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
 	install -m 644 man/man3/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(PYDIR)/dtask
+	install -m 644 python/dtask/*.py $(DESTDIR)$(PYDIR)/dtask/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/dtask.h $(DESTDIR)$(PREFIX)/lib/libdtask.* \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtask.pc
 	for f in man/man3/*.3; do rm -f $(DESTDIR)$(PREFIX)/share/man/man3/$${f##*/}; done
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man7/dtask.7
+	rm -rf $(DESTDIR)$(PYDIR)/dtask
 
 # Everything `make demo`, `make test` and `make bench` need (README and .ci/run
 # list the same packages).  StarPU, Open MPI and gnuplot serve the benchmarks'
-# peers and picture; clang builds the fuzzer.
+# peers and picture; clang builds the fuzzer; OpenBLAS, numpy and pytest serve
+# the Python binding's example and tests.
 DEBIAN_PKGS = build-essential pkg-config libhwloc-dev hwloc libffi-dev check libsubunit-dev \
               mpich libmpich-dev clang libclang-rt-14-dev valgrind libstarpu-dev openmpi-bin \
-              libopenmpi-dev gnuplot-nox
+              libopenmpi-dev gnuplot-nox libopenblas-dev python3-numpy python3-pytest
 check-deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

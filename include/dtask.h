@@ -42,8 +42,12 @@ enum {
                               started by another MPI's launcher */
     DT_ESYS        = -13,  /* the operating system, hwloc or MPI failed */
     DT_ELIMIT      = -14,  /* a fixed limit was reached (e.g. number of types) */
-    DT_EREDUCTION  = -15   /* bad reduction: unknown operation/type, size not a
+    DT_EREDUCTION  = -15,  /* bad reduction: unknown operation/type, size not a
                               multiple of the element, or a 2-D reduction */
+    DT_ESIGNATURE  = -16,  /* bad signature (unknown or void argument type, too
+                              many arguments), or args whose size is not the
+                              one the type's signature lays out */
+    DT_ESYMBOL     = -17   /* symbol not found by dlsym */
 };
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -59,6 +63,25 @@ const char *dt_strerror(int err);
 typedef int dt_type_t;
 typedef void (*dt_task_fn)(void *args);
 int  dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out);
+
+/* Task types from a plain C function and its signature, called through libffi
+   (dt_type_register_ffi(3)).  A task's args hold the argument values laid out
+   like a C struct of those types in order (natural alignment, see
+   dt_ffi_layout); the return value, if any, is discarded. */
+typedef int dt_ffi_type_t;
+enum {
+    DT_FFI_VOID,                 /* return type only */
+    DT_FFI_I8, DT_FFI_I16, DT_FFI_I32, DT_FFI_I64,
+    DT_FFI_U8, DT_FFI_U16, DT_FFI_U32, DT_FFI_U64,
+    DT_FFI_INT, DT_FFI_UINT, DT_FFI_LONG, DT_FFI_ULONG, DT_FFI_SIZE,
+    DT_FFI_FLOAT, DT_FFI_DOUBLE, DT_FFI_PTR
+};
+#define DT_FFI_MAX_ARGS 32
+int  dt_type_register_ffi(const char *name, void (*fn)(void), dt_ffi_type_t ret,
+                          const dt_ffi_type_t *argtypes, size_t nargs, dt_type_t *out);
+int  dt_type_register_symbol(const char *name, const char *symbol, dt_ffi_type_t ret,
+                             const dt_ffi_type_t *argtypes, size_t nargs, dt_type_t *out);
+int  dt_ffi_layout(const dt_ffi_type_t *argtypes, size_t nargs, size_t *offsets, size_t *size);
 
 /* ---- accesses ------------------------------------------------------------ */
 enum {

@@ -55,7 +55,14 @@ test-install: all
 	timeout $(TEST_TIMEOUT) test/install/install.sh $(BUILD)
 	timeout $(TEST_TIMEOUT) test/install/quickstart.sh
 
-test: all test-unit test-oracle fuzz test-mpi test-install examples-check bench-quick
+# The Python binding (python/): pytest with Debian's python3 (its numpy), on
+# 1 and 2 ranks, against this build's libdtask.so.
+PYTHON ?= /usr/bin/python3
+.PHONY: test-python
+test-python: $(LIBSO)
+	cd python/tests && DTASK_LIBRARY=$(abspath $(LIBSO)) timeout $(TEST_TIMEOUT) $(PYTHON) -m pytest -q -p no:cacheprovider
+
+test: all test-unit test-oracle fuzz test-mpi test-install examples-check test-python bench-quick
 	@echo "make test: all passed"
 
 # The suite under sanitizers, each in its own build tree.

@@ -182,6 +182,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     if (r) return r;
     if (type < 0 || type >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
         return dt__error(DT_ETYPE, call, label, "type %d", type);
+    if ((r = dt__type_check_args(type, args_size, call, label))) return r;
     if (!args && args_size) return dt__error(DT_EFAULT, call, label, "NULL args with size %zu", args_size);
     if (args_size > DT_ARGS_MAX)
         return dt__error(DT_ELIMIT, call, label, "args_size %zu above DT_ARGS_MAX (%zu)", args_size, DT_ARGS_MAX);
@@ -362,6 +363,7 @@ DT_EXPORT int dt_taskiter(dt_type_t body, const void *args, size_t args_size, lo
     if (r) return r;
     if (body < 0 || body >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
         return dt__error(DT_ETYPE, call, NULL, "type %d", body);
+    if ((r = dt__type_check_args(body, args_size, call, NULL))) return r;
     if (!args && args_size) return dt__error(DT_EFAULT, call, NULL, "NULL args with size %zu", args_size);
     if (iterations < 0) return dt__error(DT_EINVAL, call, NULL, "%ld iterations", iterations);
     void *copy = args_size ? malloc(args_size) : NULL;

@@ -49,6 +49,8 @@ DT_EXPORT const char *dt_strerror(int err)
     case DT_ESYS: return "system call, hwloc or MPI failure";
     case DT_ELIMIT: return "a fixed limit was reached";
     case DT_EREDUCTION: return "invalid reduction access";
+    case DT_ESIGNATURE: return "bad task signature, or args not laid out by it";
+    case DT_ESYMBOL: return "symbol not found";
     default: return "unknown error";
     }
 }
@@ -109,13 +111,14 @@ int dt__check_running(const char *call)
 
 /* ---- types --------------------------------------------------------------- */
 
-DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
+int dt__type_register(const char *call, const char *name, dt_task_fn fn, long args_size,
+                      dt_type_t *out)
 {
-    if (!name || !fn || !out) return dt__error(DT_EINVAL, "dt_type_register", NULL, "NULL %s",
+    if (!name || !fn || !out) return dt__error(DT_EINVAL, call, NULL, "NULL %s",
                                                !name ? "name" : !fn ? "function" : "out");
     size_t len = strlen(name);
     if (len == 0 || len >= DT_TYPE_NAME_MAX)
-        return dt__error(DT_EINVAL, "dt_type_register", name, "name must be 1..%d bytes",
+        return dt__error(DT_EINVAL, call, name, "name must be 1..%d bytes",
                          DT_TYPE_NAME_MAX - 1);
     pthread_mutex_lock(&types_lock);
     int n = atomic_load(&dt__ntypes);
@@ -123,21 +126,35 @@ DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
         if (strcmp(dt__types[i].name, name) == 0) {
             pthread_mutex_unlock(&types_lock);
             if (dt__types[i].fn != fn)
-                return dt__error(DT_EEXIST, "dt_type_register", name, NULL);
+                return dt__error(DT_EEXIST, call, name, NULL);
             *out = i;
             return DT_OK;
         }
     }
     if (n == DT_MAX_TYPES) {
         pthread_mutex_unlock(&types_lock);
-        return dt__error(DT_ELIMIT, "dt_type_register", name, "at most %d types", DT_MAX_TYPES);
+        return dt__error(DT_ELIMIT, call, name, "at most %d types", DT_MAX_TYPES);
     }
     memcpy(dt__types[n].name, name, len + 1);
     dt__types[n].fn = fn;
+    dt__types[n].args_size = args_size;
     atomic_store_explicit(&dt__ntypes, n + 1, memory_order_release);
     pthread_mutex_unlock(&types_lock);
     *out = n;
     return DT_OK;
+}
+
+DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
+{
+    return dt__type_register("dt_type_register", name, fn, -1, out);
+}
+
+int dt__type_check_args(dt_type_t type, size_t args_size, const char *call, const char *label)
+{
+    long want = dt__types[type].args_size;
+    if (DT_LIKELY(want < 0 || args_size == (size_t)want)) return DT_OK;
+    return dt__error(DT_ESIGNATURE, call, label, "args of %zu bytes, type '%s' takes %ld",
+                     args_size, dt__types[type].name, want);
 }
 
 /* ---- configuration ------------------------------------------------------- */

@@ -29,9 +29,16 @@ extern dt__runtime dt__rt;
 typedef struct dt__type {
     char name[DT_TYPE_NAME_MAX];
     dt_task_fn fn;
+    long args_size;         /* >= 0: the exact args size its tasks take (ffi types); -1: any */
 } dt__type;
 extern dt__type dt__types[DT_MAX_TYPES];
 extern atomic_int dt__ntypes;
+/* dt_type_register with the args size its tasks must give (-1: any); errors
+ * are reported as from `call` */
+int dt__type_register(const char *call, const char *name, dt_task_fn fn, long args_size,
+                      dt_type_t *out);
+/* DT_OK, or DT_ESIGNATURE (reported) if args_size is not the one the type takes */
+int dt__type_check_args(dt_type_t type, size_t args_size, const char *call, const char *label);
 
 /* dt_init's work, once lib/api/init.c has filled dt__plug. */
 int dt__runtime_init(int *argc, char ***argv);

@@ -2,7 +2,7 @@
 # timeout (a hang fails).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats
+MPI_TESTS  = offload fault spmd namespace nested stats ffi
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -22,6 +22,8 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
 	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-spmd || { echo "test-mpi FAILED: spmd"; fail=1; }; \
+	for n in $(MPI_RANKS); do DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-ffi \
+	  || { echo "test-mpi FAILED: ffi, $$n ranks"; fail=1; }; done; \
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_NAMESPACE=0 DT_NUM_WORKERS=2" \
 	    "DT_PROGRESS=workers DT_NUM_WORKERS=2"; do \
 	  out=$$(env $$cfg DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-namespace 2>&1); rc=$$?; \

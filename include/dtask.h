@@ -41,8 +41,11 @@ enum {
     DT_ECONFIG     = -12,  /* bad value in a DT_* environment variable */
     DT_ESYS        = -13,  /* the operating system, hwloc or MPI failed */
     DT_ELIMIT      = -14,  /* a fixed limit was reached (e.g. number of types) */
-    DT_EREDUCTION  = -15   /* bad reduction: unknown operation/type, size not a
+    DT_EREDUCTION  = -15,  /* bad reduction: unknown operation/type, size not a
                               multiple of the element, or a 2-D reduction */
+    DT_ETASKITER   = -16   /* not allowed in a dt_taskiter body: dt_taskwait,
+                              dt_taskwait_on, an undeferred task, a nested
+                              dt_taskiter */
 };
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -121,6 +124,12 @@ int   dt_lfree(void *ptr);
 
 /* ---- taskiter ------------------------------------------------------------ */
 int  dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations);
+/* Replays the body in rounds of `every` iterations, at most max_iterations in
+   all, and stops after the first round for which cond(cond_arg) returns 0;
+   *iterations_run (if not NULL) gets the number of iterations run. */
+int  dt_taskiter_while(dt_type_t body, const void *args, size_t args_size,
+                       long max_iterations, long every, int (*cond)(void *cond_arg),
+                       void *cond_arg, long *iterations_run);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include "deps/deps.h"
 #include "core/runtime.h"
 #include "sched/sched.h"
+#include "taskiter/taskiter.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
 #define RED_OP_MASK 0xF000u
@@ -170,7 +171,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     }
     dt__task *p = dt__current();
     if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
-        dt__sched_saturated())
+        !dt__iter_recording && dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
     dt__task *t = dt__task_alloc((uint32_t)n_acc, args_size);
     if (args_size) memcpy(t->args, args, args_size);
@@ -208,6 +209,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         dt__task_unref(t);
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
     }
+    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_record(t);   /* taskiter hook: kept, not started */
     if (leaves && (!dt__cluster_active || !dt__cluster_offloadable(t))) {
         dt__task_unref(t);
         return dt__error(DT_ERANGE, call, label,
@@ -238,6 +240,7 @@ DT_EXPORT int dt_taskwait(void)
 {
     int r = dt__check_running("dt_taskwait");
     if (r) return r;
+    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse("dt_taskwait");   /* taskiter hook */
     dt__task *t = dt__current();
     if (t->dom) dt__deps_close_reductions(t);
     if (!dt__task_children_done(t)) {
@@ -258,6 +261,7 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     static const char call[] = "dt_taskwait_on";
     int r = dt__check_running(call);
     if (r) return r;
+    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* taskiter hook */
     dt__task *p = dt__current();
     if (!acc && n_acc) return dt__error(DT_EFAULT, call, p->label, "NULL access list with count %zu", n_acc);
     if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, p->label, "too many accesses");
@@ -325,19 +329,17 @@ DT_EXPORT void *dt_reduction_ptr(void *addr)
 
 DT_EXPORT int dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations)
 {
-    static const char call[] = "dt_taskiter";
+    return dt__taskiter_run("dt_taskiter", body, args, args_size, iterations, iterations, NULL, NULL, NULL);
+}
+
+DT_EXPORT int dt_taskiter_while(dt_type_t body, const void *args, size_t args_size, long max_iterations,
+                                long every, int (*cond)(void *), void *cond_arg, long *iterations_run)
+{
+    static const char call[] = "dt_taskiter_while";
+    if (iterations_run) *iterations_run = 0;
     int r = dt__check_running(call);
     if (r) return r;
-    if (body < 0 || body >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
-        return dt__error(DT_ETYPE, call, NULL, "type %d", body);
-    if (!args && args_size) return dt__error(DT_EFAULT, call, NULL, "NULL args with size %zu", args_size);
-    if (iterations < 0) return dt__error(DT_EINVAL, call, NULL, "%ld iterations", iterations);
-    void *copy = args_size ? malloc(args_size) : NULL;
-    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
-    for (long i = 0; i < iterations; i++) {
-        if (args_size) memcpy(copy, args, args_size);
-        dt__types[body].fn(copy);
-    }
-    free(copy);
-    return DT_OK;
+    if (!cond) return dt__error(DT_EFAULT, call, NULL, "NULL condition");
+    if (every < 1) return dt__error(DT_EINVAL, call, NULL, "every = %ld (must be at least 1)", every);
+    return dt__taskiter_run(call, body, args, args_size, max_iterations, every, cond, cond_arg, iterations_run);
 }

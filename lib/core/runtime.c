@@ -44,6 +44,7 @@ DT_EXPORT const char *dt_strerror(int err)
     case DT_ESYS: return "system call, hwloc or MPI failure";
     case DT_ELIMIT: return "a fixed limit was reached";
     case DT_EREDUCTION: return "invalid reduction access";
+    case DT_ETASKITER: return "not allowed in a dt_taskiter body";
     default: return "unknown error";
     }
 }

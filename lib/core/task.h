@@ -137,6 +137,7 @@ typedef struct dt__task {
     int ns_pred;             /* rank 0, while registering: 0 no unreleased predecessor
                                 yet, r + 1 all of them placed on rank r, -1 otherwise */
     size_t alloc_size;
+    struct dt__iter_node *iter; /* taskiter: a replayed task's node in the cyclic graph */
 } dt__task;
 
 #define DT_ARGS_INLINE 64

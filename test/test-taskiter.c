@@ -172,10 +172,10 @@ START_TEST(children)
 }
 END_TEST
 
-/* ---- commutative and reductions: replayed as exclusive updates of the variable ---- */
+/* ---- commutative (exclusive) and reductions (a private copy per task) ------------- */
 
 static long total;
-static atomic_int inside, overlapped, red_is_var;
+static atomic_int inside, overlapped, red_private;
 static void comm_fn(void *a)
 {
     if (atomic_fetch_add(&inside, 1)) atomic_store(&overlapped, 1);
@@ -188,10 +188,8 @@ static void comm_fn(void *a)
 static void red_fn(void *a)
 {
     long *p = dt_reduction_ptr(&total);
-    if (p == &total) atomic_store(&red_is_var, 1);
-    if (atomic_fetch_add(&inside, 1)) atomic_store(&overlapped, 1);
+    if (p != &total) atomic_fetch_add(&red_private, 1);
     *p += *(long *)a;
-    atomic_fetch_sub(&inside, 1);
 }
 static void comm_body(void *a)
 {
@@ -214,8 +212,35 @@ START_TEST(commutative_reduction)
     ck_assert_int_eq(dt_taskiter(TU_TYPE(comm_body), NULL, 0, 40), DT_OK);
     ck_assert_int_eq(total, 40 * (21 + 210));
     ck_assert_int_eq(tu_get(&overlapped), 0);
-    ck_assert_int_eq(tu_get(&red_is_var), 1);
+    ck_assert_int_eq(tu_get(&red_private), 40 * 6);
     ck_assert_int_eq(tu_get(&sum_n), 40);
+    TU_FINI();
+}
+END_TEST
+
+/* the members of one reduction need no exclusion: two of them meet */
+static atomic_int red_calls, red_meet, red_met = -1;
+static double dsum;
+static void red_meet_fn(void *a)
+{
+    (void)a;
+    if (atomic_fetch_add(&red_calls, 1) < 2) atomic_store(&red_met, tu_meet(&red_meet, 2));
+    *(double *)dt_reduction_ptr(&dsum) += 0.5;
+}
+static void red_meet_body(void *a)
+{
+    (void)a;
+    dt_access_t r = { DT_REDUCTION | DT_RED_SUM | DT_RED_F64, &dsum, sizeof dsum, 0, 0 };
+    for (int k = 0; k < 2; k++) TU_REQUIRE(dt_task_create(TU_TYPE(red_meet_fn), NULL, 0, &r, 1, NULL) == DT_OK);
+}
+
+START_TEST(reduction_parallel)
+{
+    tu_workers(2);
+    TU_INIT();
+    ck_assert_int_eq(dt_taskiter(TU_TYPE(red_meet_body), NULL, 0, 10), DT_OK);
+    ck_assert_int_eq(tu_get(&red_met), 1);
+    ck_assert(dsum == 10.0);
     TU_FINI();
 }
 END_TEST
@@ -469,6 +494,7 @@ static Suite *taskiter_suite(void)
     tcase_add_test(tc, grid_2d);
     tcase_add_loop_test(tc, children, 0, 2);
     tcase_add_test(tc, commutative_reduction);
+    tcase_add_test(tc, reduction_parallel);
     tcase_add_test(tc, priorities);
     tc = tu_tcase(s, "context");
     tcase_add_test(tc, earlier_tasks);

@@ -1,6 +1,5 @@
 /* api.c - the task calls of the public API: validation, creation, waiting,
  * reductions' private copies, taskiter. */
-#include <float.h>
 #include <string.h>
 #include "cluster/cluster.h"
 #include "deps/deps.h"
@@ -293,19 +292,6 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     return DT_OK;
 }
 
-static void red_identity(void *p, size_t size, unsigned op, unsigned type)
-{
-    size_t n = size / elem_size(type);
-#define FILL(T, V) do { T *q = p; for (size_t i = 0; i < n; i++) q[i] = (V); } while (0)
-    switch (type) {
-    case DT_RED_I32: FILL(int32_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT32_MAX : INT32_MIN); break;
-    case DT_RED_I64: FILL(int64_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT64_MAX : INT64_MIN); break;
-    case DT_RED_F32: FILL(float, op == DT_RED_SUM ? 0.0f : op == DT_RED_PROD ? 1.0f : op == DT_RED_MIN ? FLT_MAX : -FLT_MAX); break;
-    default: FILL(double, op == DT_RED_SUM ? 0.0 : op == DT_RED_PROD ? 1.0 : op == DT_RED_MIN ? DBL_MAX : -DBL_MAX); break;
-    }
-#undef FILL
-}
-
 DT_EXPORT void *dt_reduction_ptr(void *addr)
 {
     dt__task *t = dt__current();
@@ -319,7 +305,7 @@ DT_EXPORT void *dt_reduction_ptr(void *addr)
         if (!buf->slot[slot]) {
             void *copy = malloc(buf->size);
             if (!copy) return NULL;
-            red_identity(copy, buf->size, buf->op, buf->type);
+            dt__deps_red_identity(copy, buf->size, buf->op, buf->type);
             buf->slot[slot] = copy;
         }
         return (char *)buf->slot[slot] + (a - buf->addr);

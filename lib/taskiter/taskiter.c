@@ -22,9 +22,11 @@
  * one that reaches zero is made ready (through the scheduler, so the worker
  * that finished the predecessor runs it next: immediate successor).  Each
  * replayed task keeps its domain for its children; the domain is cleared
- * when the task completes.  Reductions become commutative updates of the
- * variable itself (dt_reduction_ptr returns it), weak accesses count as
- * strong. */
+ * when the task completes.  A reduction access has one private copy per
+ * task, made at recording: the task updates it (dt_reduction_ptr), and it is
+ * folded into the variable atomically when the task completes, before its
+ * successors hear of it; so members of one reduction need neither order nor
+ * exclusion.  Weak accesses count as strong. */
 #include <stdio.h>
 #include <string.h>
 #include "taskiter/taskiter.h"
@@ -54,6 +56,7 @@ typedef struct dt__iter_node {
     long iter;                  /* the iteration it runs (or ran last) */
     uint32_t *succ;             /* [0, nsame) same iteration, [nsame, nsucc) the next */
     uint32_t nsame, nsucc;
+    bool red;                   /* has reduction accesses */
 } dt__iter_node;
 
 typedef struct iter_graph {
@@ -206,9 +209,58 @@ oom:
 
 static void graph_free(iter_graph *g)
 {
-    for (uint32_t k = 0; k < g->n; k++) dt__task_unref(g->node[k].t);
+    for (uint32_t k = 0; k < g->n; k++) {
+        dt__task *t = g->node[k].t;
+        for (uint32_t i = 0; i < t->nacc; i++)
+            if (t->acc[i].red) {
+                free(t->acc[i].red->slot[0]);
+                t->acc[i].red->slot[0] = NULL;
+            }
+        dt__task_unref(t);
+    }
     free(g->node);
     free(g->edges);
+}
+
+/* One private copy per reduction access, filled with the identity; the
+ * access's redbuf (one slot) is where dt_reduction_ptr finds it. */
+static bool add_reductions(iter_graph *g)
+{
+    for (uint32_t k = 0; k < g->n; k++) {
+        dt__task *t = g->node[k].t;
+        for (uint32_t i = 0; i < t->nacc; i++) {
+            dt__access *a = &t->acc[i];
+            if (a->kind != DT_K_RED || !a->size) continue;
+            dt__redbuf *b = malloc(sizeof *b + sizeof(void *));
+            void *copy = b ? malloc(a->size) : NULL;
+            if (!copy) {
+                free(b);
+                graph_free(g);
+                return false;
+            }
+            atomic_init(&b->refs, 1);
+            b->addr = a->addr;
+            b->size = a->size;
+            b->op = a->mode & 0xF000u;
+            b->type = a->mode & 0xF0000u;
+            b->nslots = 1;
+            b->slot[0] = copy;
+            dt__deps_red_identity(copy, b->size, b->op, b->type);
+            a->red = b;
+            g->node[k].red = true;
+        }
+    }
+    return true;
+}
+
+static void fold_reductions(dt__task *t)
+{
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        dt__redbuf *b = t->acc[i].red;
+        if (!b) continue;
+        dt__deps_red_fold(b);
+        dt__deps_red_identity(b->slot[0], b->size, b->op, b->type);
+    }
 }
 
 /* Takes over the recorded tasks (even on failure). */
@@ -236,8 +288,6 @@ static int graph_build(iter_graph *g, dt__iter_rec *r)
         t->iter = x;
         for (uint32_t i = 0; i < t->nacc; i++) {
             dt__access *a = &t->acc[i];
-            if (a->kind == DT_K_RED) a->kind = DT_K_COMM;   /* updates of the variable itself */
-            if (a->kind == DT_K_COMM) t->flags |= DT_TF_COMM;
             a->weak = false;
             atomic_store_explicit(&a->satisfied, true, memory_order_relaxed);
             atomic_store_explicit(&a->blockers, ITER_BLOCKERS, memory_order_relaxed);
@@ -265,7 +315,7 @@ static int graph_build(iter_graph *g, dt__iter_rec *r)
         k->succ[k->nsucc++] = p[e].j;
     }
     free(p);
-    return DT_OK;
+    return add_reductions(g) ? DT_OK : DT_ENOMEM;
 }
 
 /* ---- replay --------------------------------------------------------------- */
@@ -295,6 +345,7 @@ void dt__taskiter_completed(dt__task *t)
         else sched_yield();
     }
     if (t->dom) dt__deps_domain_clear(t->dom);
+    if (x->red) fold_reductions(t);
     atomic_store_explicit(&t->body_done, 0, memory_order_relaxed);
     atomic_store_explicit(&t->nchildren, 0, memory_order_relaxed);
     atomic_store_explicit(&t->nfinished, 0, memory_order_relaxed);

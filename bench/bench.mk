@@ -22,3 +22,4 @@ bench-quick: $(BENCH_CORE)
 	bench/run-core.sh --quick $(BUILD)/bench
 include bench/taskbench/taskbench.mk
 include bench/cluster/cluster.mk
+include bench/taskiter/taskiter.mk

@@ -23,3 +23,4 @@ bench-quick: $(BENCH_CORE)
 include bench/taskbench/taskbench.mk
 include bench/cluster/cluster.mk
 include bench/ffi/ffi.mk
+include bench/taskiter/taskiter.mk

@@ -2,11 +2,12 @@
 #   make examples         build them into $(BUILD)/examples/
 #   make examples-check   run each on a small size with 1 and 2 workers
 #   make demo             the tiled Cholesky on a size that takes a few seconds
-EXAMPLES    = cholesky heat matmul
+EXAMPLES    = cholesky heat jacobi matmul
 EXAMPLE_BIN = $(addprefix $(BUILD)/examples/,$(EXAMPLES))
 # small sizes: examples-check also runs under the sanitizers
 EXAMPLE_ARGS_cholesky = 192 32
 EXAMPLE_ARGS_heat     = 200 48 6
+EXAMPLE_ARGS_jacobi   = 64 16 3000 10
 EXAMPLE_ARGS_matmul   = 160 48
 EXAMPLE_TIMEOUT ?= 120
 DEMO_ARGS ?= 2048 256

@@ -11,6 +11,10 @@
  *   in     the row above, the row below        (plain ranges of B points)
  *   in     the column left, the column right   (2-D regions: B rows of 1 point)
  *
+ * dt_taskiter records the tasks of one sweep once and replays them as a
+ * cyclic graph: the block of sweep t+1 starts as soon as its neighbours of
+ * sweeps t and t+1 allow, so sweeps overlap as a wavefront.
+ *
  * The dependencies then give each block the same values a sequential sweep
  * would: updated values above and to the left, last iteration's below and to
  * the right.  That is also what a plain row-by-row sweep of the whole grid
@@ -56,27 +60,42 @@ static size_t ext(size_t N, size_t B, size_t i)
     return N - i * B < B ? N - i * B : B;
 }
 
+typedef struct {
+    double *u;
+    size_t N, B;
+} sweep_t;
+
+/* the body of one iteration: one task per block.  dt_taskiter runs it once
+   to record these tasks and replays them every iteration */
+static void sweep(void *p)
+{
+    const sweep_t *a = p;
+    double *u = a->u;
+    size_t N = a->N, B = a->B, nb = (N + B - 1) / B, ld = N + 2, row = ld * sizeof(double);
+    for (size_t bi = 0; bi < nb; bi++)
+        for (size_t bj = 0; bj < nb; bj++) {
+            size_t rows = ext(N, B, bi), cols = ext(N, B, bj);
+            double *blk = u + (1 + bi * B) * ld + 1 + bj * B;
+            block_t b = { blk, rows, cols, ld };
+            dt_access_t acc[] = {
+                { DT_INOUT, blk, cols * sizeof(double), rows, row },
+                { DT_IN, blk - ld, cols * sizeof(double), 0, 0 },          /* above */
+                { DT_IN, blk + rows * ld, cols * sizeof(double), 0, 0 },   /* below */
+                { DT_IN, blk - 1, sizeof(double), rows, row },             /* left */
+                { DT_IN, blk + cols, sizeof(double), rows, row },          /* right */
+            };
+            CHECK(dt_task_create(T_GS, &b, sizeof b, acc, 5,
+                                 &(dt_task_attr_t){ .node = DT_NODE_ANY, .label = "gauss-seidel" }));
+        }
+}
+
+static dt_type_t T_SWEEP;
+
 static void sweeps_tasked(double *u, size_t N, size_t B, long iterations)
 {
-    size_t nb = (N + B - 1) / B, ld = N + 2, row = ld * sizeof(double);
-    for (long it = 0; it < iterations; it++)
-        for (size_t bi = 0; bi < nb; bi++)
-            for (size_t bj = 0; bj < nb; bj++) {
-                size_t rows = ext(N, B, bi), cols = ext(N, B, bj);
-                double *blk = u + (1 + bi * B) * ld + 1 + bj * B;
-                block_t b = { blk, rows, cols, ld };
-                dt_access_t acc[] = {
-                    { DT_INOUT, blk, cols * sizeof(double), rows, row },
-                    { DT_IN, blk - ld, cols * sizeof(double), 0, 0 },          /* above */
-                    { DT_IN, blk + rows * ld, cols * sizeof(double), 0, 0 },   /* below */
-                    { DT_IN, blk - 1, sizeof(double), rows, row },             /* left */
-                    { DT_IN, blk + cols, sizeof(double), rows, row },          /* right */
-                };
-                CHECK(dt_task_create(T_GS, &b, sizeof b, acc, 5,
-                                     &(dt_task_attr_t){ .node = DT_NODE_ANY,
-                                                        .label = "gauss-seidel" }));
-            }
-    CHECK(dt_taskwait());
+    sweep_t a = { u, N, B };
+    /* returns when every iteration has completed */
+    CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, iterations));
 }
 
 static void sweeps_sequential(double *u, size_t N, long iterations)
@@ -151,6 +170,7 @@ int main(int argc, char **argv)
 {
     /* types are registered before dt_main so that every rank has the same table */
     CHECK(dt_type_register("gauss-seidel", gauss_seidel, &T_GS));
+    CHECK(dt_type_register("heat-sweep", sweep, &T_SWEEP));
     int rc = dt_main(argc, argv, app);
     if (rc < 0) {
         fprintf(stderr, "heat: dt_main: %s\n", dt_strerror(rc));

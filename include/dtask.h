@@ -47,7 +47,10 @@ enum {
     DT_ESIGNATURE  = -16,  /* bad signature (unknown or void argument type, too
                               many arguments), or args whose size is not the
                               one the type's signature lays out */
-    DT_ESYMBOL     = -17   /* symbol not found by dlsym */
+    DT_ESYMBOL     = -17,  /* symbol not found by dlsym */
+    DT_ETASKITER   = -18   /* not allowed in a dt_taskiter body: dt_taskwait,
+                              dt_taskwait_on, an undeferred task, a nested
+                              dt_taskiter */
 };
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -148,6 +151,12 @@ int   dt_lfree(void *ptr);
 
 /* ---- taskiter ------------------------------------------------------------ */
 int  dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations);
+/* Replays the body in rounds of `every` iterations, at most max_iterations in
+   all, and stops after the first round for which cond(cond_arg) returns 0;
+   *iterations_run (if not NULL) gets the number of iterations run. */
+int  dt_taskiter_while(dt_type_t body, const void *args, size_t args_size,
+                       long max_iterations, long every, int (*cond)(void *cond_arg),
+                       void *cond_arg, long *iterations_run);
 
 #ifdef __cplusplus
 }

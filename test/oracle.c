@@ -2,6 +2,7 @@
  * oracle.c - randomized oracle for the dependency engine.
  *
  *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] [--cluster]
+ *   oracle --seed S --tasks N --iter I [--dump] [--only IDS]
  *
  * The seed drives a generator that builds a whole program up front: tasks
  * with 1-4 accesses of every mode (strong and weak) over one byte buffer,
@@ -39,6 +40,14 @@
  * (rank 0 allocates it); each rank keeps its own read hashes and run counts,
  * which rank 0 combines after dt_main (MPI_Reduce) and compares.  Region
  * checks after dt_taskwait/dt_taskwait_on read the data rank 0 got back.
+ *
+ * --iter I: the program (without its top-level waits, and without IF0 on
+ * top-level tasks, which dt_taskiter refuses) is the body of an iteration,
+ * run I times: sequentially, through libdtask as a plain loop of task
+ * creations, and as dt_taskiter.  Each task adds the hash of every instance
+ * to its result (a sum: the order of instances does not matter), so both
+ * runs must match the sequential one in run counts, results and the final
+ * buffer, byte for byte.
  * Exit status: 0 all checks passed, 1 mismatch or hang, 2 usage or setup error.
  */
 #include "dtask.h"
@@ -105,6 +114,8 @@ static uint8_t *g_listed;       /* the tasks --only names; NULL: every task */
 static int g_no_checks;
 static int g_workers;
 static int g_cluster, g_rank, g_ranks = 1;   /* --cluster; this rank, how many */
+static uint32_t g_iters;        /* --iter: 0 for the plain program */
+static const char *g_run = "";  /* --iter: which run is checked */
 
 /* ---- randomness (generator only: single-threaded) -------------------------------- */
 
@@ -462,12 +473,13 @@ static void gen_program(void)
                 g_focus = plain(a.off + rnd((a.size - w) / 8 + 1) * 8, w);
             }
         }
-        if (nT && chance(30)) gen_waiton();
-        if (nT && chance(4)) {
+        if (nT && chance(30) && !g_iters) gen_waiton();
+        if (nT && chance(4) && !g_iters) {
             GROW(S, nS, capS);
             S[nS++] = (step_t){S_WAIT, nT, 0, 0, 0, 0};
         }
         uint32_t r = gen_task(NONE, 0);
+        if (g_iters) T[r].flags &= ~(unsigned)DT_TASK_IF0;
         GROW(S, nS, capS);
         S[nS++] = (step_t){S_TASK, r, 0, 0, 0, 0};
     }
@@ -594,6 +606,7 @@ static void fail_begin(void)
     if (!workers) __atomic_store_n(&g_workers, workers = dt_num_workers(), __ATOMIC_RELAXED);
     fprintf(stderr, "oracle: FAIL (seed %" PRIu64 ", --tasks %u, DT_NUM_WORKERS=%d",
             g_seed, g_want, workers);
+    if (g_iters) fprintf(stderr, ", --iter %u, %s", g_iters, g_run);
     if (g_cluster) fprintf(stderr, ", rank %d of %d", g_rank, g_ranks);
     fprintf(stderr, "): ");
 }
@@ -608,10 +621,12 @@ static void fail_end(uint32_t upto)
             if (getenv(env[i])) fprintf(stderr, "%s=%s ", env[i], getenv(env[i]));
         fprintf(stderr, "mpiexec.mpich -n %d ", g_ranks);
     }
+    if (g_iters) upto = g_want;      /* any task of an iteration may matter */
     fprintf(stderr, "oracle%s --seed %" PRIu64 " --tasks %u%s%s%s"
             "  (the program up to here; --dump prints it)\n", g_cluster ? " --cluster" : "",
             g_seed, upto < g_want ? upto + 1 : g_want, g_only ? " --only " : "",
             g_only ? g_only : "", g_no_checks ? " --no-checks" : "");
+    if (g_iters) fprintf(stderr, "  with --iter %u\n", g_iters);
     fflush(stderr);
     _exit(1);
 }
@@ -1031,7 +1046,8 @@ static void run_task(const ctx_t *c, uint32_t id)
         if (c->par) check_rc(dt_taskwait(), "dt_taskwait (inside a task)", id, id);
         h = phase(c, id, t, h, 1);
     }
-    c->res[id] = h;
+    if (g_iters) __atomic_add_fetch(&c->res[id], h, __ATOMIC_RELAXED);
+    else c->res[id] = h;
     if (c->par) {
         __atomic_add_fetch(&g_runs[id], 1, __ATOMIC_RELAXED);
         __atomic_store_n(&g_state[id], ST_DONE, __ATOMIC_RELAXED);
@@ -1121,10 +1137,11 @@ static void check_region(const reg_t *r, size_t *at, const char *when, uint32_t 
 static void check_results(uint32_t from, uint32_t to, const char *when, int here_only)
 {
     for (uint32_t id = from; id < to; id++) {
+        uint32_t want = (uint32_t)kept(id) * (g_iters ? g_iters : 1);
         if (here_only && !g_runs[id]) continue;
-        if (g_runs[id] == (uint32_t)kept(id) && g_res_par[id] == g_res_ref[id]) continue;
+        if (g_runs[id] == want && g_res_par[id] == g_res_ref[id]) continue;
         fail_begin();
-        if (g_runs[id] != (uint32_t)kept(id))
+        if (g_runs[id] != want)
             fprintf(stderr, "%s: task %u ran %u times\n", when, id, g_runs[id]);
         else
             fprintf(stderr, "%s: task %u read other data than in the sequential run\n", when, id);
@@ -1244,6 +1261,58 @@ static void run_parallel(void)
     }
 }
 
+/* ---- --iter: the program as the body of an iteration ----------------------------- */
+
+static uint8_t *g_init;         /* the buffer's initial contents */
+static dt_type_t g_body;
+
+static void run_sequential_iter(void)
+{
+    ctx_t c = {g_ref, g_res_ref, 0};
+    for (uint32_t it = 0; it < g_iters; it++)
+        for (uint32_t s = 0; s < nS; s++) spawn(&c, S[s].id);
+}
+
+/* the body dt_taskiter records: creates the top-level tasks of one iteration */
+static void iter_body(void *p)
+{
+    (void)p;
+    ctx_t c = {g_buf, g_res_par, 1};
+    for (uint32_t s = 0; s < nS; s++) spawn(&c, S[s].id);
+}
+
+static void check_iter_run(void)
+{
+    check_results(0, nT, g_run, 0);
+    for (uint32_t o = 0; o < B; o++) {
+        if (g_buf[o] == g_ref[o]) continue;
+        fail_begin();
+        fprintf(stderr, "final buffer: byte %u is 0x%02x, the sequential run has 0x%02x\n",
+                o, g_buf[o], g_ref[o]);
+        if (o < G) fprintf(stderr, "  (grid row %u col %u)\n", o / W, o % W);
+        print_touching(o, nT);
+        fail_end(nT);
+    }
+}
+
+static void run_parallel_iter(void)
+{
+    ctx_t c = {g_buf, g_res_par, 1};
+    g_run = "as a plain loop";
+    where("a plain loop of dt_task_create");
+    for (uint32_t it = 0; it < g_iters; it++)
+        for (uint32_t s = 0; s < nS; s++) spawn(&c, S[s].id);
+    check_rc(dt_taskwait(), "dt_taskwait", NONE, nT);
+    check_iter_run();
+    memcpy(g_buf, g_init, B);
+    memset(g_res_par, 0, nT * sizeof *g_res_par);
+    memset(g_runs, 0, nT * sizeof *g_runs);
+    g_run = "as dt_taskiter";
+    where("dt_taskiter");
+    check_rc(dt_taskiter(g_body, NULL, 0, g_iters), "dt_taskiter", NONE, nT);
+    check_iter_run();
+}
+
 static void usage(void);
 
 static void parse_only(const char *p)
@@ -1267,11 +1336,10 @@ static void parse_only(const char *p)
 static void usage(void)
 {
     fprintf(stderr, "usage: oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] "
-            "[--cluster]\n");
+            "[--cluster]\n       oracle --seed S --tasks N --iter I [--dump] [--only IDS]\n");
     exit(2);
 }
 
-static uint8_t *g_init;         /* the buffer's initial contents */
 static double g_secs;           /* the parallel run's time */
 
 /* Between dt_init and dt_finalize, on rank 0 in a cluster. */
@@ -1288,7 +1356,8 @@ static int run_runtime(void)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    run_parallel();
+    if (g_iters) run_parallel_iter();
+    else run_parallel();
     clock_gettime(CLOCK_MONOTONIC, &t1);
     g_secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     check_rc(dt_dfree(g_buf), "dt_dfree", NONE, nT);
@@ -1334,10 +1403,11 @@ int main(int argc, char **argv)
         if (*end || !*argv[i + 1]) usage();
         if (!strcmp(argv[i], "--seed")) { g_seed = v; have_seed = 1; }
         else if (!strcmp(argv[i], "--tasks") && v >= 1 && v <= 1000000) g_want = (uint32_t)v;
+        else if (!strcmp(argv[i], "--iter") && v >= 1 && v <= 100000) g_iters = (uint32_t)v;
         else usage();
         i++;
     }
-    if (!have_seed) usage();
+    if (!have_seed || (g_iters && (g_cluster || g_no_checks))) usage();
     if (g_cluster) {   /* ours, so that the results can be combined after dt_main */
         int prov;
         if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &prov) != MPI_SUCCESS ||
@@ -1377,7 +1447,8 @@ int main(int argc, char **argv)
     }
     memset(g_holder, 0xff, B * sizeof *g_holder);
     if (dt_type_register("oracle-task", body, &g_type) != DT_OK ||
-        dt_type_register("oracle-noop", noop, &g_noop) != DT_OK) {
+        dt_type_register("oracle-noop", noop, &g_noop) != DT_OK ||
+        dt_type_register("oracle-iteration", iter_body, &g_body) != DT_OK) {
         fprintf(stderr, "oracle: dt_type_register failed\n");
         return 2;
     }
@@ -1401,7 +1472,8 @@ int main(int argc, char **argv)
 
     if (!(g_init = malloc(B))) { perror("oracle"); exit(2); }
     memcpy(g_init, g_ref, B);
-    run_sequential();
+    if (g_iters) run_sequential_iter();
+    else run_sequential();
 
     if (g_cluster) {
         int rc = dt_main(argc, argv, app);
@@ -1422,6 +1494,7 @@ int main(int argc, char **argv)
     for (uint32_t s = 0; s < nS; s++) waits += S[s].kind != S_TASK;
     printf("oracle: seed %" PRIu64 ": %u tasks (%u parents), %u checks, %u-byte buffer, "
            "%d workers", g_seed, nT, parents, waits, B, g_workers);
+    if (g_iters) printf(", %u iterations as a plain loop and as dt_taskiter", g_iters);
     if (g_cluster)
         printf(" x %d ranks (DT_SCHEDULE=%s)", g_ranks,
                getenv("DT_SCHEDULE") ? getenv("DT_SCHEDULE") : "locality");

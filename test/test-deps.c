@@ -907,7 +907,7 @@ START_TEST(taskiter)
     ck_assert_int_eq(tu_get(&iter_runs), 0);
     ck_assert_int_eq(dt_taskiter(body, &a, sizeof a, 9), DT_OK);
     ck_assert_int_eq(dt_taskwait(), DT_OK);
-    ck_assert_int_eq(tu_get(&iter_runs), 9);
+    ck_assert_int_eq(tu_get(&iter_runs), 1);       /* recorded once, replayed 9 times */
     ck_assert_int_eq(tu_get(&iter_tasks), 9);
     ck_assert_int_eq(tu_get(&iter_bad), 0);
     ck_assert_int_eq(a.value, 7);

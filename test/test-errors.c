@@ -610,15 +610,15 @@ END_TEST
 START_TEST(strerror_all)
 {
     /* before dt_init, on purpose */
-    const char *s[18];
-    for (int c = 0; c >= DT_ESYMBOL; c--) {
+    const char *s[19];
+    for (int c = 0; c >= DT_ETASKITER; c--) {
         s[-c] = dt_strerror(c);
         ck_assert_ptr_nonnull(s[-c]);
         ck_assert_msg(*s[-c] && strcmp(s[-c], "unknown error"), "code %d: '%s'", c, s[-c]);
         for (int d = 0; d > c; d--)
             ck_assert_msg(strcmp(s[-c], s[-d]), "codes %d and %d share '%s'", c, d, s[-c]);
     }
-    static const int unknown[] = { 1, -18, 100, -1000, INT_MIN, INT_MAX };
+    static const int unknown[] = { 1, DT_ETASKITER - 1, 100, -1000, INT_MIN, INT_MAX };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         ck_assert_str_eq(dt_strerror(unknown[i]), "unknown error");
     TU_INIT();

@@ -304,7 +304,7 @@ START_TEST(register_errors)
     ck_assert_int_eq(dt_taskiter(t, &a, 8, 1), DT_ESIGNATURE);
     ck_assert_int_eq(dt_taskiter(t, &a, sizeof a, 3), DT_OK);
     ck_assert_int_eq(dt_taskwait(), DT_OK);
-    ck_assert_int_eq(tu_get(&hits), 4);
+    ck_assert_int_eq(tu_get(&hits), 2);      /* the task, and the body once (recorded: it creates no task) */
     /* plain types still take any args */
     ck_assert_int_eq(dt_task_create(tp, &a, 3, NULL, 0, NULL), DT_OK);
     ck_assert_int_eq(dt_taskwait(), DT_OK);

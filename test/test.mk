@@ -10,6 +10,10 @@ ORACLE    = $(BUILD)/test/oracle
 ORACLE_SEEDS   ?= 1 2 3 4 5
 ORACLE_WORKERS ?= 1 2
 ORACLE_TASKS   ?= 20000
+# iterative mode: ORACLE_ITER_TASKS tasks per iteration, ORACLE_ITERS iterations,
+# run sequentially, as a plain loop and as dt_taskiter
+ORACLE_ITER_TASKS ?= 1000
+ORACLE_ITERS      ?= 20
 
 $(BUILD)/test:
 	mkdir -p $@
@@ -32,7 +36,10 @@ test-unit: $(UNIT_BIN)
 test-oracle: $(ORACLE)
 	@fail=0; for w in $(ORACLE_WORKERS); do for s in $(ORACLE_SEEDS); do \
 	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_TASKS) \
-	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; done; done; exit $$fail
+	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; \
+	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_ITER_TASKS) \
+	    --iter $(ORACLE_ITERS) || { echo "oracle --iter FAILED: seed $$s workers $$w"; fail=1; }; \
+	done; done; exit $$fail
 
 # The control-message decoder, fuzzed on its own (libFuzzer, clang).
 FUZZ_CC ?= clang
@@ -76,10 +83,10 @@ test: all test-unit test-oracle fuzz test-mpi test-install examples-check test-p
 SAN_ENV = UCX_MEM_EVENTS=no LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp
 test-sanitize:
 	$(SAN_ENV) $(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  OPT=-O1 ORACLE_TASKS=5000 test-unit test-oracle examples-check
+	  OPT=-O1 ORACLE_TASKS=5000 ORACLE_ITER_TASKS=300 ORACLE_ITERS=10 test-unit test-oracle examples-check
 	@# under mpiexec, UCX's transport plugins are unloaded before LSan reports
 	@# what they keep, so leaks are checked in the single-process runs above
 	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  OPT=-O1 MPI_RANKS=2 MPI_POLICIES=locality test-mpi
 	$(SAN_ENV) TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" $(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" OPT=-O1 \
-	  ORACLE_TASKS=3000 MPI_RANKS=2 MPI_POLICIES=locality test-unit test-oracle test-mpi examples-check
+	  ORACLE_TASKS=3000 ORACLE_ITER_TASKS=200 ORACLE_ITERS=10 MPI_RANKS=2 MPI_POLICIES=locality test-unit test-oracle test-mpi examples-check

@@ -1,6 +1,5 @@
 /* api.c - the task calls of the public API: validation, creation, waiting,
  * reductions' private copies, taskiter. */
-#include <float.h>
 #include <string.h>
 #include "core/hooks.h"
 #include "core/runtime.h"
@@ -8,6 +7,7 @@
 #include "deps/deps.h"
 #include "instr/trace.h"
 #include "sched/sched.h"
+#include "taskiter/taskiter.h"
 
 #define DT_EXPORT __attribute__((visibility("default")))
 #define RED_OP_MASK 0xF000u
@@ -198,7 +198,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     }
     dt__task *p = dt__current();
     if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
-        tls_inline_depth < DT__INLINE_MAX && dt__sched_saturated())
+        tls_inline_depth < DT__INLINE_MAX && !dt__iter_recording && dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
     if ((r = reserve_pieces(acc, n_acc, call, label))) return r;
     dt__task *t = dt__task_try_alloc((uint32_t)n_acc, args_size);
@@ -238,6 +238,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         dt__task_unref(t);
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
     }
+    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_record(t);   /* kept, not started */
     if (leaves && !(dt__hooks.may_leave && dt__hooks.may_leave(t))) {
         dt__task_unref(t);
         return dt__error(DT_ERANGE, call, label,
@@ -269,6 +270,7 @@ DT_EXPORT int dt_taskwait(void)
 {
     int r = dt__check_running("dt_taskwait");
     if (r) return r;
+    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse("dt_taskwait");   /* taskiter hook */
     dt__task *t = dt__current();
     if (t->dom) dt__deps_close_reductions(t);
     if (!dt__task_children_done(t)) {
@@ -289,6 +291,7 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     static const char call[] = "dt_taskwait_on";
     int r = dt__check_running(call);
     if (r) return r;
+    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* taskiter hook */
     dt__task *p = dt__current();
     if (!acc && n_acc) return dt__error(DT_EFAULT, call, p->label, "NULL access list with count %zu", n_acc);
     if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, p->label, "too many accesses");
@@ -322,19 +325,6 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     return DT_OK;
 }
 
-static void red_identity(void *p, size_t size, unsigned op, unsigned type)
-{
-    size_t n = size / elem_size(type);
-#define FILL(T, V) do { T *q = p; for (size_t i = 0; i < n; i++) q[i] = (V); } while (0)
-    switch (type) {
-    case DT_RED_I32: FILL(int32_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT32_MAX : INT32_MIN); break;
-    case DT_RED_I64: FILL(int64_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT64_MAX : INT64_MIN); break;
-    case DT_RED_F32: FILL(float, op == DT_RED_SUM ? 0.0f : op == DT_RED_PROD ? 1.0f : op == DT_RED_MIN ? FLT_MAX : -FLT_MAX); break;
-    default: FILL(double, op == DT_RED_SUM ? 0.0 : op == DT_RED_PROD ? 1.0 : op == DT_RED_MIN ? DBL_MAX : -DBL_MAX); break;
-    }
-#undef FILL
-}
-
 DT_EXPORT void *dt_reduction_ptr(void *addr)
 {
     dt__task *t = dt__current();
@@ -348,7 +338,7 @@ DT_EXPORT void *dt_reduction_ptr(void *addr)
         if (!buf->slot[slot]) {
             void *copy = malloc(buf->size);
             if (!copy) return NULL;
-            red_identity(copy, buf->size, buf->op, buf->type);
+            dt__deps_red_identity(copy, buf->size, buf->op, buf->type);
             buf->slot[slot] = copy;
         }
         return (char *)buf->slot[slot] + (a - buf->addr);
@@ -358,20 +348,17 @@ DT_EXPORT void *dt_reduction_ptr(void *addr)
 
 DT_EXPORT int dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations)
 {
-    static const char call[] = "dt_taskiter";
+    return dt__taskiter_run("dt_taskiter", body, args, args_size, iterations, iterations, NULL, NULL, NULL);
+}
+
+DT_EXPORT int dt_taskiter_while(dt_type_t body, const void *args, size_t args_size, long max_iterations,
+                                long every, int (*cond)(void *), void *cond_arg, long *iterations_run)
+{
+    static const char call[] = "dt_taskiter_while";
+    if (iterations_run) *iterations_run = 0;
     int r = dt__check_running(call);
     if (r) return r;
-    if (body < 0 || body >= atomic_load_explicit(&dt__ntypes, memory_order_acquire))
-        return dt__error(DT_ETYPE, call, NULL, "type %d", body);
-    if ((r = dt__type_check_args(body, args_size, call, NULL))) return r;
-    if (!args && args_size) return dt__error(DT_EFAULT, call, NULL, "NULL args with size %zu", args_size);
-    if (iterations < 0) return dt__error(DT_EINVAL, call, NULL, "%ld iterations", iterations);
-    void *copy = args_size ? malloc(args_size) : NULL;
-    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
-    for (long i = 0; i < iterations; i++) {
-        if (args_size) memcpy(copy, args, args_size);
-        dt__types[body].fn(copy);
-    }
-    free(copy);
-    return DT_OK;
+    if (!cond) return dt__error(DT_EFAULT, call, NULL, "NULL condition");
+    if (every < 1) return dt__error(DT_EINVAL, call, NULL, "every = %ld (must be at least 1)", every);
+    return dt__taskiter_run(call, body, args, args_size, max_iterations, every, cond, cond_arg, iterations_run);
 }

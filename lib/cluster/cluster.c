@@ -58,7 +58,7 @@ static int cluster_init(int *argc, char ***argv, int *local_rank, int *local_siz
        runs on every rank, each rank a runtime of its own */
     dt__cl.active = dt__cl.nranks > 1 && dt__rt.cluster_mode;
     /* before the workers start: they read the table without locks */
-    if (dt__cl.active) dt__hooks = dt__cl_hooks;
+    if (dt__cl.active) dt__cl_fill_hooks(&dt__hooks);
     return DT_OK;
 }
 

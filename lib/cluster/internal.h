@@ -267,7 +267,7 @@ int dt__cluster_check_launcher(int nranks);
 
 /* offload.c */
 void dt__cl_free_labels(void);
-extern const dt__hooks_t dt__cl_hooks;
+void dt__cl_fill_hooks(dt__hooks_t *h);
 void dt__cl_drain_pool(void);
 void dt__cl_finish(dt__task *t);
 void dt__cl_pushed_finish(dt__task *t);

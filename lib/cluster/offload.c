@@ -620,20 +620,23 @@ static void task_free(dt__task *t)
     t->ext = NULL;
 }
 
-const dt__hooks_t dt__cl_hooks = {
-    .data_first = data_first,
-    .may_leave = dt__cl_offloadable,
-    .task_new = task_new,
-    .edge = edge,
-    .submitted = submitted,
-    .ready = ready,
-    .ran = ran,
-    .ran_released = slot_freed,
-    .released = released,
-    .completed = completed,
-    .task_free = task_free,
-    .waited = bring_back,
-    .freed = forget,
-    .poll = dt__cl_poll,
-    .task_end = task_end,
-};
+/* Fills the cluster's entries of the hook table (the others are other
+ * plug-ins'). */
+void dt__cl_fill_hooks(dt__hooks_t *h)
+{
+    h->data_first = data_first;
+    h->may_leave = dt__cl_offloadable;
+    h->task_new = task_new;
+    h->edge = edge;
+    h->submitted = submitted;
+    h->ready = ready;
+    h->ran = ran;
+    h->ran_released = slot_freed;
+    h->released = released;
+    h->completed = completed;
+    h->task_free = task_free;
+    h->waited = bring_back;
+    h->freed = forget;
+    h->poll = dt__cl_poll;
+    h->task_end = task_end;
+}

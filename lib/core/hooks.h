@@ -5,9 +5,10 @@
  * plug-in's headers; a plug-in includes the core's.  Two tables:
  *  - dt__plugin: start and stop, always filled by the layer that is linked
  *    in (lib/api/init.c plugs the cluster layer in before dt_init runs);
- *  - dt__hooks: the task path.  Every pointer is NULL unless a plug-in is
- *    active (the cluster layer fills it only in a dt_main job of more than
- *    one rank), so a one-rank run pays one predictable branch per site.
+ *  - dt__hooks: the task path.  Each plug-in fills its own entries: the
+ *    cluster layer only in a dt_main job of more than one rank (so a
+ *    one-rank run pays one predictable branch per site), taskiter's always
+ *    (they are reached only through tasks that taskiter made).
  *
  * Plug-in data of a task hangs off t->ext; the core only frees it through
  * hooks.task_free.  Hooks are entered with no core lock held, except `edge`
@@ -75,6 +76,9 @@ typedef struct dt__hooks {
     /* Workers: between tasks and while idle.  True when something happened. */
     bool (*poll)(void);
     void (*task_end)(void);
+    /* taskiter: a replayed task (t->iter) completed; its cyclic graph takes
+       it (and the reference held for it) over.  Always set. */
+    void (*replayed)(struct dt__task *t);
 } dt__hooks_t;
 
 extern dt__plugin dt__plug;

@@ -51,6 +51,7 @@ DT_EXPORT const char *dt_strerror(int err)
     case DT_EREDUCTION: return "invalid reduction access";
     case DT_ESIGNATURE: return "bad task signature, or args not laid out by it";
     case DT_ESYMBOL: return "symbol not found";
+    case DT_ETASKITER: return "not allowed in a dt_taskiter body";
     default: return "unknown error";
     }
 }

@@ -26,6 +26,9 @@ typedef struct dt__runtime {
 
 extern dt__runtime dt__rt;
 
+/* A dt_main job of several ranks: rank 0's tasks may run elsewhere. */
+static inline bool dt__offloading(void) { return dt__rt.cluster_mode && dt__rt.nranks > 1; }
+
 typedef struct dt__type {
     char name[DT_TYPE_NAME_MAX];
     dt_task_fn fn;

@@ -286,6 +286,10 @@ static void maybe_complete(dt__task *t, bool held)
         if (!atomic_load_explicit(&t->body_done, memory_order_seq_cst) || !dt__task_children_done(t) ||
             atomic_exchange_explicit(&t->completing, 1, memory_order_acq_rel))
             break;
+        if (DT_UNLIKELY(t->iter)) {          /* taskiter hook: the cyclic graph takes over */
+            dt__hooks.replayed(t);           /* and the held reference with it */
+            return;
+        }
         dt__task *p = t->parent;
         complete(t);
         if (p) {
@@ -307,7 +311,9 @@ void dt__task_body_end(dt__task *t)
 {
     if (t->dom) dt__deps_close_reductions(t);
     if (t->flags & DT_TF_COMM) dt__sched_comm_release(t);
-    for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
+    /* taskiter hook: a replayed task's successors are its graph's, not its accesses' */
+    if (DT_LIKELY(!t->iter))
+        for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
     drain();
     dt__task_ref(t);
     atomic_store_explicit(&t->body_done, 1, memory_order_seq_cst);

@@ -128,6 +128,7 @@ typedef struct dt__task {
     int worker;              /* the worker that ran it (traces) */
     void *ext;               /* a plug-in's data (core/hooks.h), NULL for most tasks */
     size_t alloc_size;
+    struct dt__iter_node *iter; /* taskiter: a replayed task's node in the cyclic graph */
 } dt__task;
 
 #define DT_ARGS_INLINE 64

@@ -8,6 +8,7 @@
  * group (which then acts as the barrier of whoever joins it).  Adjacent
  * fragments that end up with the same state are merged again, so repeated
  * accesses to the same blocks keep the map small. */
+#include <float.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -365,10 +366,21 @@ static bool cas_double(double *p, double *old, double v)
     default: COMBINE(T, b > a ? b : a); break;                                  \
     }
 
-void dt__deps_combine(void *args)
+void dt__deps_red_identity(void *p, size_t size, unsigned op, unsigned type)
 {
-    dt__redbuf *buf;
-    memcpy(&buf, args, sizeof buf);
+    size_t n = size / red_elem_size(type);
+#define FILL(T, V) do { T *q = p; for (size_t i = 0; i < n; i++) q[i] = (V); } while (0)
+    switch (type) {
+    case DT_RED_I32: FILL(int32_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT32_MAX : INT32_MIN); break;
+    case DT_RED_I64: FILL(int64_t, op == DT_RED_SUM ? 0 : op == DT_RED_PROD ? 1 : op == DT_RED_MIN ? INT64_MAX : INT64_MIN); break;
+    case DT_RED_F32: FILL(float, op == DT_RED_SUM ? 0.0f : op == DT_RED_PROD ? 1.0f : op == DT_RED_MIN ? FLT_MAX : -FLT_MAX); break;
+    default: FILL(double, op == DT_RED_SUM ? 0.0 : op == DT_RED_PROD ? 1.0 : op == DT_RED_MIN ? DBL_MAX : -DBL_MAX); break;
+    }
+#undef FILL
+}
+
+void dt__deps_red_fold(const dt__redbuf *buf)
+{
     size_t n = buf->size / red_elem_size(buf->type);
     bool is_int = buf->type == DT_RED_I32 || buf->type == DT_RED_I64;
     switch (buf->type) {
@@ -377,6 +389,13 @@ void dt__deps_combine(void *args)
     case DT_RED_F32: RED_OP(float); break;
     default: RED_OP(double); break;
     }
+}
+
+void dt__deps_combine(void *args)
+{
+    dt__redbuf *buf;
+    memcpy(&buf, args, sizeof buf);
+    dt__deps_red_fold(buf);
     for (int s = 0; s < buf->nslots; s++) free(buf->slot[s]);
     memset(buf->slot, 0, sizeof(void *) * (size_t)buf->nslots);
     if (atomic_fetch_sub(&buf->refs, 1) == 1) free(buf);

@@ -24,6 +24,10 @@ void dt__deps_domain_clear(dt__domain *d);
 void dt__deps_domain_free(dt__domain *d);
 /* Hands the private copies of a reduction back to memory (combiner body). */
 void dt__deps_combine(void *args);
+/* Folds every private copy into memory, atomically, and keeps the copies. */
+void dt__deps_red_fold(const dt__redbuf *buf);
+/* Fills a private copy with the identity of op (DT_RED_*) for type. */
+void dt__deps_red_identity(void *p, size_t size, unsigned op, unsigned type);
 /* A thread that registered tasks leaves: free its caches. */
 void dt__deps_thread_exit(void);
 

@@ -281,7 +281,7 @@ static int free_checked(arena *a, void *p, const char *call)
 DT_EXPORT void *dt_dmalloc(size_t size)
 {
     /* the distributed heap's bookkeeping lives with rank 0's program */
-    if (dt__rt.cluster_mode && dt__rt.nranks > 1 && dt__rt.rank != 0) {
+    if (dt__offloading() && dt__rt.rank != 0) {
         dt__error(DT_EINVAL, "dt_dmalloc", NULL, "only rank 0's program allocates distributed memory");
         return NULL;
     }

@@ -1,0 +1,178 @@
+/*
+ * iter.c - dt_taskiter benchmarks.
+ *
+ *   iter heat N B T MODE      Gauss-Seidel heat (the sweep of examples/heat.c:
+ *                             one DT_INOUT 2-D block, two halo rows, two
+ *                             1-column halo 2-D regions per task) on an
+ *                             (N+2)^2 row-major grid, T sweeps.  MODE: serial
+ *                             (one plain sweep of the whole grid per
+ *                             iteration), taskiter, or loop (the same tasks
+ *                             created every iteration, one taskwait).
+ *   iter tasks N T MODE       N tasks per iteration, each DT_INOUT on its own
+ *                             8-byte counter and doing nothing else, T
+ *                             iterations; MODE taskiter or loop.  For the
+ *                             per-task overhead (see run.sh: the instruction
+ *                             counts of two T under callgrind, differenced).
+ *
+ * Every run checks its result (heat: bit for bit against a serial sweep done
+ * in the same process, untimed; tasks: every counter equals T) and exits 1
+ * on a mismatch.  One result line: bench=... key=value ...
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <dtask.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void check(int rc, const char *what)
+{
+    if (rc != DT_OK) {
+        fprintf(stderr, "iter: %s: %s\n", what, dt_strerror(rc));
+        exit(1);
+    }
+}
+
+/* ---- heat ------------------------------------------------------------------ */
+
+typedef struct { double *u; size_t rows, cols, ld; } block_t;
+typedef struct { double *u; size_t N, B; } grid_t;
+static dt_type_t T_GS, T_SWEEP, T_INC, T_TASKS;
+
+static void gauss_seidel(void *p)
+{
+    const block_t *b = p;
+    for (size_t i = 0; i < b->rows; i++) {
+        double *r = b->u + i * b->ld;
+        for (size_t j = 0; j < b->cols; j++)
+            r[j] = 0.25 * (r[j - b->ld] + r[j + b->ld] + r[j - 1] + r[j + 1]);
+    }
+}
+
+static size_t ext(size_t N, size_t B, size_t i) { return N - i * B < B ? N - i * B : B; }
+
+static void sweep(void *p)
+{
+    const grid_t *g = p;
+    size_t nb = (g->N + g->B - 1) / g->B, ld = g->N + 2, row = ld * sizeof(double);
+    for (size_t bi = 0; bi < nb; bi++)
+        for (size_t bj = 0; bj < nb; bj++) {
+            size_t rows = ext(g->N, g->B, bi), cols = ext(g->N, g->B, bj);
+            double *blk = g->u + (1 + bi * g->B) * ld + 1 + bj * g->B;
+            block_t b = { blk, rows, cols, ld };
+            dt_access_t acc[] = {
+                { DT_INOUT, blk, cols * sizeof(double), rows, row },
+                { DT_IN, blk - ld, cols * sizeof(double), 0, 0 },
+                { DT_IN, blk + rows * ld, cols * sizeof(double), 0, 0 },
+                { DT_IN, blk - 1, sizeof(double), rows, row },
+                { DT_IN, blk + cols, sizeof(double), rows, row },
+            };
+            check(dt_task_create(T_GS, &b, sizeof b, acc, 5, NULL), "dt_task_create");
+        }
+}
+
+static void init(double *u, size_t N)
+{
+    size_t ld = N + 2;
+    uint64_t x = 88172645463325252u;
+    for (size_t i = 0; i < ld; i++)
+        for (size_t j = 0; j < ld; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
+            u[i * ld + j] = i == 0 ? 100.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
+        }
+}
+
+static int heat(size_t N, size_t B, long T, const char *mode)
+{
+    size_t bytes = (N + 2) * (N + 2) * sizeof(double);
+    double *u = dt_dmalloc(bytes), *ref = malloc(bytes);
+    if (!u || !ref) { fprintf(stderr, "iter: out of memory\n"); return 1; }
+    init(u, N);
+    init(ref, N);
+    block_t all = { ref + N + 3, N, N, N + 2 };
+    for (long t = 0; t < T; t++) gauss_seidel(&all);          /* the check, untimed */
+    grid_t g = { u, N, B };
+    block_t whole = { u + N + 3, N, N, N + 2 };
+    double t0 = now();
+    if (!strcmp(mode, "serial")) {
+        for (long t = 0; t < T; t++) gauss_seidel(&whole);
+    } else if (!strcmp(mode, "taskiter")) {
+        check(dt_taskiter(T_SWEEP, &g, sizeof g, T), "dt_taskiter");
+    } else {
+        for (long t = 0; t < T; t++) sweep(&g);
+        check(dt_taskwait(), "dt_taskwait");
+    }
+    double secs = now() - t0;
+    int ok = memcmp(u, ref, bytes) == 0;
+    printf("bench=heat mode=%s N=%zu B=%zu T=%ld workers=%d seconds=%.4f %s\n", mode, N, B, T,
+           dt_num_workers(), secs, ok ? "verified" : "WRONG");
+    free(ref);
+    check(dt_dfree(u), "dt_dfree");
+    return !ok;
+}
+
+/* ---- per-task overhead --------------------------------------------------------- */
+
+typedef struct { long *c; size_t n; } ctr_t;
+
+static void inc(void *p) { ++**(long **)p; }
+
+static void create_all(void *p)
+{
+    const ctr_t *a = p;
+    for (size_t i = 0; i < a->n; i++) {
+        long *c = a->c + 8 * i;                  /* a cache line each */
+        dt_access_t acc = { DT_INOUT, c, sizeof *c, 0, 0 };
+        check(dt_task_create(T_INC, &c, sizeof c, &acc, 1, NULL), "dt_task_create");
+    }
+}
+
+static int tasks(size_t n, long T, const char *mode)
+{
+    long *c = calloc(8 * n, sizeof *c);
+    if (!c) return 1;
+    ctr_t a = { c, n };
+    double t0 = now();
+    if (!strcmp(mode, "taskiter")) {
+        check(dt_taskiter(T_TASKS, &a, sizeof a, T), "dt_taskiter");
+    } else {
+        for (long t = 0; t < T; t++) create_all(&a);
+        check(dt_taskwait(), "dt_taskwait");
+    }
+    double secs = now() - t0;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= c[8 * i] == T;
+    printf("bench=tasks mode=%s n=%zu T=%ld workers=%d seconds=%.4f ns_per_task=%.1f %s\n", mode, n, T,
+           dt_num_workers(), secs, secs * 1e9 / ((double)n * (double)T), ok ? "verified" : "WRONG");
+    free(c);
+    return !ok;
+}
+
+int main(int argc, char **argv)
+{
+    check(dt_type_register("gauss-seidel", gauss_seidel, &T_GS), "dt_type_register");
+    check(dt_type_register("sweep", sweep, &T_SWEEP), "dt_type_register");
+    check(dt_type_register("inc", inc, &T_INC), "dt_type_register");
+    check(dt_type_register("create-all", create_all, &T_TASKS), "dt_type_register");
+    int heat_args = argc == 6 && !strcmp(argv[1], "heat"), task_args = argc == 5 && !strcmp(argv[1], "tasks");
+    const char *mode = argv[argc - 1];
+    if ((!heat_args && !task_args) || (strcmp(mode, "taskiter") && strcmp(mode, "loop") &&
+                                       (task_args || strcmp(mode, "serial")))) {
+        fprintf(stderr, "usage: iter heat N B T serial|taskiter|loop\n"
+                        "       iter tasks N T taskiter|loop\n");
+        return 2;
+    }
+    check(dt_init(&argc, &argv), "dt_init");
+    int rc = heat_args ? heat(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), mode)
+                       : tasks(strtoul(argv[2], NULL, 10), strtol(argv[3], NULL, 10), mode);
+    check(dt_finalize(), "dt_finalize");
+    return rc;
+}

@@ -1,0 +1,17 @@
+# dt_taskiter on one rank: Gauss-Seidel heat against the serial sweep, and the
+# cost of a replayed task against a created one (bench/taskiter/run.sh).
+#   make bench-taskiter        full run; rewrites the "taskiter" section of
+#                              bench/RESULTS.md (part of make bench)
+#   make bench-taskiter-quick  tiny sizes, results checked (part of make bench-quick)
+.PHONY: bench-taskiter bench-taskiter-quick
+bench: bench-taskiter
+bench-quick: bench-taskiter-quick
+
+$(BUILD)/bench/iter: bench/taskiter/iter.c $(LIBA) | $(BUILD)/bench
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
+
+bench-taskiter: $(BUILD)/bench/iter
+	CC="$(CC)" bench/taskiter/run.sh $(BUILD)/bench bench/RESULTS.md
+
+bench-taskiter-quick: $(BUILD)/bench/iter
+	bench/taskiter/run.sh --quick $(BUILD)/bench

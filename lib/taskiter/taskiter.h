@@ -1,0 +1,32 @@
+/* taskiter.h - dt_taskiter on one rank (taskiter.c): the body runs once to
+ * record its top-level tasks, a pairwise analysis of their accesses builds a
+ * cyclic graph once, and the graph is replayed with per-task counters only.
+ *
+ * The core calls in here at a few marked places ("taskiter hook"): the
+ * recording thread's dt_task_create / dt_taskwait / dt_taskwait_on, and the
+ * end of a replayed task (a task with t->iter set). */
+#ifndef DT_TASKITER_H
+#define DT_TASKITER_H
+
+#include "core/task.h"
+
+struct dt__iter_rec;
+/* Non-NULL while this thread runs a taskiter body to record it. */
+extern DT_TLS struct dt__iter_rec *dt__iter_recording;
+
+/* dt_task_create while recording: t is built and checked but not started;
+ * the recording keeps it (DT_OK) or refuses it (an undeferred task). */
+int dt__taskiter_record(dt__task *t);
+/* A call that a body may not make while it is recorded: DT_ETASKITER,
+ * reported, and remembered so that dt_taskiter fails too. */
+int dt__taskiter_refuse(const char *call);
+/* A replayed task completed (body returned, children done).  The caller
+ * holds one reference, which this consumes. */
+void dt__taskiter_completed(dt__task *t);
+
+/* dt_taskiter (cond NULL, every == max_iterations) and dt_taskiter_while. */
+int dt__taskiter_run(const char *call, dt_type_t body, const void *args, size_t args_size,
+                     long max_iterations, long every, int (*cond)(void *), void *cond_arg,
+                     long *iterations_run);
+
+#endif

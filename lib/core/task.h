@@ -139,8 +139,6 @@ typedef struct dt__task {
     size_t alloc_size;
 } dt__task;
 
-#define DT_ARGS_INLINE 64
-
 dt__task *dt__task_alloc(uint32_t nacc, size_t args_size);
 void dt__task_unref(dt__task *t);
 static inline void dt__task_ref(dt__task *t) { atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed); }

@@ -166,13 +166,13 @@ static bool same_tree(const dt__rtree *a, const dt__rtree *b)
  * now holds b's in-order successor (b itself if the tree moved it there). */
 static dt__band *band_remove(dt__rmap *m, dt__band *b)
 {
+    dt__band *next = (dt__band *)dt__rtree_next(&b->node);
     dt__band *gone = (dt__band *)dt__rtree_remove(&m->bands, &b->node);
     if (gone != b) {            /* b now has its successor's rows: bring its columns */
         b->cols = gone->cols;
         free(gone);
         return b;
     }
-    dt__band *next = (dt__band *)dt__rtree_lookup(&m->bands, b->node.start);
     free(b);
     return next;
 }

@@ -6,8 +6,10 @@ TEST_TIMEOUT ?= 300
 UNIT_SRC  = $(wildcard test/test-*.c)
 UNIT_BIN  = $(patsubst test/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 ORACLE    = $(BUILD)/test/oracle
-# oracle sweep: seeds x workers; ORACLE_TASKS tasks per run
+# oracle sweep: seeds x workers; ORACLE_TASKS tasks per run; then the
+# ORACLE_2D_SEEDS with 90% of the regions 2-D (rectangles of several strides)
 ORACLE_SEEDS   ?= 1 2 3 4 5
+ORACLE_2D_SEEDS ?= 6 7
 ORACLE_WORKERS ?= 1 2
 ORACLE_TASKS   ?= 20000
 
@@ -32,7 +34,10 @@ test-unit: $(UNIT_BIN)
 test-oracle: $(ORACLE)
 	@fail=0; for w in $(ORACLE_WORKERS); do for s in $(ORACLE_SEEDS); do \
 	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_TASKS) \
-	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; done; done; exit $$fail
+	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; done; done; \
+	for w in $(ORACLE_WORKERS); do for s in $(ORACLE_2D_SEEDS); do \
+	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_TASKS) --2d 900 \
+	    || { echo "oracle FAILED: seed $$s workers $$w --2d 900"; fail=1; }; done; done; exit $$fail
 
 # The control-message decoder, fuzzed on its own (libFuzzer, clang).
 FUZZ_CC ?= clang

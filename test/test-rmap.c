@@ -77,6 +77,40 @@ static void walk(size_t lo, size_t size, size_t rows, size_t stride)
     }
 }
 
+static size_t cur_lo, cur_size, cur_rows, cur_stride;   /* the region being overwritten */
+
+/* Overwriting shows whole fragments: marks their bytes inside the region
+ * (maybe twice: a fragment across both rectangles of a wrapped region is
+ * shown by each). */
+static void visit_over(void *ctx, dt__frag *f)
+{
+    (void)ctx;
+    uintptr_t r0 = 0, r1 = 1, S = map.stride;
+    if (S) { r0 = map.r0; r1 = map.r1; }
+    for (uintptr_t r = r0; r < r1; r++)
+        for (uintptr_t c = f->start; c < f->end; c++) {
+            uintptr_t a = (S ? r * S + c : c) - BASE;
+            TU_REQUIRE(a < SPACE);
+            if (in_region(a, cur_lo, cur_size, cur_rows, cur_stride)) seen[a] = 1;
+        }
+}
+
+/* Overwrites a region: every fragment that held some of it was seen, and
+ * the region is now the new stamp. */
+static void overwrite(size_t lo, size_t size, size_t rows, size_t stride)
+{
+    stamp++;
+    memset(seen, 0, sizeof seen);
+    cur_lo = lo; cur_size = size; cur_rows = rows; cur_stride = stride;
+    if (!map.stride && rows > 1 && stride != size) dt__rmap_set_stride(&map, stride, &ops);
+    dt__rmap_overwrite(&map, BASE + lo, size, rows, stride, &ops, stamp, 0, visit_over, NULL);
+    for (size_t a = 0; a < SPACE; a++) {
+        bool in = in_region(a, lo, size, rows, stride);
+        TU_REQUIRE(seen[a] == (in && ref[a] != 0));
+        if (in) ref[a] = stamp;
+    }
+}
+
 static void check_map(void)
 {
     TU_REQUIRE(dt__rmap_check(&map) == 0);
@@ -108,7 +142,8 @@ START_TEST(random_regions)
         size_t span = (rows - 1) * stride + size;
         if (span > SPACE) continue;
         lo = rnd(SPACE - span + 1);
-        walk(lo, size, rows, stride);
+        if (rnd(3) == 0) overwrite(lo, size, rows, stride);
+        else walk(lo, size, rows, stride);
         if (op % 10 == 0) check_map();
         if (op % 97 == 0) {
             dt__rmap_filter(&map, drop_third, &ops);

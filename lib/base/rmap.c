@@ -29,10 +29,24 @@ static dt__band *band_split(dt__rmap *m, dt__band *b, uintptr_t r, const dt__rtr
     return n;
 }
 
-static void walk_rect(dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uintptr_t c1,
-                      const dt__rtree_ops *ops, uint64_t ha, uint64_t hb, dt__rmap_visit visit,
-                      void *ctx)
+/* One walk's constants.  over: dt__rtree_overwrite instead of dt__rtree_walk. */
+typedef struct how {
+    const dt__rtree_ops *ops;
+    uint64_t a, b;
+    dt__rmap_visit visit;
+    void *ctx;
+    bool over;
+} how;
+
+static void tree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const how *h)
 {
+    if (h->over) dt__rtree_overwrite(t, s, e, h->ops, h->a, h->b, h->visit, h->ctx);
+    else dt__rtree_walk(t, s, e, h->ops, h->a, h->b, h->visit, h->ctx);
+}
+
+static void walk_rect(dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uintptr_t c1, const how *h)
+{
+    const dt__rtree_ops *ops = h->ops;
     dt__band *b = (dt__band *)dt__rtree_lookup(&m->bands, r0);
     uintptr_t pos = r0;
     while (pos < r1) {
@@ -47,7 +61,7 @@ static void walk_rect(dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uin
         m->r0 = b->node.start;
         m->r1 = b->node.end;
         size_t before = b->cols.count;
-        dt__rtree_walk(&b->cols, c0, c1, ops, ha, hb, visit, ctx);
+        tree_walk(&b->cols, c0, c1, h);
         m->nfrag += b->cols.count - before;
         pos = b->node.end;
         b = (dt__band *)dt__rtree_next(&b->node);
@@ -55,21 +69,20 @@ static void walk_rect(dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uin
 }
 
 /* [a, e) in the grid: its partial first row, whole rows, partial last row. */
-static void walk_range(dt__rmap *m, uintptr_t a, uintptr_t e, const dt__rtree_ops *ops, uint64_t ha,
-                       uint64_t hb, dt__rmap_visit visit, void *ctx)
+static void walk_range(dt__rmap *m, uintptr_t a, uintptr_t e, const how *h)
 {
     uintptr_t S = m->stride;
     uintptr_t r = a / S, c = a % S, rl = (e - 1) / S, cl = (e - 1) % S + 1;
     if (r == rl) {
-        walk_rect(m, r, r + 1, c, cl, ops, ha, hb, visit, ctx);
+        walk_rect(m, r, r + 1, c, cl, h);
         return;
     }
     uintptr_t full0 = r + 1, full1 = rl;   /* rows wholly inside */
     if (c == 0) full0 = r;
-    else walk_rect(m, r, r + 1, c, S, ops, ha, hb, visit, ctx);
+    else walk_rect(m, r, r + 1, c, S, h);
     if (cl == S) full1 = rl + 1;
-    if (full1 > full0) walk_rect(m, full0, full1, 0, S, ops, ha, hb, visit, ctx);
-    if (cl != S) walk_rect(m, rl, rl + 1, 0, cl, ops, ha, hb, visit, ctx);
+    if (full1 > full0) walk_rect(m, full0, full1, 0, S, h);
+    if (cl != S) walk_rect(m, rl, rl + 1, 0, cl, h);
 }
 
 static void visit_none(void *ctx, dt__frag *f) { (void)ctx; (void)f; }
@@ -80,13 +93,14 @@ void dt__rmap_set_stride(dt__rmap *m, uintptr_t stride, const dt__rtree_ops *ops
     m->lin = (dt__rtree){ NULL, 0 };
     m->stride = stride;
     /* each old range fills holes only, so its payload is copied as is */
-    for (dt__frag *f = dt__rtree_first(&old); f; f = dt__rtree_next(f))
-        walk_range(m, f->start, f->end, ops, f->version, f->state, visit_none, NULL);
+    for (dt__frag *f = dt__rtree_first(&old); f; f = dt__rtree_next(f)) {
+        how h = { ops, f->version, f->state, visit_none, NULL, false };
+        walk_range(m, f->start, f->end, &h);
+    }
     dt__rtree_clear(&old, ops);
 }
 
-void dt__rmap_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
-                   const dt__rtree_ops *ops, uint64_t ha, uint64_t hb, dt__rmap_visit visit, void *ctx)
+static void region_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride, const how *h)
 {
     if (!size) return;
     if (rows > 1 && stride == size) {           /* contiguous rows: one plain range */
@@ -97,28 +111,42 @@ void dt__rmap_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t
     if (!S) {
         for (size_t i = 0; i < (rows > 1 ? rows : 1); i++) {
             uintptr_t s = addr + i * stride;
-            dt__rtree_walk(&m->lin, s, s + size, ops, ha, hb, visit, ctx);
+            tree_walk(&m->lin, s, s + size, h);
         }
         return;
     }
     if (rows <= 1) {
-        walk_range(m, addr, addr + size, ops, ha, hb, visit, ctx);
+        walk_range(m, addr, addr + size, h);
         return;
     }
     if (stride != S) {                          /* another grid: row by row */
         for (size_t i = 0; i < rows; i++) {
             uintptr_t s = addr + i * stride;
-            walk_range(m, s, s + size, ops, ha, hb, visit, ctx);
+            walk_range(m, s, s + size, h);
         }
         return;
     }
     uintptr_t r = addr / S, c = addr % S;
     if (c + size <= S) {
-        walk_rect(m, r, r + rows, c, c + size, ops, ha, hb, visit, ctx);
+        walk_rect(m, r, r + rows, c, c + size, h);
     } else {                                    /* each row crosses the S boundary */
-        walk_rect(m, r, r + rows, c, S, ops, ha, hb, visit, ctx);
-        walk_rect(m, r + 1, r + 1 + rows, 0, c + size - S, ops, ha, hb, visit, ctx);
+        walk_rect(m, r, r + rows, c, S, h);
+        walk_rect(m, r + 1, r + 1 + rows, 0, c + size - S, h);
     }
+}
+
+void dt__rmap_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
+                   const dt__rtree_ops *ops, uint64_t ha, uint64_t hb, dt__rmap_visit visit, void *ctx)
+{
+    how h = { ops, ha, hb, visit, ctx, false };
+    region_walk(m, addr, size, rows, stride, &h);
+}
+
+void dt__rmap_overwrite(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
+                        const dt__rtree_ops *ops, uint64_t a, uint64_t b, dt__rmap_visit visit, void *ctx)
+{
+    how h = { ops, a, b, visit, ctx, true };
+    region_walk(m, addr, size, rows, stride, &h);
 }
 
 dt__frag *dt__rmap_find(dt__rmap *m, uintptr_t addr)

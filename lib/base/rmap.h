@@ -49,6 +49,11 @@ void dt__rmap_set_stride(dt__rmap *m, uintptr_t stride, const dt__rtree_ops *ops
 void dt__rmap_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
                    const dt__rtree_ops *ops, uint64_t hole_a, uint64_t hole_b, dt__rmap_visit visit,
                    void *ctx);
+/* The region's bytes become fragments with the payload (a, b) (one per
+ * rectangle piece), after visit has seen every fragment that held some of
+ * them (whole: its range may stick out).  See dt__rtree_overwrite. */
+void dt__rmap_overwrite(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
+                        const dt__rtree_ops *ops, uint64_t a, uint64_t b, dt__rmap_visit visit, void *ctx);
 /* The fragment holding byte addr, or NULL. */
 dt__frag *dt__rmap_find(dt__rmap *m, uintptr_t addr);
 size_t dt__rmap_count(const dt__rmap *m);

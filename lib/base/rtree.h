@@ -110,6 +110,47 @@ static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const 
     }
 }
 
+/* Makes [s, e) one node with the payload (a, b), first calling visit on
+ * every node that held some of it (the whole node: its range may stick
+ * out).  Nodes inside are dropped, nodes across s or e keep their outside
+ * part; nothing is split to be merged again, as a walk would.  The new node
+ * is not merged with its neighbours: for callers whose payload is new. */
+static inline void dt__rtree_overwrite(dt__rtree *t, uintptr_t s, uintptr_t e, const dt__rtree_ops *ops,
+                                       uint64_t a, uint64_t b, void (*visit)(void *, dt__frag *), void *ctx)
+{
+    dt__frag *f = dt__rtree_lookup(t, s), *prev = NULL;
+    if (f && f->start < s) {
+        visit(ctx, f);
+        if (f->end > e) {               /* f holds all of [s, e): three pieces */
+            dt__frag *tail = ops->make(e, f->end, f->version, f->state);
+            f->end = s;
+            dt__rtree_insert_after(t, f, tail);
+            dt__rtree_insert_after(t, f, ops->make(s, e, a, b));
+            return;
+        }
+        f->end = s;
+        prev = f;
+        f = dt__rtree_next(f);
+    }
+    while (f && f->start < e) {
+        visit(ctx, f);
+        if (f->end > e) {               /* keeps its part after e; still in order */
+            f->start = e;
+            break;
+        }
+        dt__frag *next = dt__rtree_next(f);
+        if (ops->release) ops->release(f);
+        dt__frag *gone = dt__rtree_remove(t, f);
+        if (gone != f) next = f;        /* f now holds its successor's contents */
+        ops->free_node(gone);
+        f = next;
+    }
+    dt__frag *n = ops->make(s, e, a, b);
+    if (prev) dt__rtree_insert_after(t, prev, n);
+    else if (f) dt__rtree_insert_before(t, f, n);
+    else dt__rtree_insert(t, n);
+}
+
 /* Drops every node (post-order, through the parent links). */
 static inline void dt__rtree_clear(dt__rtree *t, const dt__rtree_ops *ops)
 {

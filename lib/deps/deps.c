@@ -459,6 +459,34 @@ static void visit_access(void *ctx, dt__frag *f)
     f->cur = r->single;
 }
 
+/* A writer of a task whose accesses do not overlap each other takes its
+ * bytes over whole: whatever held them, the fragments end as {x} with no
+ * barrier (what visit_access would leave, then merge), so they are dropped
+ * after linking instead of being split and merged. */
+static void visit_overwritten(void *ctx, dt__frag *f)
+{
+    reg *r = ctx;
+    dt__group *g = f->cur;
+    if (g && g->kind == DT_K_RED) {
+        dt__group *nb = red_close(r->dom, r->owner, g->red);
+        link_group(r, nb);
+        group_unref(nb);
+    } else {
+        link_group(r, g ? g : f->barrier);
+    }
+}
+
+static void overwrite(dt__domain *d, reg *r)
+{
+    const dt__access *x = r->x;
+    if (DT_UNLIKELY(!d->map.stride) && x->rows > 1 && x->stride != x->size)
+        dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
+    r->single = group_new(DT_K_EXCL, NULL);
+    group_add(r->single, r->x);
+    dt__rmap_overwrite(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops,
+                       (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
+}
+
 /* ---- sweeping finished fragments ----------------------------------------- */
 
 static bool frag_finished(const dt__frag *f)
@@ -666,7 +694,8 @@ void dt__deps_register(dt__task *c)
             x->red = r.red->buf;
             atomic_fetch_add(&x->red->refs, 1);
         }
-        walk(d, x, visit_access, &r);
+        if (x->kind == DT_K_EXCL && !multi) overwrite(d, &r);
+        else walk(d, x, visit_access, &r);
         release_reg(&r);
     }
     if (dt__rmap_count(&d->map) > d->sweep_at) sweep(d);

@@ -81,13 +81,17 @@ static DT_TLS ev *evs;
 static DT_TLS size_t evs_n, evs_cap;
 static DT_TLS bool evs_draining;
 
-static void ev_push(dt__access *a, int kind)
+static void ev_grow(void)
 {
-    if (evs_n == evs_cap) {
-        evs_cap = evs_cap ? evs_cap * 2 : 64;
-        evs = realloc(evs, evs_cap * sizeof *evs);
-        if (!evs) dt__fatal("out of memory in the dependency release path");
-    }
+    evs_cap = evs_cap ? evs_cap * 2 : 64;
+    evs = realloc(evs, evs_cap * sizeof *evs);
+    if (!evs) dt__fatal("out of memory in the dependency release path");
+}
+
+/* inline: several per task (submission, body end, each successor) */
+static inline void ev_push(dt__access *a, int kind)
+{
+    if (DT_UNLIKELY(evs_n == evs_cap)) ev_grow();
     evs[evs_n].a = a;
     evs[evs_n].kind = kind;
     evs_n++;

@@ -1,8 +1,8 @@
 /*
  * oracle.c - randomized oracle for the dependency engine.
  *
- *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] [--cluster]
- *   oracle --seed S --tasks N --iter I [--dump] [--only IDS]
+ *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] [--cluster] [--2d P]
+ *   oracle --seed S --tasks N --iter I [--dump] [--only IDS] [--2d P]
  *
  * The seed drives a generator that builds a whole program up front: tasks
  * with 1-4 accesses of every mode (strong and weak) over one byte buffer,
@@ -26,6 +26,8 @@
  * same seed, so a failure can be shrunk by lowering --tasks, then by keeping
  * only some tasks (--only 3,17-20: a child runs if it and its ancestors are
  * listed) and dropping the taskwait/taskwait_on checks (--no-checks).
+ * --2d P draws P permille (default 350) of the regions that may be 2-D as
+ * 2-D regions (of the grid's stride W, of 2W, or of arbitrary strides).
  * A watchdog turns a hang (no task finishing for HANG_SECONDS) into a report
  * of the tasks still waiting.
  *
@@ -112,6 +114,7 @@ static uint32_t g_want;         /* --tasks */
 static const char *g_only;     /* --only IDS */
 static uint8_t *g_listed;       /* the tasks --only names; NULL: every task */
 static int g_no_checks;
+static unsigned g_2d = 350;    /* --2d: permille of regions drawn as 2-D where they can be */
 static int g_workers;
 static int g_cluster, g_rank, g_ranks = 1;   /* --cluster; this rank, how many */
 static uint32_t g_iters;        /* --iter: 0 for the plain program */
@@ -235,7 +238,7 @@ static reg_t gen_region(const reg_t *c)
     }
     reg_t r;
     int grid = c->off == 0 && c->size == G;
-    if (chance(350) && (grid ? grid_region(&r) : strided_in(c, &r))) return r;
+    if (chance(g_2d) && (grid ? grid_region(&r) : strided_in(c, &r))) return r;
     uint32_t k = pick_len(c->size);
     return plain(c->off + rnd(c->size - k + 1), k);
 }
@@ -1336,7 +1339,7 @@ static void parse_only(const char *p)
 static void usage(void)
 {
     fprintf(stderr, "usage: oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] "
-            "[--cluster]\n       oracle --seed S --tasks N --iter I [--dump] [--only IDS]\n");
+            "[--cluster] [--2d PERMILLE]\n       oracle --seed S --tasks N --iter I [--dump] [--only IDS] [--2d PERMILLE]\n");
     exit(2);
 }
 
@@ -1404,6 +1407,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--seed")) { g_seed = v; have_seed = 1; }
         else if (!strcmp(argv[i], "--tasks") && v >= 1 && v <= 1000000) g_want = (uint32_t)v;
         else if (!strcmp(argv[i], "--iter") && v >= 1 && v <= 100000) g_iters = (uint32_t)v;
+        else if (!strcmp(argv[i], "--2d") && v <= 1000) g_2d = (unsigned)v;
         else usage();
         i++;
     }

@@ -31,7 +31,14 @@ static void insert_slot(int k)
 {
     uintptr_t a = rnd() % W, b = a + 1 + rnd() % (W - a);
     node[k] = mk((uintptr_t)k * W + a, (uintptr_t)k * W + b);
-    dt__rtree_insert(&tree, node[k]);
+    /* from the root, or next to its in-order neighbour (as walks split) */
+    int p = k - 1, n = k + 1;
+    while (p >= 0 && !node[p]) p--;
+    while (n < SLOTS && !node[n]) n++;
+    uint64_t how = rnd() % 3;
+    if (how == 1 && p >= 0) dt__rtree_insert_after(&tree, node[p], node[k]);
+    else if (how == 2 && n < SLOTS) dt__rtree_insert_before(&tree, node[n], node[k]);
+    else dt__rtree_insert(&tree, node[k]);
 }
 
 /* Removes slot k's node; the node that left may be another slot's. */

@@ -6,8 +6,10 @@ TEST_TIMEOUT ?= 300
 UNIT_SRC  = $(wildcard test/test-*.c)
 UNIT_BIN  = $(patsubst test/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 ORACLE    = $(BUILD)/test/oracle
-# oracle sweep: seeds x workers; ORACLE_TASKS tasks per run
+# oracle sweep: seeds x workers; ORACLE_TASKS tasks per run; then the
+# ORACLE_2D_SEEDS with 90% of the regions 2-D (rectangles of several strides)
 ORACLE_SEEDS   ?= 1 2 3 4 5
+ORACLE_2D_SEEDS ?= 6 7
 ORACLE_WORKERS ?= 1 2
 ORACLE_TASKS   ?= 20000
 # iterative mode: ORACLE_ITER_TASKS tasks per iteration, ORACLE_ITERS iterations,
@@ -39,7 +41,10 @@ test-oracle: $(ORACLE)
 	    || { echo "oracle FAILED: seed $$s workers $$w"; fail=1; }; \
 	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_ITER_TASKS) \
 	    --iter $(ORACLE_ITERS) || { echo "oracle --iter FAILED: seed $$s workers $$w"; fail=1; }; \
-	done; done; exit $$fail
+	done; done; \
+	for w in $(ORACLE_WORKERS); do for s in $(ORACLE_2D_SEEDS); do \
+	  DT_NUM_WORKERS=$$w timeout $(TEST_TIMEOUT) $(ORACLE) --seed $$s --tasks $(ORACLE_TASKS) --2d 900 \
+	    || { echo "oracle FAILED: seed $$s workers $$w --2d 900"; fail=1; }; done; done; exit $$fail
 
 # The control-message decoder, fuzzed on its own (libFuzzer, clang).
 FUZZ_CC ?= clang

@@ -120,6 +120,34 @@ void dt__rtree_insert(dt__rtree *t, dt__frag *f)
     rebalance(t, p);
 }
 
+static void link_at(dt__rtree *t, dt__frag *p, dt__frag **link, dt__frag *f)
+{
+    f->left = f->right = NULL;
+    f->parent = p;
+    f->height = 1;
+    *link = f;
+    t->count++;
+    rebalance(t, p);
+}
+
+/* The successor of n is the leftmost node of n's right subtree, or an
+ * ancestor: f goes as the left child of the former or the right child of n. */
+void dt__rtree_insert_after(dt__rtree *t, dt__frag *n, dt__frag *f)
+{
+    if (!n->right) { link_at(t, n, &n->right, f); return; }
+    dt__frag *p = n->right;
+    while (p->left) p = p->left;
+    link_at(t, p, &p->left, f);
+}
+
+void dt__rtree_insert_before(dt__rtree *t, dt__frag *n, dt__frag *f)
+{
+    if (!n->left) { link_at(t, n, &n->left, f); return; }
+    dt__frag *p = n->left;
+    while (p->right) p = p->right;
+    link_at(t, p, &p->right, f);
+}
+
 dt__frag *dt__rtree_remove(dt__rtree *t, dt__frag *f)
 {
     if (f->left && f->right) {

@@ -36,6 +36,10 @@ dt__frag *dt__rtree_first(const dt__rtree *t);
 dt__frag *dt__rtree_next(dt__frag *f);
 dt__frag *dt__rtree_prev(dt__frag *f);
 void dt__rtree_insert(dt__rtree *t, dt__frag *f);
+/* Inserts f right after (before) its in-order neighbour n, without a search
+ * from the root: f's range must fit between n and n's successor (predecessor). */
+void dt__rtree_insert_after(dt__rtree *t, dt__frag *n, dt__frag *f);
+void dt__rtree_insert_before(dt__rtree *t, dt__frag *n, dt__frag *f);
 /* Unlinks f.  Returns the node that left the tree, which is f or, when f had
  * two children, f's in-order successor whose contents were moved into f: the
  * caller frees the returned node, and must not use pointers to the successor. */
@@ -66,7 +70,8 @@ static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const 
         if (!f || f->start >= e || f->start > pos) {
             uintptr_t hole_end = (!f || f->start >= e) ? e : f->start;
             dt__frag *h = ops->make(pos, hole_end, hole_a, hole_b);
-            dt__rtree_insert(t, h);
+            if (f) dt__rtree_insert_before(t, f, h);     /* f is the hole's successor */
+            else dt__rtree_insert(t, h);
             if (!first) first = h;
             visit(ctx, h);
             pos = hole_end;
@@ -75,13 +80,13 @@ static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const 
         if (f->start < pos) {
             dt__frag *g = ops->make(pos, f->end, f->version, f->state);
             f->end = pos;
-            dt__rtree_insert(t, g);
+            dt__rtree_insert_after(t, f, g);
             f = g;
         }
         if (f->end > e) {
             dt__frag *g = ops->make(e, f->end, f->version, f->state);
             f->end = e;
-            dt__rtree_insert(t, g);
+            dt__rtree_insert_after(t, f, g);
         }
         if (!first) first = f;
         visit(ctx, f);
@@ -103,6 +108,47 @@ static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const 
             f = g;
         }
     }
+}
+
+/* Makes [s, e) one node with the payload (a, b), first calling visit on
+ * every node that held some of it (the whole node: its range may stick
+ * out).  Nodes inside are dropped, nodes across s or e keep their outside
+ * part; nothing is split to be merged again, as a walk would.  The new node
+ * is not merged with its neighbours: for callers whose payload is new. */
+static inline void dt__rtree_overwrite(dt__rtree *t, uintptr_t s, uintptr_t e, const dt__rtree_ops *ops,
+                                       uint64_t a, uint64_t b, void (*visit)(void *, dt__frag *), void *ctx)
+{
+    dt__frag *f = dt__rtree_lookup(t, s), *prev = NULL;
+    if (f && f->start < s) {
+        visit(ctx, f);
+        if (f->end > e) {               /* f holds all of [s, e): three pieces */
+            dt__frag *tail = ops->make(e, f->end, f->version, f->state);
+            f->end = s;
+            dt__rtree_insert_after(t, f, tail);
+            dt__rtree_insert_after(t, f, ops->make(s, e, a, b));
+            return;
+        }
+        f->end = s;
+        prev = f;
+        f = dt__rtree_next(f);
+    }
+    while (f && f->start < e) {
+        visit(ctx, f);
+        if (f->end > e) {               /* keeps its part after e; still in order */
+            f->start = e;
+            break;
+        }
+        dt__frag *next = dt__rtree_next(f);
+        if (ops->release) ops->release(f);
+        dt__frag *gone = dt__rtree_remove(t, f);
+        if (gone != f) next = f;        /* f now holds its successor's contents */
+        ops->free_node(gone);
+        f = next;
+    }
+    dt__frag *n = ops->make(s, e, a, b);
+    if (prev) dt__rtree_insert_after(t, prev, n);
+    else if (f) dt__rtree_insert_before(t, f, n);
+    else dt__rtree_insert(t, n);
 }
 
 /* Drops every node (post-order, through the parent links). */

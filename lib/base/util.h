@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "base/pool.h"
 
 #define DT_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define DT_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -50,7 +51,8 @@ static inline void dt__spin_unlock(dt__spin_t *l)
 }
 
 /* Growable vector of pointers with two inline slots: most dependency lists
- * hold one or two entries, so they never touch malloc. */
+ * hold one or two entries.  Longer arrays come from the size-class pools:
+ * they are filled by a task's creator and freed by whoever releases it. */
 typedef struct dt__vec {
     void **v;
     uint32_t n, cap;
@@ -61,10 +63,10 @@ static inline bool dt__vec_push(dt__vec *a, void *p)
 {
     if (DT_UNLIKELY(a->n == a->cap)) {
         uint32_t cap = a->cap * 2;
-        void **nv = malloc(sizeof(void *) * cap);
+        void **nv = dt__pool_alloc(sizeof(void *) * cap);
         if (!nv) return false;
         for (uint32_t i = 0; i < a->n; i++) nv[i] = a->v[i];
-        if (a->v != a->inl) free(a->v);
+        if (a->v != a->inl) dt__pool_free(a->v, sizeof(void *) * a->cap);
         a->v = nv; a->cap = cap;
     }
     a->v[a->n++] = p;
@@ -72,7 +74,7 @@ static inline bool dt__vec_push(dt__vec *a, void *p)
 }
 static inline void dt__vec_free(dt__vec *a)
 {
-    if (a->v != a->inl) free(a->v);
+    if (a->v != a->inl) dt__pool_free(a->v, sizeof(void *) * a->cap);
     dt__vec_init(a);
 }
 /* Moves the contents of src into dst (dst must be empty) leaving src empty. */

@@ -98,11 +98,6 @@ void *dt__xmalloc(size_t size)
     return p;
 }
 
-void dt__xvec_push(dt__vec *v, void *p)
-{
-    if (!dt__vec_push(v, p)) dt__fatal("out of memory");
-}
-
 int dt__check_running(const char *call)
 {
     int s = atomic_load_explicit(&dt__rt.state, memory_order_acquire);

@@ -49,9 +49,13 @@ int dt__runtime_init(int *argc, char ***argv);
 /* Internal allocation failures cannot be unwound halfway through linking a
  * task: they end the process with a message instead of corrupting state. */
 void *dt__xmalloc(size_t size);
-void dt__xvec_push(dt__vec *v, void *p);
 /* The one fatal path: a message, then the whole job ends (every rank). */
 _Noreturn void dt__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* inline: one call per dependency edge and group member */
+static inline void dt__xvec_push(dt__vec *v, void *p)
+{
+    if (DT_UNLIKELY(!dt__vec_push(v, p))) dt__fatal("out of memory");
+}
 
 /* Returns err; with DT_VERBOSE=1 prints one line naming call, task and rank. */
 int dt__error(int err, const char *call, const char *label, const char *fmt, ...)

@@ -4,6 +4,7 @@
  * weak accesses and completed parents. */
 #include <stdio.h>
 #include <string.h>
+#include "base/pool.h"
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "core/stack.h"
@@ -17,101 +18,28 @@ static DT_TLS dt__task *tls_current;
 dt__task *dt__current(void) { return tls_current ? tls_current : &dt__root; }
 void dt__set_current(dt__task *t) { tls_current = t; }
 
-/* ---- allocation ---------------------------------------------------------
- * Tasks are usually created by one thread and freed by another, so a plain
- * per-thread cache would fill on the workers and stay empty on the creator.
- * Threads trade whole batches of blocks through a central stack instead:
- * one lock round trip per POOL_BATCH tasks. */
+/* ---- allocation ----------------------------------------------------------
+ * A task, its accesses and its arguments are one block from the size-class
+ * pools (base/pool.h): tasks are created by one thread and freed by another,
+ * and a task with many accesses or large arguments must not fall back to
+ * malloc on every creation. */
 
-#define POOL_BLOCK 1024        /* a task with up to 4 accesses and 64 bytes of args */
-#define POOL_BATCH 256
-typedef struct pool_node { struct pool_node *next, *next_batch; } pool_node;
-static DT_TLS pool_node *pool_head;     /* blocks to allocate from */
-static DT_TLS pool_node *pool_spill;    /* freed blocks, one batch max */
-static DT_TLS unsigned pool_spill_n;
-static dt__spin_t batches_lock;
-static _Atomic(pool_node *) batches;            /* stack of full batches */
-static size_t nbatches;
-
-/* NULL when memory is out */
-static void *block_alloc(size_t size)
-{
-    if (size > POOL_BLOCK) return malloc(size);
-    if (!pool_head && pool_spill) {
-        pool_head = pool_spill;
-        pool_spill = NULL;
-        pool_spill_n = 0;
-    }
-    if (!pool_head && atomic_load_explicit(&batches, memory_order_relaxed)) {
-        dt__spin_lock(&batches_lock);
-        if ((pool_head = atomic_load_explicit(&batches, memory_order_relaxed))) {
-            atomic_store_explicit(&batches, pool_head->next_batch, memory_order_relaxed);
-            nbatches--;
-        }
-        dt__spin_unlock(&batches_lock);
-    }
-    if (!pool_head) return malloc(POOL_BLOCK);
-    pool_node *n = pool_head;
-    pool_head = n->next;
-    return n;
-}
-
-static void block_free(void *p, size_t size)
-{
-    if (size > POOL_BLOCK) { free(p); return; }
-    pool_node *n = p;
-    n->next = pool_spill;
-    pool_spill = n;
-    if (++pool_spill_n < POOL_BATCH) return;
-    dt__spin_lock(&batches_lock);
-    bool keep = nbatches < 8;           /* beyond ~2k idle blocks (2 MiB), give memory back */
-    if (keep) {
-        pool_spill->next_batch = atomic_load_explicit(&batches, memory_order_relaxed);
-        atomic_store_explicit(&batches, pool_spill, memory_order_relaxed);
-        nbatches++;
-    }
-    dt__spin_unlock(&batches_lock);
-    if (!keep) {
-        while (pool_spill) { pool_node *x = pool_spill; pool_spill = x->next; free(x); }
-    }
-    pool_spill = NULL;
-    pool_spill_n = 0;
-}
-
-static void free_list(pool_node *n)
-{
-    while (n) { pool_node *x = n; n = n->next; free(x); }
-}
-
-void dt__task_pool_drain(void)
-{
-    free_list(pool_head);
-    free_list(pool_spill);
-    pool_head = pool_spill = NULL;
-    pool_spill_n = 0;
-}
+void dt__task_pool_drain(void) { dt__pool_thread_exit(); }
 
 /* At shutdown, after every thread has drained its own cache. */
-void dt__task_pool_fini(void)
-{
-    pool_node *b;
-    while ((b = atomic_load_explicit(&batches, memory_order_relaxed))) {
-        atomic_store_explicit(&batches, b->next_batch, memory_order_relaxed);
-        free_list(b);
-    }
-    nbatches = 0;
-}
+void dt__task_pool_fini(void) { dt__pool_fini(); }
 
 dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
 {
     size_t head = sizeof(dt__task) + sizeof(dt__access) * nacc;
-    size_t inline_args = args_size <= DT_ARGS_INLINE ? args_size : 0;
+    /* arguments inline while the block stays in a pool class */
+    size_t inline_args = head + args_size <= DT__POOL_MAX ? args_size : 0;
     size_t size = head + inline_args;
-    dt__task *t = block_alloc(size);
+    dt__task *t = dt__pool_alloc(size);
     if (!t) return NULL;
     void *args = inline_args || !args_size ? (char *)t + head : malloc(args_size);
     if (!args) {
-        block_free(t, size);
+        dt__pool_free(t, size);
         return NULL;
     }
     memset(t, 0, head);
@@ -155,7 +83,7 @@ void dt__task_unref(dt__task *t)
     dt__deps_domain_free(t->dom);
     if (DT_UNLIKELY(t->ext)) dt__hooks.task_free(t);
     if (t->args != (char *)(t->acc + t->nacc)) free(t->args);
-    block_free(t, t->alloc_size);
+    dt__pool_free(t, t->alloc_size);
 }
 
 /* ---- counter events ------------------------------------------------------ */
@@ -168,13 +96,17 @@ static DT_TLS ev *evs;
 static DT_TLS size_t evs_n, evs_cap;
 static DT_TLS bool evs_draining;
 
-static void ev_push(dt__access *a, int kind)
+static void ev_grow(void)
 {
-    if (evs_n == evs_cap) {
-        evs_cap = evs_cap ? evs_cap * 2 : 64;
-        evs = realloc(evs, evs_cap * sizeof *evs);
-        if (!evs) dt__fatal("out of memory in the dependency release path");
-    }
+    evs_cap = evs_cap ? evs_cap * 2 : 64;
+    evs = realloc(evs, evs_cap * sizeof *evs);
+    if (!evs) dt__fatal("out of memory in the dependency release path");
+}
+
+/* inline: several per task (submission, body end, each successor) */
+static inline void ev_push(dt__access *a, int kind)
+{
+    if (DT_UNLIKELY(evs_n == evs_cap)) ev_grow();
     evs[evs_n].a = a;
     evs[evs_n].kind = kind;
     evs_n++;

@@ -16,7 +16,7 @@
 #define DT_TASK_H
 
 #include "dtask.h"
-#include "base/rtree.h"
+#include "base/rmap.h"
 #include "base/util.h"
 
 /* What an access does to its bytes, for dependency purposes. */
@@ -81,7 +81,7 @@ typedef struct dt__red {
 
 /* The children of one task: their fragment map and bookkeeping. */
 typedef struct dt__domain {
-    dt__rtree map;
+    dt__rmap map;
     bool populated;          /* parent's unsatisfied weak accesses entered as gates */
     size_t sweep_at;         /* map size that triggers a sweep of finished fragments */
     dt__vec open_reds;       /* dt__red * not yet combined */
@@ -130,8 +130,6 @@ typedef struct dt__task {
     size_t alloc_size;
     struct dt__iter_node *iter; /* taskiter: a replayed task's node in the cyclic graph */
 } dt__task;
-
-#define DT_ARGS_INLINE 64
 
 /* NULL when memory is out (dt__task_alloc: fatal then, for callers that
  * cannot return a code) */

@@ -448,9 +448,14 @@ static const dt__rtree_ops frag_ops = { frag_make, frag_release, frag_free };
 
 typedef void (*visit_fn)(void *ctx, dt__frag *f);
 
-static void walk(dt__domain *d, uintptr_t s, uintptr_t e, visit_fn visit, void *ctx)
+/* Visits the fragments of exactly a's bytes.  The first 2-D region gives
+ * the map its stride (see base/rmap.h): same-stride regions are then
+ * rectangles, one fragment each while nothing cuts them. */
+static void walk(dt__domain *d, const dt__access *a, visit_fn visit, void *ctx)
 {
-    dt__rtree_walk(&d->map, s, e, &frag_ops, 0, 0, visit, ctx);
+    if (DT_UNLIKELY(!d->map.stride) && a->rows > 1 && a->stride != a->size)
+        dt__rmap_set_stride(&d->map, a->stride, &frag_ops);
+    dt__rmap_walk(&d->map, a->addr, a->size, a->rows, a->stride, &frag_ops, 0, 0, visit, ctx);
 }
 
 static void visit_access(void *ctx, dt__frag *f)
@@ -500,6 +505,34 @@ static void visit_access(void *ctx, dt__frag *f)
     f->cur = r->single;
 }
 
+/* A writer of a task whose accesses do not overlap each other takes its
+ * bytes over whole: whatever held them, the fragments end as {x} with no
+ * barrier (what visit_access would leave, then merge), so they are dropped
+ * after linking instead of being split and merged. */
+static void visit_overwritten(void *ctx, dt__frag *f)
+{
+    reg *r = ctx;
+    dt__group *g = f->cur;
+    if (g && g->kind == DT_K_RED) {
+        dt__group *nb = red_close(r->dom, r->owner, g->red);
+        link_group(r, nb);
+        group_unref(nb);
+    } else {
+        link_group(r, g ? g : f->barrier);
+    }
+}
+
+static void overwrite(dt__domain *d, reg *r)
+{
+    const dt__access *x = r->x;
+    if (DT_UNLIKELY(!d->map.stride) && x->rows > 1 && x->stride != x->size)
+        dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
+    r->single = group_new(DT_K_EXCL, NULL);
+    group_add(r->single, r->x);
+    dt__rmap_overwrite(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops,
+                       (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
+}
+
 /* ---- sweeping finished fragments ----------------------------------------- */
 
 static bool frag_finished(const dt__frag *f)
@@ -517,18 +550,9 @@ static bool frag_finished(const dt__frag *f)
  * run of tasks without a taskwait keeps the map (and the tasks it holds) small. */
 static void sweep(dt__domain *d)
 {
-    dt__frag *f = dt__rtree_first(&d->map);
-    while (f) {
-        if (!frag_finished(f)) { f = dt__rtree_next(f); continue; }
-        dt__frag *next = dt__rtree_next(f);
-        group_unref(f->cur);
-        group_unref(f->barrier);
-        dt__frag *gone = dt__rtree_remove(&d->map, f);
-        if (gone != f) next = f;        /* f now holds its successor's contents */
-        frag_free(gone);
-        f = next;
-    }
-    d->sweep_at = d->map.count * 2 > 4096 ? d->map.count * 2 : 4096;
+    dt__rmap_filter(&d->map, frag_finished, &frag_ops);
+    size_t n = dt__rmap_count(&d->map);
+    d->sweep_at = n * 2 > 4096 ? n * 2 : 4096;
 }
 
 /* ---- the parent's ranges ------------------------------------------------- */
@@ -650,34 +674,53 @@ static void populate(dt__domain *d, dt__task *p)
         dt__access *a = &p->acc[i];
         if (!a->weak || !a->size || atomic_load(&a->satisfied)) continue;
         gate_ctx g = { .a = a };
-        for (size_t row = 0; row < a->rows; row++) {
-            uintptr_t s = a->addr + row * a->stride;
-            walk(d, s, s + a->size, visit_gate, &g);
-        }
+        walk(d, a, visit_gate, &g);
         group_unref(g.single);
         group_unref(g.cow_from);
         group_unref(g.cow_to);
     }
 }
 
+static intptr_t floor_div(intptr_t a, intptr_t b)
+{
+    intptr_t q = a / b;
+    return (a % b && a < 0) ? q - 1 : q;
+}
+
+/* Do the rows [a0 + i*S, a0 + i*S + wa), i < na, meet the rows
+ * [b0 + j*S, b0 + j*S + wb), j < nb?  They do iff some k = i - j in
+ * [-(nb - 1), na - 1] has b0 - a0 - wa < k*S < b0 - a0 + wb. */
+static bool rows_meet(uintptr_t a0, size_t wa, size_t na, uintptr_t b0, size_t wb, size_t nb, size_t S)
+{
+    intptr_t D = (intptr_t)(b0 - a0), s = (intptr_t)S;
+    intptr_t k = floor_div(D - (intptr_t)wa, s) + 1;
+    if (k < 1 - (intptr_t)nb) k = 1 - (intptr_t)nb;
+    return k <= (intptr_t)na - 1 && k * s < D + (intptr_t)wb;
+}
+
+/* Exactly: do a and b share a byte?  O(1) when they have one stride (or
+ * one is a plain range), else one test per row of the shorter. */
+static bool acc_overlap(const dt__access *a, const dt__access *b)
+{
+    if (a->rows > b->rows) { const dt__access *t = a; a = b; b = t; }
+    if (a->rows == 1 || a->stride == b->stride)
+        return rows_meet(a->addr, a->size, a->rows, b->addr, b->size, b->rows, b->stride);
+    for (size_t i = 0; i < a->rows; i++)
+        if (rows_meet(a->addr + i * a->stride, a->size, 1, b->addr, b->size, b->rows, b->stride)) return true;
+    return false;
+}
+
 /* Can two accesses of t share bytes?  Checked exactly for ordinary tasks,
- * assumed for ones with very many rows. */
+ * assumed for ones with very many accesses or long rows of mixed strides. */
 static bool self_overlap(const dt__task *t)
 {
-    size_t rows = 0;
-    for (uint32_t i = 0; i < t->nacc; i++) rows += t->acc[i].rows;
-    if (t->nacc > 16 || rows > 256) return true;
+    if (t->nacc > 16) return true;
     for (uint32_t i = 0; i < t->nacc; i++)
         for (uint32_t j = i + 1; j < t->nacc; j++) {
             const dt__access *a = &t->acc[i], *b = &t->acc[j];
             if (!a->size || !b->size) continue;
-            for (size_t ra = 0; ra < a->rows; ra++) {
-                uintptr_t s = a->addr + ra * a->stride;
-                for (size_t rb = 0; rb < b->rows; rb++) {
-                    uintptr_t s2 = b->addr + rb * b->stride;
-                    if (s < s2 + b->size && s2 < s + a->size) return true;
-                }
-            }
+            if (a->stride != b->stride && a->rows > 256 && b->rows > 256) return true;
+            if (acc_overlap(a, b)) return true;
         }
     return false;
 }
@@ -697,18 +740,16 @@ void dt__deps_register(dt__task *c)
             x->red = r.red->buf;
             atomic_fetch_add(&x->red->refs, 1);
         }
-        for (size_t row = 0; row < x->rows; row++) {
-            uintptr_t s = x->addr + row * x->stride;
-            walk(d, s, s + x->size, visit_access, &r);
-        }
+        if (x->kind == DT_K_EXCL && !multi) overwrite(d, &r);
+        else walk(d, x, visit_access, &r);
         release_reg(&r);
     }
-    if (d->map.count > d->sweep_at) sweep(d);
+    if (dt__rmap_count(&d->map) > d->sweep_at) sweep(d);
 }
 
 void dt__deps_domain_clear(dt__domain *d)
 {
-    dt__rtree_clear(&d->map, &frag_ops);
+    dt__rmap_clear(&d->map, &frag_ops);
     d->populated = false;
     d->sweep_at = 4096;
 }

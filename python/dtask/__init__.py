@@ -393,7 +393,7 @@ class PyType(TaskType):
                 args, kwargs = pickle.loads(ctypes.string_at(p + 8, n))
                 fn(*[a.array() if type(a) is _ArrayRef else a for a in args], **kwargs)
             except BaseException as e:  # never unwind through C: kept for the next wait
-                if rank_or_zero() != 0:
+                if _rank_or_zero() != 0:
                     traceback.print_exc()
                 with _errors_lock:
                     _task_errors.append(e)
@@ -415,7 +415,7 @@ class PyType(TaskType):
                "dt_task_create " + self.name)
 
 
-def rank_or_zero():
+def _rank_or_zero():
     r = lib.dt_rank()
     return r if r > 0 else 0
 

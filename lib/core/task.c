@@ -22,59 +22,76 @@ void dt__set_current(dt__task *t) { tls_current = t; }
  * Threads trade whole batches of blocks through a central stack instead:
  * one lock round trip per POOL_BATCH tasks. */
 
-#define POOL_BLOCK 1024        /* a task with up to 4 accesses and 64 bytes of args */
+/* Two block sizes: a task with one access and up to 32 bytes of args (the
+ * common case) takes half the memory of one with up to 4 accesses and 64
+ * bytes of args.  Outstanding tasks are mostly these blocks (a million
+ * tasks without a wait held 1 KiB each). */
+#define POOL_CLASSES 2
+static const size_t pool_block[POOL_CLASSES] = { 512, 1024 };
 #define POOL_BATCH 256
 typedef struct pool_node { struct pool_node *next, *next_batch; } pool_node;
-static DT_TLS pool_node *pool_head;     /* blocks to allocate from */
-static DT_TLS pool_node *pool_spill;    /* freed blocks, one batch max */
-static DT_TLS unsigned pool_spill_n;
+typedef struct pool_tls {
+    pool_node *head;            /* blocks to allocate from */
+    pool_node *spill;           /* freed blocks, one batch max */
+    unsigned spill_n;
+} pool_tls;
+static DT_TLS pool_tls pool[POOL_CLASSES];
 static dt__spin_t batches_lock;
-static _Atomic(pool_node *) batches;            /* stack of full batches */
-static size_t nbatches;
+static _Atomic(pool_node *) batches[POOL_CLASSES];     /* stacks of full batches */
+static size_t nbatches[POOL_CLASSES];
+
+static int pool_class(size_t size)
+{
+    return size <= pool_block[0] ? 0 : size <= pool_block[1] ? 1 : -1;
+}
 
 /* NULL when memory is out */
 static void *block_alloc(size_t size)
 {
-    if (size > POOL_BLOCK) return malloc(size);
-    if (!pool_head && pool_spill) {
-        pool_head = pool_spill;
-        pool_spill = NULL;
-        pool_spill_n = 0;
+    int c = pool_class(size);
+    if (c < 0) return malloc(size);
+    pool_tls *p = &pool[c];
+    if (!p->head && p->spill) {
+        p->head = p->spill;
+        p->spill = NULL;
+        p->spill_n = 0;
     }
-    if (!pool_head && atomic_load_explicit(&batches, memory_order_relaxed)) {
+    if (!p->head && atomic_load_explicit(&batches[c], memory_order_relaxed)) {
         dt__spin_lock(&batches_lock);
-        if ((pool_head = atomic_load_explicit(&batches, memory_order_relaxed))) {
-            atomic_store_explicit(&batches, pool_head->next_batch, memory_order_relaxed);
-            nbatches--;
+        if ((p->head = atomic_load_explicit(&batches[c], memory_order_relaxed))) {
+            atomic_store_explicit(&batches[c], p->head->next_batch, memory_order_relaxed);
+            nbatches[c]--;
         }
         dt__spin_unlock(&batches_lock);
     }
-    if (!pool_head) return malloc(POOL_BLOCK);
-    pool_node *n = pool_head;
-    pool_head = n->next;
+    if (!p->head) return malloc(pool_block[c]);
+    pool_node *n = p->head;
+    p->head = n->next;
     return n;
 }
 
-static void block_free(void *p, size_t size)
+static void block_free(void *ptr, size_t size)
 {
-    if (size > POOL_BLOCK) { free(p); return; }
-    pool_node *n = p;
-    n->next = pool_spill;
-    pool_spill = n;
-    if (++pool_spill_n < POOL_BATCH) return;
+    int c = pool_class(size);
+    if (c < 0) { free(ptr); return; }
+    pool_tls *p = &pool[c];
+    pool_node *n = ptr;
+    n->next = p->spill;
+    p->spill = n;
+    if (++p->spill_n < POOL_BATCH) return;
     dt__spin_lock(&batches_lock);
-    bool keep = nbatches < 8;           /* beyond ~2k idle blocks (2 MiB), give memory back */
+    bool keep = nbatches[c] < 8;        /* beyond ~2k idle blocks a class, give memory back */
     if (keep) {
-        pool_spill->next_batch = atomic_load_explicit(&batches, memory_order_relaxed);
-        atomic_store_explicit(&batches, pool_spill, memory_order_relaxed);
-        nbatches++;
+        p->spill->next_batch = atomic_load_explicit(&batches[c], memory_order_relaxed);
+        atomic_store_explicit(&batches[c], p->spill, memory_order_relaxed);
+        nbatches[c]++;
     }
     dt__spin_unlock(&batches_lock);
     if (!keep) {
-        while (pool_spill) { pool_node *x = pool_spill; pool_spill = x->next; free(x); }
+        while (p->spill) { pool_node *x = p->spill; p->spill = x->next; free(x); }
     }
-    pool_spill = NULL;
-    pool_spill_n = 0;
+    p->spill = NULL;
+    p->spill_n = 0;
 }
 
 static void free_list(pool_node *n)
@@ -84,21 +101,24 @@ static void free_list(pool_node *n)
 
 void dt__task_pool_drain(void)
 {
-    free_list(pool_head);
-    free_list(pool_spill);
-    pool_head = pool_spill = NULL;
-    pool_spill_n = 0;
+    for (int c = 0; c < POOL_CLASSES; c++) {
+        free_list(pool[c].head);
+        free_list(pool[c].spill);
+        pool[c] = (pool_tls){ NULL, NULL, 0 };
+    }
 }
 
 /* At shutdown, after every thread has drained its own cache. */
 void dt__task_pool_fini(void)
 {
-    pool_node *b;
-    while ((b = atomic_load_explicit(&batches, memory_order_relaxed))) {
-        atomic_store_explicit(&batches, b->next_batch, memory_order_relaxed);
-        free_list(b);
+    for (int c = 0; c < POOL_CLASSES; c++) {
+        pool_node *b;
+        while ((b = atomic_load_explicit(&batches[c], memory_order_relaxed))) {
+            atomic_store_explicit(&batches[c], b->next_batch, memory_order_relaxed);
+            free_list(b);
+        }
+        nbatches[c] = 0;
     }
-    nbatches = 0;
 }
 
 dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)

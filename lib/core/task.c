@@ -70,7 +70,7 @@ static void *block_alloc(size_t size)
     return n;
 }
 
-static void block_free(void *ptr, size_t size)
+static inline __attribute__((always_inline)) void block_free(void *ptr, size_t size)
 {
     int c = pool_class(size);
     if (c < 0) { free(ptr); return; }

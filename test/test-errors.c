@@ -524,15 +524,15 @@ END_TEST
 START_TEST(strerror_all)
 {
     /* before dt_init, on purpose */
-    const char *s[16];
-    for (int c = 0; c >= DT_EREDUCTION; c--) {
+    const char *s[17];
+    for (int c = 0; c >= DT_ETASKITER; c--) {
         s[-c] = dt_strerror(c);
         ck_assert_ptr_nonnull(s[-c]);
         ck_assert_msg(*s[-c] && strcmp(s[-c], "unknown error"), "code %d: '%s'", c, s[-c]);
         for (int d = 0; d > c; d--)
             ck_assert_msg(strcmp(s[-c], s[-d]), "codes %d and %d share '%s'", c, d, s[-c]);
     }
-    static const int unknown[] = { 1, -16, 100, -1000, INT_MIN, INT_MAX };
+    static const int unknown[] = { 1, -17, 100, -1000, INT_MIN, INT_MAX };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         ck_assert_str_eq(dt_strerror(unknown[i]), "unknown error");
     TU_INIT();

@@ -76,8 +76,8 @@ typedef struct iter_graph {
 int dt__taskiter_record(dt__task *t)
 {
     dt__iter_rec *r = dt__iter_recording;
+    const char *label = t->label;
     if (t->flags & DT_TF_IF0) {
-        const char *label = t->label;
         dt__task_unref(t);
         if (!r->err) r->err = DT_ETASKITER;
         return dt__error(DT_ETASKITER, "dt_task_create", label,
@@ -89,7 +89,7 @@ int dt__taskiter_record(dt__task *t)
         if (!v) {
             dt__task_unref(t);
             if (!r->err) r->err = DT_ENOMEM;
-            return dt__error(DT_ENOMEM, "dt_task_create", t->label, "recording a dt_taskiter body");
+            return dt__error(DT_ENOMEM, "dt_task_create", label, "recording a dt_taskiter body");
         }
         r->t = v;
         r->cap = cap;

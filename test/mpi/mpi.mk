@@ -17,7 +17,7 @@ $(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
 
 .PHONY: test-mpi
-test-mpi: $(MPI_BIN) $(ORACLE)
+test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	@fail=0; for n in $(MPI_RANKS); do for p in $(MPI_POLICIES); do \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
@@ -71,4 +71,7 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	s=$(firstword $(ORACLE_MPI_SEEDS)); for cfg in $(ORACLE_MPI_CONFIGS); do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, 2 ranks, $$cfg"; fail=1; }; done; \
+	for n in 2 3; do $(foreach e,heat jacobi, \
+	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) \
+	    || { echo "test-mpi FAILED: $(e) (dt_taskiter as a plain loop), $$n ranks"; fail=1; };) done; \
 	exit $$fail

@@ -692,7 +692,9 @@ static intptr_t floor_div(intptr_t a, intptr_t b)
  * [-(nb - 1), na - 1] has b0 - a0 - wa < k*S < b0 - a0 + wb. */
 static bool rows_meet(uintptr_t a0, size_t wa, size_t na, uintptr_t b0, size_t wb, size_t nb, size_t S)
 {
-    intptr_t D = (intptr_t)(b0 - a0), s = (intptr_t)S;
+    /* one row each: any S > 0 gives the same answer (a plain range from
+       another rank may come with stride 0) */
+    intptr_t D = (intptr_t)(b0 - a0), s = S ? (intptr_t)S : 1;
     intptr_t k = floor_div(D - (intptr_t)wa, s) + 1;
     if (k < 1 - (intptr_t)nb) k = 1 - (intptr_t)nb;
     return k <= (intptr_t)na - 1 && k * s < D + (intptr_t)wb;

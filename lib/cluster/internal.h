@@ -7,6 +7,7 @@
  * vcache.c (every rank's version cache), directory.c (rank 0's data
  * directory: which transfers a task needs), placement.c (policies),
  * offload.c (the protocol: placing, offloading, pushing, completing),
+ * spread.c (DT_NESTED: where nested tasks without a node hint run),
  * cluster.c (settings, start and stop, the hook table), msg.c (codec).
  *
  * Lock order: dt__cl.poll_lock -> dt__cl.lock -> dt__cl.out_lock; a task's

@@ -33,6 +33,7 @@ for ((r = 0; r < rounds; r++)); do
     done
 done
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+m=()
 for c in "${names[@]}"; do m[${#m[@]}]=$(median <<<"${times[$c]}"); echo "median $c ${m[-1]} s"; done
 awk -v a="${m[0]}" -v b="${m[1]}" -v c="${m[2]}" 'BEGIN {
     printf "speed of 2x1 relative to 1x2 (median 1x2 / median 2x1): local %.2fx, spread %.2fx\n", a / b, a / c }'

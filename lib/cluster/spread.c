@@ -55,11 +55,13 @@ void dt__cl_open_loads(void)
         MPI_Win_shared_query(dt__cl.load_win, i, &size, &unit, &w);
         dt__cl.loadw[world[i]] = &w->n;
     }
-    /* no one counts a task in a word before its owner has cleared it */
+    /* on before the barrier: a task may arrive from another rank right
+       after it, and its sender counted it.  No one counts a task in a word
+       before its owner has cleared it. */
+    atomic_store_explicit(&dt__cl.spread, true, memory_order_release);
     MPI_Ibarrier(node, &req);
     dt__cl_wait_napping(&req);
     MPI_Comm_free(&node);
-    atomic_store_explicit(&dt__cl.spread, true, memory_order_release);
 }
 
 /* After the last barrier of the job: no rank sends a task any more. */

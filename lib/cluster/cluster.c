@@ -159,14 +159,15 @@ static void cluster_stop(void)
                     "(received from other ranks %llu), "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
-                    "regions sent unasked with their task %llu, doorbells rung %llu, nested tasks spread %llu\n",
+                    "regions sent unasked with their task %llu, doorbells rung %llu, nested tasks spread %llu "
+                    "(load left %d)\n",
                     dt__cl.rank,
                     (unsigned long long)dt__cl.n_offloaded, (unsigned long long)dt__cl.n_early, (unsigned long long)dt__cl.n_pushed,
                     (unsigned long long)dt__rt.n_ran, (unsigned long long)dt__cl.n_ran_here, (unsigned long long)dt__cl.n_ctrl,
                     (unsigned long long)dt__cl.n_mpi_ctrl, (unsigned long long)dt__cl.n_fetch,
                     (unsigned long long)dt__cl.n_fetch_bytes, (unsigned long long)dt__cl.n_fetch_skipped,
                     dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings,
-                    (unsigned long long)dt__cl.n_spread);
+                    (unsigned long long)dt__cl.n_spread, dt__cl_load_left());
         dt__deps_domain_free(dt__cl.remote_root.dom);
         dt__cl.remote_root.dom = NULL;
         free(dt__cl.fl);

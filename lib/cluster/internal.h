@@ -291,6 +291,8 @@ void dt__cl_push(dt__task *t, int target, bool claimed);
 /* spread.c: DT_NESTED=spread */
 void dt__cl_open_loads(void);
 void dt__cl_close_loads(void);
+/* This rank's load word once every task is done (0 unless the count drifted). */
+int dt__cl_load_left(void);
 /* t, ready here, counts in this rank's load until it has run. */
 void dt__cl_count(dt__cltask *x);
 void dt__cl_uncount(dt__cltask *x);

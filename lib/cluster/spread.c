@@ -72,6 +72,11 @@ void dt__cl_close_loads(void)
     memset(dt__cl.loadw, 0, sizeof dt__cl.loadw);
 }
 
+int dt__cl_load_left(void)
+{
+    return atomic_load(&dt__cl.spread) ? atomic_load(dt__cl.loadw[dt__cl.rank]) : 0;
+}
+
 void dt__cl_count(dt__cltask *x)
 {
     if (x->counted) return;

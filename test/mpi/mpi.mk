@@ -62,8 +62,10 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  out=$$(env $$cfg DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-spread 2>&1); rc=$$?; \
 	  sp=$$(printf '%s\n' "$$out" | sed -n 's/.*nested tasks spread \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  case "$$cfg" in *local*) want=0;; *) want=1;; esac; \
-	  if [ $$rc -ne 0 ] || { [ $$want = 1 ] && [ "$$sp" -eq 0 ]; } || { [ $$want = 0 ] && [ "$$sp" -ne 0 ]; }; then \
-	    echo "test-mpi FAILED: spread, $$n ranks, $$cfg (status $$rc, nested tasks spread $$sp)"; \
+	  left=$$(printf '%s\n' "$$out" | grep -c 'load left [1-9-]'); \
+	  if [ $$rc -ne 0 ] || [ $$left -ne 0 ] || { [ $$want = 1 ] && [ "$$sp" -eq 0 ]; } || \
+	     { [ $$want = 0 ] && [ "$$sp" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: spread, $$n ranks, $$cfg (status $$rc, nested tasks spread $$sp, load words left over $$left)"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "spread, $$n ranks, $$cfg: ok ($$sp nested tasks spread)"; fi; done; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:" \
@@ -83,7 +85,8 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  out=$$(DT_NESTED=spread DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster \
 	    --seed $$s --tasks $(ORACLE_MPI_TASKS) 2>&1); rc=$$?; \
 	  sp=$$(printf '%s\n' "$$out" | sed -n 's/.*nested tasks spread \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
-	  if [ $$rc -ne 0 ] || [ "$$sp" -eq 0 ]; then \
+	  left=$$(printf '%s\n' "$$out" | grep -c 'load left [1-9-]'); \
+	  if [ $$rc -ne 0 ] || [ "$$sp" -eq 0 ] || [ $$left -ne 0 ]; then \
 	    echo "test-mpi FAILED: oracle --cluster --seed $$s, $$n ranks, DT_NESTED=spread (status $$rc, spread $$sp)"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; fi; done; done; \
 	s=$(firstword $(ORACLE_MPI_SEEDS)); for cfg in $(ORACLE_MPI_CONFIGS); do \

@@ -75,7 +75,10 @@ static int configure(void)
         (r = dt__env_bool("DT_NAMESPACE", &ns)) < 0 || (r = dt__env_bool("DT_EAGER", &eager)) < 0 ||
         (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0)
         return r;
+    long min_us = 200;
+    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0) return r;
     dt__cl.nested_spread = nest == 1;
+    dt__cl.spread_min_ns = (unsigned)min_us * 1000u;
     dt__cl.load_win = MPI_WIN_NULL;
     dt__heap_init(&dt__cl.spread_pool);
     dt__cl.policy = sched;

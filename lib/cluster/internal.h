@@ -145,6 +145,7 @@ typedef struct dt__cl_state {
     /* DT_NESTED=spread (spread.c): each rank of this node publishes in a
        shared word how many tasks it has queued or running */
     bool nested_spread;                 /* the setting */
+    unsigned spread_min_ns;             /* DT_NESTED_MIN_US */
     atomic_bool spread;                 /* on: every rank asked for it and the words are open */
     atomic_int *loadw[DT__MAX_RANKS];   /* NULL: not on this node (or spread off) */
     atomic_int own_load;                /* this rank's word when there is no window */
@@ -296,6 +297,8 @@ int dt__cl_load_left(void);
 /* t, ready here, counts in this rank's load until it has run. */
 void dt__cl_count(dt__cltask *x);
 void dt__cl_uncount(dt__cltask *x);
+/* t (with cluster data) ran here: time its type. */
+void dt__cl_ran(dt__task *t);
 /* t was sent to rank r: counted in r's word (if on this node). */
 void dt__cl_count_sent(int r);
 /* A nested task with no cluster data and no node hint became ready:

@@ -15,7 +15,11 @@
  * no polling thread.
  *
  * The policy: a ready nested task that may leave (dt__cl_offloadable,
- * only strong accesses: its bytes are all here when it is ready) runs here
+ * only strong accesses: its bytes are all here when it is ready) and whose
+ * type's tasks ran for DT_NESTED_MIN_US on average here (sending a task
+ * costs a push of its bytes, their way back and a completion, tens of us
+ * on one node, and delays its successors by as much; a type not timed yet
+ * does not leave until one of its tasks has run here; 0: any task) runs here
  * while this rank has fewer than DT__SPREAD_DEPTH tasks per worker, else
  * goes to the least loaded rank of the node below that depth (pushed with
  * its bytes, its writes coming back before its release, as a task with a
@@ -24,12 +28,17 @@
  * any worker here that finds nothing to do, which takes one pooled task
  * whatever the counts say: a pooled task never waits for a rank that is
  * only blocked (parents in dt_taskwait count as running). */
+#include <limits.h>
 #include <string.h>
 #include "cluster/internal.h"
 
 /* tasks per worker a rank keeps queued or running: one running and one
    whose data travels meanwhile */
 #define DT__SPREAD_DEPTH 2
+
+/* per type: mean body time of its tasks that ran here with cluster data,
+   in ns (0: none yet); an average of the last few, races only blur it */
+static atomic_uint mean_ns[DT_MAX_TYPES];
 
 typedef struct load_word {
     atomic_int n;
@@ -84,6 +93,15 @@ void dt__cl_count(dt__cltask *x)
     atomic_fetch_add_explicit(dt__cl.loadw[dt__cl.rank], 1, memory_order_relaxed);
 }
 
+void dt__cl_ran(dt__task *t)
+{
+    if (t->type < 0) return;
+    uint64_t d = dt__now_ns() - t->t_start;
+    unsigned v = d >= UINT_MAX ? UINT_MAX - 1 : (unsigned)d + 1;
+    unsigned m = atomic_load_explicit(&mean_ns[t->type], memory_order_relaxed);
+    atomic_store_explicit(&mean_ns[t->type], m ? m - m / 4 + v / 4 : v, memory_order_relaxed);
+}
+
 void dt__cl_uncount(dt__cltask *x)
 {
     if (!x->counted) return;
@@ -132,6 +150,12 @@ static int claim_elsewhere(void)
     return -1;
 }
 
+/* 0: no task of t's type ran here yet */
+static unsigned mean_of(const dt__task *t) { return atomic_load_explicit(&mean_ns[t->type], memory_order_relaxed); }
+
+/* Are tasks of mean body time m (0: not timed yet) long enough to leave? */
+static bool long_enough(unsigned m) { return !dt__cl.spread_min_ns || (m && m >= dt__cl.spread_min_ns); }
+
 static void send(dt__task *t, int r)
 {
     dt__cl_push(t, r, true);
@@ -153,13 +177,16 @@ static bool candidate(const dt__task *t)
 int dt__cl_spread_ready(dt__task *t)
 {
     if (!candidate(t)) return DT__READY_QUEUE;
+    unsigned m = mean_of(t);
+    if (m && m < dt__cl.spread_min_ns) return DT__READY_QUEUE;
     dt__cltask *x = dt__cl_ext_new(t, 0);
     x->spread = true;
     if (room_here()) {
         dt__cl_count(x);
         return DT__READY_QUEUE;
     }
-    int r = claim_elsewhere();
+    /* a type not timed yet waits here until one of its tasks has run */
+    int r = long_enough(m) ? claim_elsewhere() : -1;
     if (r >= 0) send(t, r);
     else dt__heap_push(&dt__cl.spread_pool, t);
     return DT__READY_TAKEN;
@@ -175,7 +202,7 @@ bool dt__cl_spread_drain(bool idle)
             dt__cl_count(dt__cl_of(t));
             dt__sched_ready(t);
         } else {
-            int r = claim_elsewhere();
+            int r = long_enough(mean_of(t)) ? claim_elsewhere() : -1;
             if (r < 0) {
                 dt__heap_push(&dt__cl.spread_pool, t);
                 break;

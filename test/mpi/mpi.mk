@@ -11,8 +11,9 @@ MPI_POLICIES ?= locality balance round-robin local
 # every rank count, the policies in turn, then one seed under other settings.
 ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_TASKS ?= 5000
-ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local"
-# DT_NESTED=spread with one worker a rank (the most spreading): its seeds
+ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0"
+# DT_NESTED=spread with one worker a rank and no minimum task length (the
+# most spreading: the oracle's tasks are short): its seeds
 ORACLE_SPREAD_SEEDS ?= 4 5
 
 $(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
@@ -82,7 +83,7 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
 	for n in $(MPI_RANKS); do for s in $(ORACLE_SPREAD_SEEDS); do \
-	  out=$$(DT_NESTED=spread DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster \
+	  out=$$(DT_NESTED=spread DT_NESTED_MIN_US=0 DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster \
 	    --seed $$s --tasks $(ORACLE_MPI_TASKS) 2>&1); rc=$$?; \
 	  sp=$$(printf '%s\n' "$$out" | sed -n 's/.*nested tasks spread \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  left=$$(printf '%s\n' "$$out" | grep -c 'load left [1-9-]'); \

@@ -27,7 +27,8 @@
  * a counted task ends here (this rank or another may have room now) and by
  * any worker here that finds nothing to do, which takes one pooled task
  * whatever the counts say: a pooled task never waits for a rank that is
- * only blocked (parents in dt_taskwait count as running). */
+ * only blocked (parents in dt_taskwait count as running).  Other nested
+ * tasks (hinted, weak, short, ...) run where they are created, uncounted. */
 #include <limits.h>
 #include <string.h>
 #include "cluster/internal.h"

@@ -12,7 +12,7 @@
 
 #include "check.h"
 
-enum { N = 2048, NB = 12, PARENTS = 3, ITERS = 3, REPS = 150 };
+enum { N = 2048, NB = 24, PARENTS = 3, ITERS = 2, REPS = 100 };
 
 static dt_type_t T_work, T_parent, T_weak;
 

@@ -26,6 +26,10 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_NAMESPACE", "2" },      { "DT_NAMESPACE", "off" },    { "DT_NAMESPACE", "" },
     { "DT_EAGER", "2" },          { "DT_EAGER", "no" },         { "DT_EAGER", "" },
     { "DT_DOORBELL", "2" },       { "DT_DOORBELL", "on" },      { "DT_DOORBELL", "" },
+    { "DT_NESTED", "1" },         { "DT_NESTED", "Spread" },    { "DT_NESTED", "" },
+    { "DT_NESTED", "steal" },
+    { "DT_NESTED_MIN_US", "-1" },  { "DT_NESTED_MIN_US", "1000001" }, { "DT_NESTED_MIN_US", "" },
+    { "DT_NESTED_MIN_US", "1ms" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -95,6 +99,8 @@ static const struct bad good_values[] = {
     { "DT_NAMESPACE", "0" },        { "DT_NAMESPACE", "1" },
     { "DT_EAGER", "0" },            { "DT_EAGER", "1" },
     { "DT_DOORBELL", "0" },         { "DT_DOORBELL", "1" },
+    { "DT_NESTED", "local" },       { "DT_NESTED", "spread" },
+    { "DT_NESTED_MIN_US", "0" },    { "DT_NESTED_MIN_US", "1000000" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

@@ -11,7 +11,7 @@
 CL_DIR = $(BUILD)/bench/cluster
 CL_STARPU_OK := $(shell pkg-config --exists starpumpi-1.3 && command -v mpicc.openmpi \
                   >/dev/null && command -v mpiexec.openmpi >/dev/null && echo 1)
-CL_BINS = $(CL_DIR)/micro $(CL_DIR)/apps $(CL_DIR)/outstanding $(if $(CL_STARPU_OK),$(CL_DIR)/starpu-apps)
+CL_BINS = $(CL_DIR)/micro $(CL_DIR)/apps $(CL_DIR)/outstanding $(CL_DIR)/nbody $(if $(CL_STARPU_OK),$(CL_DIR)/starpu-apps)
 
 .PHONY: bench-cluster bench-cluster-quick
 bench: bench-cluster
@@ -30,6 +30,9 @@ $(CL_DIR)/outstanding: bench/cluster/outstanding.c $(LIBA) | $(CL_DIR)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
 
 $(CL_DIR)/apps: bench/cluster/apps.c bench/cluster/common.h $(CL_DIR)/common.o $(LIBA)
+	$(CC) $(CFLAGS_ALL) $< $(CL_DIR)/common.o -o $@ $(LINK_DTASK)
+
+$(CL_DIR)/nbody: bench/cluster/nbody.c bench/cluster/common.h $(CL_DIR)/common.o $(LIBA)
 	$(CC) $(CFLAGS_ALL) $< $(CL_DIR)/common.o -o $@ $(LINK_DTASK)
 
 $(CL_DIR)/starpu-apps: bench/cluster/starpu-apps.c bench/cluster/common.h $(CL_DIR)/common.o

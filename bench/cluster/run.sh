@@ -92,6 +92,11 @@ if [ $quick = 1 ]; then
             starpu $app 300 64 tiles; check 0 verified
         fi
     done
+    for n in local spread; do
+        dtask DT_NESTED=$n -- mpi2 nbody 512 64 2; check 0 verified
+    done
+    dtask -- nbody 512 64 2; check 0 verified
+    dtask -- mpi2 nbody 512 64 2 skip; check 1 FAILED
     [ $have_starpu = 1 ] || echo "bench-cluster-quick: StarPU-MPI driver not built (no starpumpi-1.3 / Open MPI)"
     exit $fail
 fi

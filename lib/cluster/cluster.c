@@ -68,12 +68,19 @@ static int configure(void)
 {
     static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
     static const char *const progress[] = { "thread", "workers", NULL };
-    int r, sched = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1;
+    static const char *const nested[] = { "local", "spread", NULL };
+    int r, sched = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1, nest = 1;
     if ((r = dt__env_choice("DT_SCHEDULE", scheds, &sched)) < 0 || (r = dt__env_bool("DT_AGGREGATE", &agg)) < 0 ||
         (r = dt__env_choice("DT_PROGRESS", progress, &prog)) < 0 || (r = dt__env_bool("DT_STATS", &stats)) < 0 ||
         (r = dt__env_bool("DT_NAMESPACE", &ns)) < 0 || (r = dt__env_bool("DT_EAGER", &eager)) < 0 ||
-        (r = dt__env_bool("DT_DOORBELL", &bell)) < 0)
+        (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0)
         return r;
+    long min_us = 200;
+    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0) return r;
+    dt__cl.nested_spread = nest == 1;
+    dt__cl.spread_min_ns = (unsigned)min_us * 1000u;
+    dt__cl.load_win = MPI_WIN_NULL;
+    dt__heap_init(&dt__cl.spread_pool);
     dt__cl.policy = sched;
     dt__cl.aggregate = agg == 1;
     dt__cl.progress_thread = prog == 0;
@@ -100,16 +107,18 @@ static int cluster_start(void)
     if (!dt__cl.active) return DT_OK;
     /* worker counts, and whether every rank wants doorbells (opening them
        is collective: settings that differ between ranks must not hang) */
-    int mine[2] = { dt__rt.nworkers, dt__cl.ring_peers }, all[2 * DT__MAX_RANKS];
+    int mine[3] = { dt__rt.nworkers, dt__cl.ring_peers, dt__cl.nested_spread }, all[3 * DT__MAX_RANKS];
     MPI_Request req;
-    MPI_Iallgather(mine, 2, MPI_INT, all, 2, MPI_INT, dt__cl.comm, &req);
+    MPI_Iallgather(mine, 3, MPI_INT, all, 3, MPI_INT, dt__cl.comm, &req);
     dt__cl_wait_napping(&req);
-    bool bells = true;
+    bool bells = true, spread = true;
     for (int r = 0; r < dt__cl.nranks; r++) {
-        dt__cl.workers[r] = all[2 * r];
-        bells = bells && all[2 * r + 1];
+        dt__cl.workers[r] = all[3 * r];
+        bells = bells && all[3 * r + 1];
+        spread = spread && all[3 * r + 2];
     }
     if (bells) dt__cl_open_doorbells();
+    if (spread) dt__cl_open_loads();
     if (!dt__cl.progress_thread) return DT_OK;
     if (pthread_create(&dt__cl.thread, NULL, dt__cl_progress_main, NULL)) return DT_ESYS;
     return DT_OK;
@@ -153,12 +162,15 @@ static void cluster_stop(void)
                     "(received from other ranks %llu), "
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
-                    "regions sent unasked with their task %llu, doorbells rung %llu\n", dt__cl.rank,
+                    "regions sent unasked with their task %llu, doorbells rung %llu, nested tasks spread %llu "
+                    "(load left %d)\n",
+                    dt__cl.rank,
                     (unsigned long long)dt__cl.n_offloaded, (unsigned long long)dt__cl.n_early, (unsigned long long)dt__cl.n_pushed,
                     (unsigned long long)dt__rt.n_ran, (unsigned long long)dt__cl.n_ran_here, (unsigned long long)dt__cl.n_ctrl,
                     (unsigned long long)dt__cl.n_mpi_ctrl, (unsigned long long)dt__cl.n_fetch,
                     (unsigned long long)dt__cl.n_fetch_bytes, (unsigned long long)dt__cl.n_fetch_skipped,
-                    dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings);
+                    dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings,
+                    (unsigned long long)dt__cl.n_spread, dt__cl_load_left());
         dt__deps_domain_free(dt__cl.remote_root.dom);
         dt__cl.remote_root.dom = NULL;
         free(dt__cl.fl);
@@ -169,12 +181,14 @@ static void cluster_stop(void)
         dt__cl_wait_napping(&req);
         /* after the barrier: until every progress thread stopped, some rank may ring */
         if (dt__cl.bell_win != MPI_WIN_NULL) MPI_Win_free(&dt__cl.bell_win);
+        dt__cl_close_loads();
         memset(dt__cl.bell, 0, sizeof dt__cl.bell);
         dt__cl.mine = &dt__cl.own;
     }
     dt__cl_tree_free(&dt__cl.dir);
     dt__cl_tree_free(&dt__cl.cache);
     dt__heap_free(&dt__cl.pool);
+    dt__heap_free(&dt__cl.spread_pool);
     if (dt__cl.use_mpi) {
         MPI_Comm_free(&dt__cl.comm);
         if (dt__cl.mpi_owned) MPI_Finalize();

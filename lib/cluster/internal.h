@@ -7,6 +7,7 @@
  * vcache.c (every rank's version cache), directory.c (rank 0's data
  * directory: which transfers a task needs), placement.c (policies),
  * offload.c (the protocol: placing, offloading, pushing, completing),
+ * spread.c (DT_NESTED: where nested tasks without a node hint run),
  * cluster.c (settings, start and stop, the hook table), msg.c (codec).
  *
  * Lock order: dt__cl.poll_lock -> dt__cl.lock -> dt__cl.out_lock; a task's
@@ -141,12 +142,21 @@ typedef struct dt__cl_state {
     bool name_space;             /* place tasks early where their predecessors are */
     bool eager_send;             /* send held bytes with an offloaded task, unasked */
     uint64_t remote_seq;         /* arrival order of offloaded tasks (under C.lock) */
+    /* DT_NESTED=spread (spread.c): each rank of this node publishes in a
+       shared word how many tasks it has queued or running */
+    bool nested_spread;                 /* the setting */
+    unsigned spread_min_ns;             /* DT_NESTED_MIN_US */
+    atomic_bool spread;                 /* on: every rank asked for it and the words are open */
+    atomic_int *loadw[DT__MAX_RANKS];   /* NULL: not on this node (or spread off) */
+    atomic_int own_load;                /* this rank's word when there is no window */
+    MPI_Win load_win;                   /* MPI_WIN_NULL when there is none */
+    dt__heap spread_pool;               /* nested tasks waiting for room here or elsewhere */
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
-        n_eager, n_rings;
+        n_eager, n_rings, n_spread;
 } dt__cl_state;
 extern dt__cl_state dt__cl;
 
@@ -164,6 +174,8 @@ typedef struct dt__cltask {
     int ns_pred;                /* while registering: 0 no unreleased predecessor yet,
                                    r + 1 all of them placed on rank r, -1 otherwise */
     pushed *pushed;             /* a nested task sent to another rank */
+    bool spread;                /* a nested task DT_NESTED=spread may send elsewhere */
+    bool counted;               /* in this rank's load word until it has run */
     /* offloaded here from another rank */
     bool remote;
     int origin;
@@ -272,5 +284,28 @@ void dt__cl_drain_pool(void);
 void dt__cl_finish(dt__task *t);
 void dt__cl_pushed_finish(dt__task *t);
 void dt__cl_handle_ctrl(void *buf, size_t len, int peer);
+dt__cltask *dt__cl_ext_new(dt__task *t, uint32_t nback);
+/* Sends nested task t to rank target with its bytes (`claimed`: the caller
+   already counted it in target's load word). */
+void dt__cl_push(dt__task *t, int target, bool claimed);
+
+/* spread.c: DT_NESTED=spread */
+void dt__cl_open_loads(void);
+void dt__cl_close_loads(void);
+/* This rank's load word once every task is done (0 unless the count drifted). */
+int dt__cl_load_left(void);
+/* t, ready here, counts in this rank's load until it has run. */
+void dt__cl_count(dt__cltask *x);
+void dt__cl_uncount(dt__cltask *x);
+/* t (with cluster data) ran here: time its type. */
+void dt__cl_ran(dt__task *t);
+/* t was sent to rank r: counted in r's word (if on this node). */
+void dt__cl_count_sent(int r);
+/* A nested task with no cluster data and no node hint became ready:
+   DT__READY_QUEUE (it runs here) or DT__READY_TAKEN. */
+int dt__cl_spread_ready(dt__task *t);
+/* Hands pooled tasks to ranks with room (`idle`: a worker here has
+   nothing to do, it takes one in any case).  True if it handed any. */
+bool dt__cl_spread_drain(bool idle);
 
 #endif

@@ -13,11 +13,10 @@
 #include "deps/deps.h"
 #include "mem/mem.h"
 
-static void push(dt__task *t);
 static void pushed_done(dt__task *t);
 
 /* The cluster data of t, with room for nback write-back regions. */
-static dt__cltask *ext_new(dt__task *t, uint32_t nback)
+dt__cltask *dt__cl_ext_new(dt__task *t, uint32_t nback)
 {
     size_t head = sizeof(dt__cltask) + sizeof(uint64_t) * t->nacc;
     head = (head + _Alignof(dt__wire_region) - 1) & ~(_Alignof(dt__wire_region) - 1);
@@ -68,10 +67,12 @@ static void handle_offload(const dt__msg *m, int peer)
             "register the same types, in the same order, on every rank", label, peer, m->type_id);
     dt__task *t = dt__task_alloc(m->nacc, m->args_size);
     memcpy(t->args, m->args, m->args_size);
-    dt__cltask *x = ext_new(t, m->nback);
+    dt__cltask *x = dt__cl_ext_new(t, m->nback);
     x->remote = true;
     x->origin = peer;
     x->origin_id = m->task_id;
+    /* a sender on this node counted it in our load word when it sent it */
+    x->counted = atomic_load_explicit(&dt__cl.spread, memory_order_acquire) && dt__cl.loadw[peer];
     if (m->nback) memcpy(x->back, m->back, sizeof(dt__wire_region) * m->nback);
     for (uint32_t i = 0; i < m->nacc; i++) {
         dt__wire_region r;
@@ -235,6 +236,7 @@ static void place(dt__task *t, int r, placing *pl)
     x->placed_rank = r;                          /* where it runs, for the release hook */
     atomic_store_explicit(&x->where, r + 1, memory_order_release);
     atomic_fetch_add(&dt__cl.load[r], 1);
+    if (r != dt__cl.rank) dt__cl_count_sent(r);
     if (r == dt__cl.rank) {
         waiter *w = dt__xmalloc(sizeof *w);
         memset(w, 0, sizeof *w);
@@ -305,6 +307,7 @@ void dt__cl_drain_pool(void)
 static void slot_freed(void)
 {
     if (dt__cl.policy == DT__SCHED_BALANCE && dt__cl.rank == 0) dt__cl_drain_pool();
+    if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) dt__cl_spread_drain(false);
 }
 
 static void ran_here(dt__task *t) { atomic_fetch_sub(&dt__cl.load[dt__cl_of(t)->placed_rank], 1); }
@@ -324,10 +327,16 @@ static bool placeable(const dt__task *t)
 static int ready(dt__task *t)
 {
     dt__cltask *x = dt__cl_of(t);
-    if (!x || x->remote) return DT__READY_QUEUE;
+    bool spread = atomic_load_explicit(&dt__cl.spread, memory_order_acquire);
+    if (!x) return spread ? dt__cl_spread_ready(t) : DT__READY_QUEUE;
+    if (x->remote || x->spread) {
+        /* offloaded here, or a spread candidate the pool handed to this rank */
+        if (spread) dt__cl_count(x);
+        return DT__READY_QUEUE;
+    }
     if (!placeable(t)) {
         /* a nested task bound for another rank (api.c let only such through) */
-        push(t);
+        dt__cl_push(t, t->node, false);
         return DT__READY_TAKEN;
     }
     pthread_mutex_lock(&dt__cl.lock);
@@ -339,6 +348,7 @@ static int ready(dt__task *t)
         pthread_mutex_unlock(&dt__cl.lock);
         /* we may be inside a release here: finish it from the progress path */
         if (elsewhere && (atomic_fetch_or(&x->ns_state, DT__NS_READY) & DT__NS_DONE)) finish_later(t);
+        if (!elsewhere && atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) dt__cl_count(x);
         return elsewhere ? DT__READY_TAKEN : DT__READY_IN_ORDER;
     }
     atomic_store(&x->placed, true);
@@ -512,12 +522,12 @@ static void forget(uintptr_t addr, size_t size)
 }
 
 /* On t's creator's rank, t ready: send it with the bytes it reads. */
-static void push(dt__task *t)
+void dt__cl_push(dt__task *t, int target, bool claimed)
 {
     size_t nin, nout;
     dt__wire_region *in = dt__cl_transfer_list(t, false, &nin), *out = dt__cl_transfer_list(t, true, &nout);
     pushed *pu = dt__xmalloc(sizeof *pu + sizeof *out * nout);
-    pu->target = t->node;
+    pu->target = target;
     pu->nback = (uint32_t)nout;
     pthread_mutex_lock(&dt__cl.lock);
     for (size_t i = 0; i < nin; i++) {
@@ -529,6 +539,7 @@ static void push(dt__task *t)
     memcpy(pu->back, out, sizeof *out * nout);
     dt__cl_of(t)->pushed = pu;
     dt__task_ref(t);                    /* until it is back */
+    if (!claimed) dt__cl_count_sent(target);
     size_t len;
     void *msg = encode_task(t, DT_MSG_PUSH, in, nin, out, nout, &len);
     dt__cl_post_ctrl(pu->target, msg, len);    /* before its data: the target learns the tags from it */
@@ -601,12 +612,24 @@ static void task_new(dt__task *t)
 {
     dt__task *parent = dt__current();
     bool mine = parent == &dt__root && dt__cl.rank == 0;
-    if (mine || (t->node >= 0 && t->node != dt__cl.rank)) ext_new(t, 0);
+    if (mine || (t->node >= 0 && t->node != dt__cl.rank)) dt__cl_ext_new(t, 0);
 }
 
 static void ran(dt__task *t)
 {
-    if (atomic_load_explicit(&dt__cl_of(t)->placed, memory_order_relaxed)) ran_here(t);
+    dt__cltask *x = dt__cl_of(t);
+    if (atomic_load_explicit(&x->placed, memory_order_relaxed)) ran_here(t);
+    if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) {
+        dt__cl_ran(t);
+        dt__cl_uncount(x);
+    }
+}
+
+/* A worker here has nothing to do: it takes a pooled nested task first. */
+static bool poll_idle(void)
+{
+    bool took = atomic_load_explicit(&dt__cl.spread, memory_order_acquire) && dt__cl_spread_drain(true);
+    return dt__cl_poll() || took;
 }
 
 static void completed(dt__task *t)
@@ -637,6 +660,6 @@ void dt__cl_fill_hooks(dt__hooks_t *h)
     h->task_free = task_free;
     h->waited = bring_back;
     h->freed = forget;
-    h->poll = dt__cl_poll;
+    h->poll = poll_idle;
     h->task_end = task_end;
 }

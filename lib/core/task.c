@@ -261,7 +261,8 @@ void dt__task_run(dt__task *t)
     /* read before the body: the task may be freed once it is released */
     bool ext = DT_UNLIKELY(t->ext != NULL);
     if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
-    if (DT_UNLIKELY(dt__rt.trace)) t->t_start = dt__now_ns();
+    /* tasks with plug-in data: the cluster layer learns how long each type runs */
+    if (DT_UNLIKELY(dt__rt.trace || ext)) t->t_start = dt__now_ns();
     dt__stack_call(t->fn, t->args);
     if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
     if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);

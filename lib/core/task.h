@@ -124,7 +124,7 @@ typedef struct dt__task {
     dt__domain *dom;
     struct dt__task *qnext;  /* intrusive link for the central queues */
     uint64_t seq;            /* creation order, for FIFO among equal priorities */
-    uint64_t t_start, t_end; /* for DT_TRACE */
+    uint64_t t_start, t_end; /* for DT_TRACE (t_start also when t->ext) */
     int worker;              /* the worker that ran it (traces) */
     void *ext;               /* a plug-in's data (core/hooks.h), NULL for most tasks */
     size_t alloc_size;

@@ -74,8 +74,14 @@ static void group_unref(dt__group *g)
 
 int dt__deps_reserve_slow(size_t pieces)
 {
-    static size_t most;       /* fragments that physical memory could hold */
-    if (!most) most = (size_t)sysconf(_SC_PHYS_PAGES) / sizeof(dt__frag) * (size_t)sysconf(_SC_PAGESIZE);
+    /* fragments that physical memory could hold (threads may race to
+       compute it: they store the same value) */
+    static _Atomic size_t most_cached;
+    size_t most = atomic_load_explicit(&most_cached, memory_order_relaxed);
+    if (!most) {
+        most = (size_t)sysconf(_SC_PHYS_PAGES) / sizeof(dt__frag) * (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&most_cached, most, memory_order_relaxed);
+    }
     if (pieces > most || pieces > UINT_MAX / 2) return DT_ENOMEM;
     size_t want = 2 * pieces + 2;
     while (dt__frag_cache_n < want) {

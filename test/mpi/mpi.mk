@@ -2,7 +2,7 @@
 # timeout (a hang fails).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats ffi
+MPI_TESTS  = offload fault spmd namespace nested stats ffi spread
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -13,7 +13,10 @@ MPI_POLICIES ?= locality balance round-robin local
 ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
-ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0"
+ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0"
+# DT_NESTED=spread with one worker a rank and no minimum task length (the
+# most spreading: the oracle's tasks are short): its seeds
+ORACLE_SPREAD_SEEDS ?= 4 5
 
 $(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
@@ -57,6 +60,17 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	if [ $$rc -ne 0 ] || [ "$$r0" != 60 ] || [ "$$r1" != 40 ]; then \
 	  echo "test-mpi FAILED: stats (status $$rc, ran here: rank 0 '$$r0', rank 1 '$$r1', want 60 and 40)"; \
 	  printf '%s\n' "$$out" | tail -5; fail=1; else echo "stats: each rank counts the tasks it ran"; fi; \
+	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_NESTED=local DT_NUM_WORKERS=1" \
+	    "DT_PROGRESS=workers DT_NUM_WORKERS=1"; do \
+	  out=$$(env $$cfg DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-spread 2>&1); rc=$$?; \
+	  sp=$$(printf '%s\n' "$$out" | sed -n 's/.*nested tasks spread \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  case "$$cfg" in *local*) want=0;; *) want=1;; esac; \
+	  left=$$(printf '%s\n' "$$out" | grep -c 'load left [1-9-]'); \
+	  if [ $$rc -ne 0 ] || [ $$left -ne 0 ] || { [ $$want = 1 ] && [ "$$sp" -eq 0 ]; } || \
+	     { [ $$want = 0 ] && [ "$$sp" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: spread, $$n ranks, $$cfg (status $$rc, nested tasks spread $$sp, load words left over $$left)"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "spread, $$n ranks, $$cfg: ok ($$sp nested tasks spread)"; fi; done; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:" \
 	    "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV" \
 	    "exit:dtask: rank 1: task 'victim' (type exit) called exit(4) inside the task"; do \
@@ -70,6 +84,14 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	  p=$$(echo $(MPI_POLICIES) | cut -d' ' -f$$((i % $(words $(MPI_POLICIES)) + 1))); i=$$((i + 1)); \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
+	for n in $(MPI_RANKS); do for s in $(ORACLE_SPREAD_SEEDS); do \
+	  out=$$(DT_NESTED=spread DT_NESTED_MIN_US=0 DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster \
+	    --seed $$s --tasks $(ORACLE_MPI_TASKS) 2>&1); rc=$$?; \
+	  sp=$$(printf '%s\n' "$$out" | sed -n 's/.*nested tasks spread \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  left=$$(printf '%s\n' "$$out" | grep -c 'load left [1-9-]'); \
+	  if [ $$rc -ne 0 ] || [ "$$sp" -eq 0 ] || [ $$left -ne 0 ]; then \
+	    echo "test-mpi FAILED: oracle --cluster --seed $$s, $$n ranks, DT_NESTED=spread (status $$rc, spread $$sp)"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; fi; done; done; \
 	s=$(firstword $(ORACLE_MPI_SEEDS)); for cfg in $(ORACLE_MPI_CONFIGS); do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, 2 ranks, $$cfg"; fail=1; }; done; \

@@ -1,0 +1,216 @@
+/* spread.c - DT_NESTED=spread: a scheduling policy for nested tasks (tasks
+ * created inside other tasks, on any rank).  Without it a nested task with
+ * no node hint runs where its parent runs, so a parent that makes many
+ * children keeps one rank busy while the others idle.
+ *
+ * The signal: each rank of a node has a word in a shared MPI window (one
+ * cache line each), the number of tasks it has queued or running that the
+ * cluster layer sees (tasks offloaded or pushed to it, rank 0's tasks
+ * placed on itself, nested tasks this policy kept).  The owner adds a task
+ * when it queues it and takes it off when it has run; a sender adds a task
+ * to the target's word when it sends it, so a burst of sends cannot
+ * overcommit a rank before its messages arrive (the target then knows,
+ * from the sender being on its node, that the task is counted already).
+ * Reading another rank's load is a load from shared memory: no message,
+ * no polling thread.
+ *
+ * The policy: a ready nested task that may leave (dt__cl_offloadable,
+ * only strong accesses: its bytes are all here when it is ready) and whose
+ * type's tasks ran for DT_NESTED_MIN_US on average here (sending a task
+ * costs a push of its bytes, their way back and a completion, tens of us
+ * on one node, and delays its successors by as much; a type not timed yet
+ * does not leave until one of its tasks has run here; 0: any task) runs here
+ * while this rank has fewer than DT__SPREAD_DEPTH tasks per worker, else
+ * goes to the least loaded rank of the node below that depth (pushed with
+ * its bytes, its writes coming back before its release, as a task with a
+ * node hint is), else waits in this rank's pool.  The pool is drained when
+ * a counted task ends here (this rank or another may have room now) and by
+ * any worker here that finds nothing to do, which takes one pooled task
+ * whatever the counts say: a pooled task never waits for a rank that is
+ * only blocked (parents in dt_taskwait count as running).  Other nested
+ * tasks (hinted, weak, short, ...) run where they are created, uncounted. */
+#include <limits.h>
+#include <string.h>
+#include "cluster/internal.h"
+
+/* tasks per worker a rank keeps queued or running: one running and one
+   whose data travels meanwhile */
+#define DT__SPREAD_DEPTH 2
+
+/* per type: mean body time of its tasks that ran here with cluster data,
+   in ns (0: none yet); an average of the last few, races only blur it */
+static atomic_uint mean_ns[DT_MAX_TYPES];
+
+typedef struct load_word {
+    atomic_int n;
+    char pad[DT_CACHELINE - sizeof(atomic_int)];
+} load_word;
+
+void dt__cl_open_loads(void)
+{
+    MPI_Comm node;
+    MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
+    int nlocal, world[DT__MAX_RANKS];
+    MPI_Comm_size(node, &nlocal);
+    MPI_Request req;
+    MPI_Iallgather(&dt__cl.rank, 1, MPI_INT, world, 1, MPI_INT, node, &req);
+    dt__cl_wait_napping(&req);
+    load_word *base;
+    MPI_Win_allocate_shared(sizeof(load_word), sizeof(load_word), MPI_INFO_NULL, node, &base, &dt__cl.load_win);
+    atomic_init(&base->n, 0);
+    for (int i = 0; i < nlocal; i++) {
+        MPI_Aint size;
+        int unit;
+        load_word *w;
+        MPI_Win_shared_query(dt__cl.load_win, i, &size, &unit, &w);
+        dt__cl.loadw[world[i]] = &w->n;
+    }
+    /* on before the barrier: a task may arrive from another rank right
+       after it, and its sender counted it.  No one counts a task in a word
+       before its owner has cleared it. */
+    atomic_store_explicit(&dt__cl.spread, true, memory_order_release);
+    MPI_Ibarrier(node, &req);
+    dt__cl_wait_napping(&req);
+    MPI_Comm_free(&node);
+}
+
+/* After the last barrier of the job: no rank sends a task any more. */
+void dt__cl_close_loads(void)
+{
+    atomic_store(&dt__cl.spread, false);
+    if (dt__cl.load_win != MPI_WIN_NULL) MPI_Win_free(&dt__cl.load_win);
+    memset(dt__cl.loadw, 0, sizeof dt__cl.loadw);
+}
+
+int dt__cl_load_left(void)
+{
+    return atomic_load(&dt__cl.spread) ? atomic_load(dt__cl.loadw[dt__cl.rank]) : 0;
+}
+
+void dt__cl_count(dt__cltask *x)
+{
+    if (x->counted) return;
+    x->counted = true;
+    atomic_fetch_add_explicit(dt__cl.loadw[dt__cl.rank], 1, memory_order_relaxed);
+}
+
+void dt__cl_ran(dt__task *t)
+{
+    if (t->type < 0) return;
+    uint64_t d = dt__now_ns() - t->t_start;
+    unsigned v = d >= UINT_MAX ? UINT_MAX - 1 : (unsigned)d + 1;
+    unsigned m = atomic_load_explicit(&mean_ns[t->type], memory_order_relaxed);
+    atomic_store_explicit(&mean_ns[t->type], m ? m - m / 4 + v / 4 : v, memory_order_relaxed);
+}
+
+void dt__cl_uncount(dt__cltask *x)
+{
+    if (!x->counted) return;
+    x->counted = false;
+    atomic_fetch_sub_explicit(dt__cl.loadw[dt__cl.rank], 1, memory_order_relaxed);
+}
+
+void dt__cl_count_sent(int r)
+{
+    if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire) && dt__cl.loadw[r])
+        atomic_fetch_add_explicit(dt__cl.loadw[r], 1, memory_order_relaxed);
+}
+
+static int cap(int r) { return DT__SPREAD_DEPTH * dt__cl.workers[r]; }
+
+static int load_of(int r) { return atomic_load_explicit(dt__cl.loadw[r], memory_order_relaxed); }
+
+static bool room_here(void) { return load_of(dt__cl.rank) < cap(dt__cl.rank); }
+
+/* Counts a task in rank r's word if r is below its depth. */
+static bool claim(int r)
+{
+    atomic_int *w = dt__cl.loadw[r];
+    int v = atomic_load_explicit(w, memory_order_relaxed);
+    while (v < cap(r))
+        if (atomic_compare_exchange_weak_explicit(w, &v, v + 1, memory_order_relaxed, memory_order_relaxed))
+            return true;
+    return false;
+}
+
+/* The least loaded other rank of this node with room (counted), or -1. */
+static int claim_elsewhere(void)
+{
+    for (int tries = 0; tries < dt__cl.nranks; tries++) {
+        int best = -1;
+        long best_l = 0, best_w = 1;
+        for (int r = 0; r < dt__cl.nranks; r++) {
+            if (r == dt__cl.rank || !dt__cl.loadw[r]) continue;
+            long l = load_of(r), w = dt__cl.workers[r];
+            if (l >= cap(r)) continue;
+            if (best < 0 || l * best_w < best_l * w) best = r, best_l = l, best_w = w;   /* l/w < best_l/best_w */
+        }
+        if (best < 0) return -1;
+        if (claim(best)) return best;
+    }
+    return -1;
+}
+
+/* 0: no task of t's type ran here yet */
+static unsigned mean_of(const dt__task *t) { return atomic_load_explicit(&mean_ns[t->type], memory_order_relaxed); }
+
+/* Are tasks of mean body time m (0: not timed yet) long enough to leave? */
+static bool long_enough(unsigned m) { return !dt__cl.spread_min_ns || (m && m >= dt__cl.spread_min_ns); }
+
+static void send(dt__task *t, int r)
+{
+    dt__cl_push(t, r, true);
+    atomic_fetch_add_explicit(&dt__cl.n_spread, 1, memory_order_relaxed);
+}
+
+/* A nested task may leave if its bytes are all in the common address space
+ * and here once it is ready (no weak access), and nothing pins it: a node
+ * hint, an undeferred or final task (its creator waits for it here), a
+ * task replayed by taskiter. */
+static bool candidate(const dt__task *t)
+{
+    if (t->node >= 0 || t->iter || (t->flags & (DT_TF_IF0 | DT_TF_FINAL)) || !dt__cl_offloadable(t)) return false;
+    for (uint32_t i = 0; i < t->nacc; i++)
+        if (t->acc[i].weak) return false;
+    return true;
+}
+
+int dt__cl_spread_ready(dt__task *t)
+{
+    if (!candidate(t)) return DT__READY_QUEUE;
+    unsigned m = mean_of(t);
+    if (m && m < dt__cl.spread_min_ns) return DT__READY_QUEUE;
+    dt__cltask *x = dt__cl_ext_new(t, 0);
+    x->spread = true;
+    if (room_here()) {
+        dt__cl_count(x);
+        return DT__READY_QUEUE;
+    }
+    /* a type not timed yet waits here until one of its tasks has run */
+    int r = long_enough(m) ? claim_elsewhere() : -1;
+    if (r >= 0) send(t, r);
+    else dt__heap_push(&dt__cl.spread_pool, t);
+    return DT__READY_TAKEN;
+}
+
+bool dt__cl_spread_drain(bool idle)
+{
+    bool handed = false;
+    dt__task *t;
+    while ((t = dt__heap_pop(&dt__cl.spread_pool))) {
+        if (idle || room_here()) {
+            idle = false;
+            dt__cl_count(dt__cl_of(t));
+            dt__sched_ready(t);
+        } else {
+            int r = long_enough(mean_of(t)) ? claim_elsewhere() : -1;
+            if (r < 0) {
+                dt__heap_push(&dt__cl.spread_pool, t);
+                break;
+            }
+            send(t, r);
+        }
+        handed = true;
+    }
+    return handed;
+}

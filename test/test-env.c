@@ -111,6 +111,15 @@ START_TEST(good_value)
     tu_capture c = tu_stderr_begin();
     int r = dt_init(NULL, NULL);
     char *out = tu_stderr_end(c);
+#ifdef __SANITIZE_THREAD__
+    /* TSan's memory layout leaves no 64 TiB to reserve: the value was
+       accepted (no DT_ECONFIG, no message), the reservation failed */
+    if (r == DT_ENOMEM && !strcmp(g->var, "DT_DMEM_SIZE") && strlen(g->val) > 4) {
+        ck_assert_str_eq(out, "");
+        free(out);
+        return;
+    }
+#endif
     ck_assert_msg(r == DT_OK, "%s='%s': dt_init returned %d", g->var, g->val, r);
     ck_assert_str_eq(out, "");
     free(out);

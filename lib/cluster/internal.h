@@ -85,6 +85,8 @@ typedef struct outmsg {
     uint32_t tag;
     pending *pend;              /* OUT_RECV: what the arrival satisfies */
     dt__task *task;             /* OUT_FINISH: to release; OUT_RECV: a pushed task's write-back */
+    void (*done)(void *);       /* a taskiter's transfer (iter.c): call when it completed */
+    void *done_arg;
     struct outmsg *next;
 } outmsg;
 
@@ -272,5 +274,10 @@ void dt__cl_drain_pool(void);
 void dt__cl_finish(dt__task *t);
 void dt__cl_pushed_finish(dt__task *t);
 void dt__cl_handle_ctrl(void *buf, size_t len, int peer);
+
+/* iter.c: the distributed taskiter's part of the hook table, and its
+   message on the ranks other than 0 */
+void dt__cl_iter_fill_hooks(dt__hooks_t *h);
+void dt__cl_handle_iter(const dt__msg *m, int peer);
 
 #endif

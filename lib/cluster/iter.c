@@ -70,8 +70,20 @@ static void reset(void)
     pthread_mutex_unlock(&dt__cl.lock);
 }
 
+static void bcast(void *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        int n = len - off > INT32_MAX ? INT32_MAX : (int)(len - off);
+        MPI_Request req;
+        MPI_Ibcast((char *)buf + off, n, MPI_BYTE, 0, dt__cl.comm, &req);
+        dt__cl_wait_napping(&req);
+        off += (size_t)n;
+    }
+}
+
 void dt__cl_iter_fill_hooks(dt__hooks_t *h)
 {
+    h->iter_bcast = bcast;
     h->iter_announce = announce;
     h->iter_xfer = xfer;
     h->iter_reset = reset;

@@ -90,6 +90,8 @@ typedef struct dt__hooks {
                       void *arg);
     /* Rank 0 after a taskiter: it holds every byte, in a new version. */
     void (*iter_reset)(void);
+    /* Collective: rank 0's len bytes at buf on every rank. */
+    void (*iter_bcast)(void *buf, size_t len);
 } dt__hooks_t;
 
 /* The message of iter_announce as iter_serve receives it. */

@@ -9,7 +9,8 @@
  *
  * Partition: a task belongs to its node hint, else to the home rank
  * (dt__mem_home) of the first byte it writes, else of the first byte it
- * reads, else to rank 0.  Every rank computes the same owners.
+ * reads, else to rank 0.  Rank 0 computes the owners (only it knows the
+ * blocks of dt_dmalloc allocations) and broadcasts them once.
  *
  * Transfers: walking the recorded order twice (the second pass starting
  * from the last writers of the first: the previous iteration's), the
@@ -570,6 +571,7 @@ static int dist(const char *call, dt_type_t body, const void *args, size_t args_
                                    "differ): the body must create the same tasks on every rank"
                                  : "another rank refused the body (rank %d agrees with rank 0)", me);
     if (!r) {
+        dt__hooks.iter_bcast(p.owner, sizeof *p.owner * n);
         uint32_t nacc = n ? p.acc0[n - 1] + t[n - 1]->nacc : 0;
         p.task_of = malloc(sizeof *p.task_of * (nacc ? nacc : 1));
         int a = p.task_of ? analyse(t, n, nranks, &p) : DT_ENOMEM;

@@ -22,6 +22,13 @@ static void announce(int type, const void *args, size_t args_size, long max, lon
         void *buf = dt__msg_iter(&m, &len);
         dt__cl_post_ctrl(r, buf, len);
     }
+    /* the caller waits in a collective next: without a progress thread no
+       one else may be there to send these */
+    if (!dt__cl.progress_thread) {
+        pthread_mutex_lock(&dt__cl.poll_lock);
+        while (!dt__cl_outbox_empty()) dt__cl_progress_once();
+        pthread_mutex_unlock(&dt__cl.poll_lock);
+    }
 }
 
 void dt__cl_handle_iter(const dt__msg *m, int peer)

@@ -64,6 +64,16 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_PROGRESS=workers DT_NUM_WORKERS=1"; do \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter \
+	    || { echo "test-mpi FAILED: iter, $$n ranks, $$cfg"; fail=1; }; done; done; \
+	for n in 2 3; do c=""; for t in 4 40; do \
+	  out=$$(DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter stats $$t 2>&1); rc=$$?; \
+	  c="$$c $$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: .*control messages \([0-9]*\) in.*/\1/p')"; \
+	  [ $$rc -eq 0 ] || { echo "test-mpi FAILED: iter stats $$t, $$n ranks (status $$rc)"; fail=1; }; done; \
+	  set -- $$c; if [ $$# -ne 2 ] || [ "$$1" != "$$2" ]; then \
+	    echo "test-mpi FAILED: iter, $$n ranks: rank 0's control messages for 4 and 40 iterations:$$c (want equal)"; fail=1; \
+	  else echo "iter, $$n ranks: $$1 control messages from rank 0 for 4 or 40 iterations (none per iteration)"; fi; done; \
 	i=0; for n in $(MPI_RANKS); do for s in $(ORACLE_MPI_SEEDS); do \
 	  p=$$(echo $(MPI_POLICIES) | cut -d' ' -f$$((i % $(words $(MPI_POLICIES)) + 1))); i=$$((i + 1)); \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \

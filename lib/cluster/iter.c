@@ -47,6 +47,7 @@ void dt__cl_handle_iter(const dt__msg *m, int peer)
     c->args_size = m->args_size;
     memcpy(c->args, m->args, m->args_size);
     t->fn = dt__hooks.iter_serve;
+    t->type = c->type;           /* for crash reports */
     t->label = "taskiter";
     /* a root of its own: the body's tasks are checked and waited for as
        the program's root's are on rank 0 */

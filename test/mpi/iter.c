@@ -12,6 +12,9 @@
  * job goes on.
  *
  *   usage: iter            all of the above
+ *          iter random     random iteration graphs (2-D regions, random
+ *                          hints, weak accesses), bit for bit against a
+ *                          sequential run
  *          iter stats T    one taskiter of T iterations (mpi.mk compares the
  *                          control messages of two T under DT_STATS=1) */
 #include <stdint.h>
@@ -188,8 +191,111 @@ static void refusals(void)
     dt_dfree(d);
 }
 
+/* ---- random iteration graphs ------------------------------------------------
+ * Tasks with random in/out/inout (sometimes weak) plain ranges and 2-D
+ * regions of a 64 x 64 byte grid, random node hints: each hashes what it
+ * reads and writes a function of that into what it writes.  Replayed with
+ * dt_taskiter across the ranks, and run in order on a copy, bit for bit. */
+enum { RG = 64, RMAXACC = 5 };
+typedef struct {
+    uint8_t *base;
+    int id, nacc;
+    struct { unsigned mode; uint32_t off, size, rows; } a[RMAXACC];
+} rtask_t;
+typedef struct { uint8_t *base; uint64_t seed; int n; } rbody_t;
+static dt_type_t T_RT, T_RBODY;
+
+static void rtask(void *p)
+{
+    const rtask_t *t = p;
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)t->id;
+    for (int i = 0; i < t->nacc; i++) {
+        if ((t->a[i].mode & 0xFF) == DT_OUT) continue;
+        for (uint32_t r = 0; r < t->a[i].rows; r++)
+            for (uint32_t j = 0; j < t->a[i].size; j++) h = (h ^ t->base[t->a[i].off + r * RG + j]) * 1099511628211ull;
+    }
+    for (int i = 0; i < t->nacc; i++) {
+        if ((t->a[i].mode & 0xFF) == DT_IN) continue;
+        for (uint32_t r = 0; r < t->a[i].rows; r++)
+            for (uint32_t j = 0; j < t->a[i].size; j++) {
+                h = h * 6364136223846793005ull + 1442695040888963407ull;
+                t->base[t->a[i].off + r * RG + j] = (uint8_t)(h >> 56);
+            }
+    }
+}
+
+static uint32_t rnd(uint64_t *x, uint32_t n)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return (uint32_t)(*x % n);
+}
+
+/* task k of the graph of `seed` (the same on every rank: the body makes the
+   graph from its args alone); its node hint in *hint */
+static rtask_t rgen(uint64_t *x, uint8_t *base, int k, int *hint)
+{
+    static const unsigned modes[] = { DT_IN, DT_IN, DT_OUT, DT_INOUT, DT_INOUT };
+    rtask_t t = { base, k, 1 + (int)rnd(x, RMAXACC), { { 0, 0, 0, 0 } } };
+    *hint = rnd(x, 3) ? DT_NODE_ANY : (int)rnd(x, (uint32_t)dt_num_ranks());
+    for (int i = 0; i < t.nacc; i++) {
+        unsigned m = modes[rnd(x, 5)] | (rnd(x, 8) ? 0 : DT_WEAK);
+        uint32_t rows = rnd(x, 3) ? 1 : 1 + rnd(x, 8), size = 1 + rnd(x, 24);
+        uint32_t r0 = rnd(x, RG - rows + 1), c0 = rnd(x, RG - size + 1);
+        t.a[i].mode = m;
+        t.a[i].off = r0 * RG + c0;
+        t.a[i].size = size;
+        t.a[i].rows = rows;
+    }
+    return t;
+}
+
+static void rbody(void *p)
+{
+    const rbody_t *b = p;
+    uint64_t x = b->seed * 2654435761u + 1;
+    for (int k = 0; k < b->n; k++) {
+        int hint;
+        rtask_t t = rgen(&x, b->base, k, &hint);
+        dt_access_t acc[RMAXACC];
+        for (int i = 0; i < t.nacc; i++)
+            acc[i] = (dt_access_t){ t.a[i].mode, b->base + t.a[i].off, t.a[i].size, t.a[i].rows, RG };
+        dt_task_attr_t at = { 0, hint, "random", 0 };
+        CHECK(dt_task_create(T_RT, &t, sizeof t, acc, (size_t)t.nacc, &at) == DT_OK, "random task");
+    }
+}
+
+static void random_graph(uint64_t seed, int ntasks, long iters)
+{
+    uint8_t *u = dt_dmalloc(RG * RG), *s = malloc(RG * RG);
+    CHECK(u && s, "memory");
+    if (!u || !s) return;
+    for (int i = 0; i < RG * RG; i++) u[i] = s[i] = (uint8_t)(i * 7 + seed);
+    rbody_t b = { u, seed, ntasks };
+    int r = dt_taskiter(T_RBODY, &b, sizeof b, iters);
+    CHECK(r == DT_OK, "random graph, seed %llu: dt_taskiter %d", (unsigned long long)seed, r);
+    for (long it = 0; it < iters; it++) {
+        uint64_t x = seed * 2654435761u + 1;
+        for (int k = 0; k < ntasks; k++) {
+            int hint;
+            rtask_t t = rgen(&x, s, k, &hint);
+            rtask(&t);
+        }
+    }
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < RG * RG; i++)
+        if (u[i] != s[i] && bad++ == 0) first = i;
+    CHECK(!bad, "random graph, seed %llu, %d tasks, %ld iterations: %zu bytes differ, first at %zu",
+          (unsigned long long)seed, ntasks, iters, bad, first);
+    free(s);
+    dt_dfree(u);
+}
+
 static int app(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "random")) {
+        for (uint64_t seed = 1; seed <= 200; seed++) random_graph(seed, 5 + (int)(seed % 60), 1 + (long)(seed % 7));
+        return failures != 0;
+    }
     if (argc == 3 && !strcmp(argv[1], "stats")) {
         heat(48, 16, atol(argv[2]), HINT_ROWS);
         return failures != 0;
@@ -207,5 +313,7 @@ int main(int argc, char **argv)
     dt_type_register("gs", gauss_seidel, &T_GS);
     dt_type_register("sweep", sweep, &T_SWEEP);
     dt_type_register("add", add_fn, &T_ADD);
+    dt_type_register("random", rtask, &T_RT);
+    dt_type_register("random-body", rbody, &T_RBODY);
     return dt_main(argc, argv, app) != 0;
 }

@@ -66,7 +66,9 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_PROGRESS=workers DT_NUM_WORKERS=1"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter \
-	    || { echo "test-mpi FAILED: iter, $$n ranks, $$cfg"; fail=1; }; done; done; \
+	    || { echo "test-mpi FAILED: iter, $$n ranks, $$cfg"; fail=1; }; \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter random \
+	    || { echo "test-mpi FAILED: iter random, $$n ranks, $$cfg"; fail=1; }; done; done; \
 	for n in 2 3; do c=""; for t in 4 40; do \
 	  out=$$(DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter stats $$t 2>&1); rc=$$?; \
 	  c="$$c $$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: .*control messages \([0-9]*\) in.*/\1/p')"; \

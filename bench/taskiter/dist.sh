@@ -8,7 +8,9 @@
 # round so that load from other users hits all of them: heat-mpi (pipelined
 # MPI, bench/taskiter/heat-mpi.c), iter heat taskiter under mpiexec -n 2
 # (DT_NUM_WORKERS=1), and the serial sweep in one process.  Every run checks
-# its grid bit for bit.  Prints the medians and the throughput ratios.  The
+# its grid bit for bit, each under BENCH_LOCK (flock; default
+# /work/notes/bench.lock, as bench/cluster/run.sh) so that no two benchmark
+# jobs of anyone on the machine overlap.  Prints the medians and the throughput ratios.  The
 # libdtask time includes what the call does once (waiting for earlier tasks,
 # recording, the transfer analysis, the data to the ranks and back); the MPI
 # time excludes its start and its gather.
@@ -18,14 +20,16 @@ N=${2:-2048} B=${3:-128} T=${4:-100}
 rounds=${BENCH_ROUNDS:-5}
 mpiexec=${MPIEXEC:-mpiexec.mpich}
 log=$bindir/taskiter-dist.log
+lock=${BENCH_LOCK:-/work/notes/bench.lock}
+[ -w "$(dirname "$lock")" ] || lock=$bindir/bench.lock
 : > "$log"
 
 one() {
     local out
     case $1 in
-    mpi) out=$("$mpiexec" -n 2 "$bindir/heat-mpi" "$N" "$B" "$T") ;;
-    taskiter) out=$(DT_NUM_WORKERS=1 "$mpiexec" -n 2 "$bindir/iter" heat "$N" "$B" "$T" taskiter) ;;
-    serial) out=$(DT_NUM_WORKERS=1 "$bindir/iter" heat "$N" "$B" "$T" serial) ;;
+    mpi) out=$(flock "$lock" "$mpiexec" -n 2 "$bindir/heat-mpi" "$N" "$B" "$T") ;;
+    taskiter) out=$(DT_NUM_WORKERS=1 flock "$lock" "$mpiexec" -n 2 "$bindir/iter" heat "$N" "$B" "$T" taskiter) ;;
+    serial) out=$(DT_NUM_WORKERS=1 flock "$lock" "$bindir/iter" heat "$N" "$B" "$T" serial) ;;
     esac
     echo "$out" >> "$log"
     case $out in *" verified") ;; *) echo "dist.sh: $1 not verified: $out" >&2; exit 1 ;; esac

@@ -41,15 +41,21 @@
  * broadcasts the decision (one broadcast per round).
  *
  * Refused (on every rank, before anything runs): accesses outside the common
- * address space (DT_ERANGE), concurrent, commutative and reduction accesses
- * (DT_ETASKITER); weak accesses count as strong, and a weak out as inout. */
+ * address space (DT_ERANGE).  A graph with concurrent, commutative or
+ * reduction accesses runs as the plain loop (the body every iteration, rank 0
+ * offloading its tasks as usual).  Weak accesses count as strong, and a weak
+ * out as inout. */
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "mem/mem.h"
 #include "taskiter/taskiter.h"
+
+/* dist()'s answer when the graph has accesses it does not take */
+#define DT__ITER_PLAIN 1
 
 /* MPI tags (hooks.iter_xfer adds its range's base): transfers of the graph
  * use 2 * region + the parity of the producer's iteration; the phases
@@ -232,8 +238,10 @@ static void plan_free(plan *p, int nranks)
 }
 
 /* Normalises the accesses, checks them, hashes the recording and finds the
- * owners.  DT_OK or a code (reported). */
-static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks, plan *p, uint64_t *hash)
+ * owners.  DT_OK or a code (reported); *plain: an access the distributed
+ * replay does not take (concurrent, commutative, reduction). */
+static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks, plan *p, uint64_t *hash,
+                          bool *plain)
 {
     uint64_t h = 1469598103934665603ull;
 #define MIX(v) do { uint64_t v_ = (uint64_t)(v); for (int b_ = 0; b_ < 8; b_++) { h ^= (v_ >> (8 * b_)) & 0xFF; h *= 1099511628211ull; } } while (0)
@@ -262,9 +270,7 @@ static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks
             MIX(a->mode);
             if (!a->size) continue;
             unsigned base = a->mode & 0xFF;
-            if (base != DT_IN && base != DT_OUT && base != DT_INOUT)
-                return dt__error(DT_ETASKITER, call, t[k]->label,
-                                 "a distributed dt_taskiter takes in, out and inout accesses only");
+            if (base != DT_IN && base != DT_OUT && base != DT_INOUT) *plain = true;
             if (!dt__mem_contains(a->addr, (a->rows - 1) * a->stride + a->size))
                 return dt__error(DT_ERANGE, call, t[k]->label,
                                  "a task of a distributed dt_taskiter accesses memory outside dt_dmalloc/dt_lmalloc");
@@ -554,12 +560,13 @@ static int dist(const char *call, dt_type_t body, const void *args, size_t args_
     uint32_t n = 0;
     plan p = { 0 };
     uint64_t hash = 0;
+    bool plain = false;
     int r = dt__iter_record(call, body, args, args_size, &t, &n);
     if (!r) {
         p.n = n;
         p.owner = malloc(sizeof *p.owner * (n ? n : 1));
         p.acc0 = malloc(sizeof *p.acc0 * (n ? n : 1));
-        r = p.owner && p.acc0 ? check_and_hash(call, t, n, nranks, &p, &hash)
+        r = p.owner && p.acc0 ? check_and_hash(call, t, n, nranks, &p, &hash, &plain)
                               : dt__error(DT_ENOMEM, call, NULL, "%u recorded tasks", n);
     }
     /* every rank takes part in both collectives, whatever happened here */
@@ -570,6 +577,7 @@ static int dist(const char *call, dt_type_t body, const void *args, size_t args_
                       hash != h0 ? "rank %d recorded another graph than rank 0 (types, hints or accesses "
                                    "differ): the body must create the same tasks on every rank"
                                  : "another rank refused the body (rank %d agrees with rank 0)", me);
+    if (!r && plain) r = DT__ITER_PLAIN;       /* alike on every rank: the modes are hashed */
     if (!r) {
         dt__hooks.iter_bcast(p.owner, sizeof *p.owner * n);
         uint32_t nacc = n ? p.acc0[n - 1] + t[n - 1]->nacc : 0;
@@ -579,6 +587,7 @@ static int dist(const char *call, dt_type_t body, const void *args, size_t args_
         if (!dt__plug.all(!a)) r = dt__error(a ? a : DT_ENOMEM, call, NULL, "planning the transfers of %u tasks", n);
     }
     if (r) {
+        /* r == DT__ITER_PLAIN: rank 0 runs the body every iteration */
         for (uint32_t k = 0; k < n; k++) dt__task_unref(t[k]);
         free(t);
         plan_free(&p, nranks);
@@ -610,7 +619,13 @@ int dt__iter_dist_run(const char *call, dt_type_t body, const void *args, size_t
     int r = dt_taskwait();
     if (r) return r;
     dt__hooks.iter_announce(body, args, args_size, max, every, cond ? DT__ITER_WHILE : 0);
-    return dist(call, body, args, args_size, max, every, cond != NULL, cond, cond_arg, run);
+    r = dist(call, body, args, args_size, max, every, cond != NULL, cond, cond_arg, run);
+    if (r != DT__ITER_PLAIN) return r;
+    void *copy = args_size ? malloc(args_size) : NULL;
+    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
+    r = dt__iter_plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);
+    free(copy);
+    return r;
 }
 
 void dt__iter_dist_serve(void *arg)

@@ -405,8 +405,8 @@ static int wait_earlier(const iter_graph *g, dt__task *p)
  * distributed) or a final task (whose
  * children run undeferred anyway): the body runs every iteration, and the
  * caller waits for all its children at the end of every round. */
-static int plain_loop(dt_type_t body, const void *args, size_t args_size, long max, long every,
-                      int (*cond)(void *), void *cond_arg, long *run, void *copy)
+int dt__iter_plain_loop(dt_type_t body, const void *args, size_t args_size, long max, long every,
+                        int (*cond)(void *), void *cond_arg, long *run, void *copy)
 {
     int r = DT_OK;
     for (long done = 0; done < max;) {
@@ -475,7 +475,7 @@ int dt__taskiter_run(const char *call, dt_type_t body, const void *args, size_t 
     if ((dt__offloading() && p != &dt__root) || (p->flags & DT_TF_FINAL)) {
         void *copy = args_size ? malloc(args_size) : NULL;
         if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
-        r = plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);
+        r = dt__iter_plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);
         free(copy);
         return r;
     }

@@ -38,6 +38,10 @@ int dt__iter_record(const char *call, dt_type_t body, const void *args, size_t a
  * and replays it in rounds of `every` iterations, at most max; after each
  * round, next(ctx, iterations done) says whether to go on. */
 int dt__iter_replay(dt__task **t, uint32_t n, long max, long every, bool (*next)(void *, long), void *ctx);
+/* The body run every iteration (copy: args_size bytes of room), the caller
+ * waiting for its children at the end of every round. */
+int dt__iter_plain_loop(dt_type_t body, const void *args, size_t args_size, long max, long every,
+                        int (*cond)(void *), void *cond_arg, long *run, void *copy);
 /* The root's dt_taskiter in a dt_main job of several ranks. */
 int dt__iter_dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max,
                       long every, int (*cond)(void *), void *cond_arg, long *run);

@@ -7,9 +7,9 @@
  * of the tile); ordinary tasks spread the grid over the ranks before the
  * taskiter and read and write it on other ranks after it; dt_taskiter_while
  * stops on rank 0's condition; and the refusals: a body that records another
- * graph on some rank (DT_ETASKITER), memory outside the common address space
- * (DT_ERANGE), a concurrent access (DT_ETASKITER).  After each refusal the
- * job goes on.
+ * graph on some rank (DT_ETASKITER) and memory outside the common address
+ * space (DT_ERANGE), after which the job goes on; and a concurrent access,
+ * which makes it run the plain loop.
  *
  *   usage: iter            all of the above
  *          iter random     random iteration graphs (2-D regions, random
@@ -169,11 +169,16 @@ static void refusals(void)
     a.hint = HINT_MALLOC;
     a.other = &local;
     CHECK((r = dt_taskiter(T_SWEEP, &a, sizeof a, 4)) == DT_ERANGE, "memory outside the common space: %d", r);
-    a.hint = HINT_CONCURRENT;
-    a.other = d;
-    CHECK((r = dt_taskiter(T_SWEEP, &a, sizeof a, 4)) == DT_ETASKITER, "a concurrent access: %d", r);
     CHECK(local == 0, "nothing ran");
     compare(u, s, N, "after the refusals");
+    /* a concurrent access: the body runs every iteration (the plain loop) */
+    a.hint = HINT_CONCURRENT;
+    a.other = d;
+    *d = 0;
+    CHECK((r = dt_taskiter(T_SWEEP, &a, sizeof a, 4)) == DT_OK, "a concurrent access: %d", r);
+    CHECK(*d == 1.875, "the concurrent task ran every iteration: %g", *d);
+    sequential(s, N, 4);
+    compare(u, s, N, "dt_taskiter with a concurrent access");
     /* and the job goes on */
     a.hint = HINT_ROWS;
     CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, 4) == DT_OK, "dt_taskiter after the refusals");

@@ -552,8 +552,8 @@ static bool round_end(void *arg, long done)
     return more;
 }
 
-static int dist(const char *call, dt_type_t body, const void *args, size_t args_size, long max, long every,
-                bool is_while, int (*cond)(void *), void *cond_arg, long *run)
+static int dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max, long every,
+                    bool is_while, int (*cond)(void *), void *cond_arg, long *run)
 {
     int me = dt__rt.rank, nranks = dt__rt.nranks;
     dt__task **t = NULL;
@@ -610,6 +610,17 @@ static int dist(const char *call, dt_type_t body, const void *args, size_t args_
     /* only allocation can fail there, before any round: every rank fails */
     plan_free(&p, nranks);
     return r ? dt__error(r, call, NULL, "building the graph") : DT_OK;
+}
+
+/* Every rank is done before any returns: rank 0 must not announce the next
+ * taskiter while another rank still replays this one (its taskiter would
+ * start beside this one there, in the same memory). */
+static int dist(const char *call, dt_type_t body, const void *args, size_t args_size, long max, long every,
+                bool is_while, int (*cond)(void *), void *cond_arg, long *run)
+{
+    int r = dist_run(call, body, args, args_size, max, every, is_while, cond, cond_arg, run);
+    dt__plug.all(true);
+    return r;
 }
 
 int dt__iter_dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max,

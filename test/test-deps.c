@@ -892,7 +892,7 @@ static void iter_body(void *args)
     iter_args *a = args;
     atomic_fetch_add(&iter_runs, 1);
     if (a->value != 7) atomic_fetch_add(&iter_bad, 1);
-    a->value = -1;                      /* each iteration gets a fresh copy */
+    a->value = -1;                      /* the body gets a copy of the args */
     dt_access_t acc = { DT_INOUT, a->cell, sizeof *a->cell, 0, 0 };
     dt_task_create(TU_TYPE(iter_child), &a->cell, sizeof a->cell, &acc, 1, NULL);
 }

@@ -82,6 +82,48 @@ START_TEST(zero_iterations)
 }
 END_TEST
 
+/* ---- iterations overlap; a task's own instances do not ------------------------------ */
+
+static atomic_int a_runs, a_saw = -1, b_runs, b_inside, b_overlap;
+static atomic_int b_enough;
+static void a_fn(void *a)
+{
+    (void)a;
+    if (atomic_fetch_add(&a_runs, 1) == 0) atomic_store(&a_saw, tu_wait_flag(&b_enough));
+}
+static void b_fn(void *a)
+{
+    (void)a;
+    if (atomic_fetch_add(&b_inside, 1)) atomic_store(&b_overlap, 1);
+    for (volatile int i = 0; i < 20000; i++) {}
+    atomic_fetch_sub(&b_inside, 1);
+    if (atomic_fetch_add(&b_runs, 1) + 1 >= 3) atomic_store(&b_enough, 1);
+}
+static void overlap_body(void *a)
+{
+    (void)a;
+    dt_access_t wa = { DT_INOUT, &x[0], sizeof x[0], 0, 0 };
+    dt_access_t rb = { DT_IN, &x[1], sizeof x[1], 0, 0 };   /* no conflict with itself */
+    TU_REQUIRE(dt_task_create(TU_TYPE(a_fn), NULL, 0, &wa, 1, NULL) == DT_OK);
+    TU_REQUIRE(dt_task_create(TU_TYPE(b_fn), NULL, 0, &rb, 1, NULL) == DT_OK);
+}
+
+/* The first instance of a waits until b has run three times: that needs
+   b's instances of iterations 1 and 2 to start before a's of iteration 0
+   ends (no barrier between iterations); b's instances never run at once. */
+START_TEST(iterations_overlap)
+{
+    tu_workers(2);
+    TU_INIT();
+    ck_assert_int_eq(dt_taskiter(TU_TYPE(overlap_body), NULL, 0, 6), DT_OK);
+    ck_assert_int_eq(tu_get(&a_saw), 1);
+    ck_assert_int_eq(tu_get(&a_runs), 6);
+    ck_assert_int_eq(tu_get(&b_runs), 6);
+    ck_assert_int_eq(tu_get(&b_overlap), 0);
+    TU_FINI();
+}
+END_TEST
+
 /* ---- 2-D regions: a column and a row of a small grid -------------------------------- */
 
 #define GW 16
@@ -491,6 +533,7 @@ static Suite *taskiter_suite(void)
     TCase *tc = tu_tcase(s, "replay");
     tcase_add_loop_test(tc, chain_order, 0, 2);
     tcase_add_test(tc, zero_iterations);
+    tcase_add_test(tc, iterations_overlap);
     tcase_add_test(tc, grid_2d);
     tcase_add_loop_test(tc, children, 0, 2);
     tcase_add_test(tc, commutative_reduction);

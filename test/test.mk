@@ -14,8 +14,8 @@ ORACLE_WORKERS ?= 1 2
 ORACLE_TASKS   ?= 20000
 # iterative mode: ORACLE_ITER_TASKS tasks per iteration, ORACLE_ITERS iterations,
 # run sequentially, as a plain loop and as dt_taskiter
-ORACLE_ITER_TASKS ?= 1000
-ORACLE_ITERS      ?= 20
+ORACLE_ITER_TASKS ?= 400
+ORACLE_ITERS      ?= 12
 
 $(BUILD)/test:
 	mkdir -p $@

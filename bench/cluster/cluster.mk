@@ -11,7 +11,7 @@
 CL_DIR = $(BUILD)/bench/cluster
 CL_STARPU_OK := $(shell pkg-config --exists starpumpi-1.3 && command -v mpicc.openmpi \
                   >/dev/null && command -v mpiexec.openmpi >/dev/null && echo 1)
-CL_BINS = $(CL_DIR)/micro $(CL_DIR)/apps $(if $(CL_STARPU_OK),$(CL_DIR)/starpu-apps)
+CL_BINS = $(CL_DIR)/micro $(CL_DIR)/apps $(CL_DIR)/outstanding $(if $(CL_STARPU_OK),$(CL_DIR)/starpu-apps)
 
 .PHONY: bench-cluster bench-cluster-quick
 bench: bench-cluster
@@ -25,6 +25,9 @@ $(CL_DIR)/common.o: bench/cluster/common.c bench/cluster/common.h | $(CL_DIR)
 
 $(CL_DIR)/micro: bench/cluster/micro.c $(LIBA) | $(CL_DIR)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags mpich) $< -o $@ $(LINK_DTASK)
+
+$(CL_DIR)/outstanding: bench/cluster/outstanding.c $(LIBA) | $(CL_DIR)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
 
 $(CL_DIR)/apps: bench/cluster/apps.c bench/cluster/common.h $(CL_DIR)/common.o $(LIBA)
 	$(CC) $(CFLAGS_ALL) $< $(CL_DIR)/common.o -o $@ $(LINK_DTASK)

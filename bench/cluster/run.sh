@@ -75,6 +75,8 @@ if [ $quick = 1 ]; then
     dtask DT_NAMESPACE=0 -- mpi2 micro busy 50 1; check 0 verified
     dtask -- mpi2 micro bw 16 4 2; check 0 verified
     dtask DT_PROGRESS=workers -- mpi2 micro bw 8 4 1; check 0 verified
+    dtask -- outstanding 20000; check 0 verified
+    dtask -- mpi2 outstanding 20000; check 0 verified
     for app in matmul cholesky; do
         dtask -- apps $app 256 64; check 0 verified
         dtask -- mpi2 apps $app 256 64; check 0 verified

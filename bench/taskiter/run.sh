@@ -56,12 +56,12 @@ if grep -q WRONG "$log"; then echo "run.sh: a run gave a wrong result (see $log)
 # val BENCH MODE KEY: every value of KEY on that bench's lines of that mode
 val() { awk -v b="bench=$1" -v m="mode=$2" -v k="$3" '$1 == b && $2 == m {
           for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$log"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 list() { tr '\n' ' ' | sed 's/ $//'; }
 hs=$(val heat serial seconds | median); ht=$(val heat taskiter seconds | median); hl=$(val heat loop seconds | median)
 speedup=$(awk -v a="$hs" -v b="$ht" 'BEGIN { printf "%.2f", a / b }')
 loop_speedup=$(awk -v a="$hs" -v b="$hl" 'BEGIN { printf "%.2f", a / b }')
-met=$(awk -v s="$speedup" 'BEGIN { print s >= 1.8 ? "met" : "NOT met" }')
+met=$(awk -v s="$speedup" 'BEGIN { print (s >= 1.8 ? "met" : "NOT met") }')
 nt=$(val tasks taskiter ns_per_task | median); nl=$(val tasks loop ns_per_task | median)
 
 # instructions per task: iterations T1 and T2 = 2 T1, 1 worker, differenced

@@ -54,18 +54,27 @@ static int check_access(const dt_access_t *a, size_t i, const char *call, const 
     return DT_OK;
 }
 
-/* The rows of all accesses of non-zero size: the pieces that registering
- * them enters in the dependency map.  Reserved before the task is linked
- * (DT_ENOMEM then, with nothing to undo). */
-static int reserve_pieces(const dt_access_t *acc, size_t n_acc, const char *call, const char *label)
+/* Checks every access; *pieces: their rows (of those of non-zero size),
+ * which registering them enters in the dependency map. */
+static int check_accesses(const dt_access_t *acc, size_t n_acc, const char *call, const char *label,
+                          size_t *pieces)
 {
-    size_t pieces = 0;
-    for (size_t i = 0; i < n_acc; i++)
-        if (acc[i].size && __builtin_add_overflow(pieces, acc[i].rows > 1 ? acc[i].rows : 1, &pieces))
-            pieces = SIZE_MAX;
-    if (dt__deps_reserve(pieces))
-        return dt__error(DT_ENOMEM, call, label, "%zu rows in the accesses", pieces);
+    int r;
+    size_t n = 0;
+    for (size_t i = 0; i < n_acc; i++) {
+        if ((r = check_access(&acc[i], i, call, label))) return r;
+        if (acc[i].size && __builtin_add_overflow(n, acc[i].rows > 1 ? acc[i].rows : 1, &n)) n = SIZE_MAX;
+    }
+    *pieces = n;
     return DT_OK;
+}
+
+/* The fragments for the pieces, taken before the task is linked: DT_ENOMEM
+ * then has nothing to undo. */
+static int reserve_pieces(size_t pieces, const char *call, const char *label)
+{
+    if (DT_LIKELY(dt__deps_reserve(pieces) == DT_OK)) return DT_OK;
+    return dt__error(DT_ENOMEM, call, label, "%zu rows in the accesses", pieces);
 }
 
 static void fill_access(dt__access *x, const dt_access_t *a)
@@ -188,8 +197,8 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         return dt__error(DT_ELIMIT, call, label, "args_size %zu above DT_ARGS_MAX (%zu)", args_size, DT_ARGS_MAX);
     if (!acc && n_acc) return dt__error(DT_EFAULT, call, label, "NULL access list with count %zu", n_acc);
     if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, label, "too many accesses");
-    for (size_t i = 0; i < n_acc; i++)
-        if ((r = check_access(&acc[i], i, call, label))) return r;
+    size_t pieces;
+    if ((r = check_accesses(acc, n_acc, call, label, &pieces))) return r;
     if (attr) {
         if (attr->node != DT_NODE_ANY && (attr->node < 0 || attr->node >= dt__rt.nranks))
             return dt__error(DT_ERANGE, call, label, "node %d of %d ranks", attr->node, dt__rt.nranks);
@@ -200,7 +209,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
         tls_inline_depth < DT__INLINE_MAX && !dt__iter_recording && dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
-    if ((r = reserve_pieces(acc, n_acc, call, label))) return r;
+    if ((r = reserve_pieces(pieces, call, label))) return r;
     dt__task *t = dt__task_try_alloc((uint32_t)n_acc, args_size);
     if (!t) return dt__error(DT_ENOMEM, call, label, "a task of %zu accesses and %zu bytes of args", n_acc, args_size);
     if (args_size) memcpy(t->args, args, args_size);
@@ -295,10 +304,10 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     dt__task *p = dt__current();
     if (!acc && n_acc) return dt__error(DT_EFAULT, call, p->label, "NULL access list with count %zu", n_acc);
     if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, p->label, "too many accesses");
-    for (size_t i = 0; i < n_acc; i++)
-        if ((r = check_access(&acc[i], i, call, p->label))) return r;
+    size_t pieces;
+    if ((r = check_accesses(acc, n_acc, call, p->label, &pieces))) return r;
     if (!n_acc) return DT_OK;
-    if ((r = reserve_pieces(acc, n_acc, call, p->label))) return r;
+    if ((r = reserve_pieces(pieces, call, p->label))) return r;
     /* A marker child that waits like an inout on the regions and has no body. */
     dt__task *m = dt__task_try_alloc((uint32_t)n_acc, 0);
     if (!m) return dt__error(DT_ENOMEM, call, p->label, "a marker of %zu accesses", n_acc);

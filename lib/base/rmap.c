@@ -52,9 +52,9 @@ static void walk_rect(dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uin
     while (pos < r1) {
         if (!b || b->node.start > pos) {        /* rows no band holds yet */
             uintptr_t end = b && b->node.start < r1 ? b->node.start : r1;
-            dt__band *h = band_new(pos, end);
-            dt__rtree_insert(&m->bands, &h->node);
-            b = h;
+            dt__band *nb = band_new(pos, end);
+            dt__rtree_insert(&m->bands, &nb->node);
+            b = nb;
         }
         if (b->node.start < pos) b = band_split(m, b, pos, ops);
         if (b->node.end > r1) band_split(m, b, r1, ops);

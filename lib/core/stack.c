@@ -41,7 +41,12 @@ typedef struct call {
 static DT_TLS segment spare;       /* the segment of the last call, for the next */
 static DT_TLS call *tls_call;      /* makecontext passes only ints: the call goes here */
 
-static uintptr_t limit_of(uintptr_t lowest) { return lowest + DT__STACK_MARGIN; }
+/* Switch once less than the margin is left (half the stack, for a small
+ * one: a body may need as much room as a thread's stack gives). */
+static uintptr_t limit_of(uintptr_t lowest, size_t size)
+{
+    return lowest + (size / 2 < DT__STACK_MARGIN ? size / 2 : DT__STACK_MARGIN);
+}
 
 /* The thread's own stack, from glibc (for the main thread, from the stack
  * rlimit); 0 if it cannot say, and then no body ever switches. */
@@ -53,7 +58,7 @@ static uintptr_t own_limit(void)
     if (pthread_getattr_np(pthread_self(), &a)) return 0;
     int r = pthread_attr_getstack(&a, &addr, &size);
     pthread_attr_destroy(&a);
-    return r || size <= 2 * DT__STACK_MARGIN ? 0 : limit_of((uintptr_t)addr);
+    return r ? 0 : limit_of((uintptr_t)addr, size);
 }
 
 static void trampoline(void)
@@ -123,7 +128,7 @@ void dt__stack_call_slow(void (*fn)(void *), void *arg)
     c.here.uc_link = &c.back;
     makecontext(&c.here, trampoline, 0);
     uintptr_t saved = dt__stack_limit;
-    dt__stack_limit = limit_of((uintptr_t)c.seg.base + (uintptr_t)page);
+    dt__stack_limit = limit_of((uintptr_t)c.seg.base + (uintptr_t)page, c.seg.size - (size_t)page);
     tls_call = &c;
 #if defined(__SANITIZE_THREAD__)
     c.tsan_caller = __tsan_get_current_fiber();

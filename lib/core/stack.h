@@ -5,7 +5,7 @@
  * its own thread's stack, under its frame: a chain of tasks that each wait
  * for their child nests one frame group per level, about 0.5 KB, and a
  * depth of 10^5 overflowed the 8 MiB of a thread.  Once less than
- * DT__STACK_MARGIN is left, the next body runs on a segment of its own
+ * DT__STACK_MARGIN (or half a smaller stack) is left, the next body runs on a segment of its own
  * (mapped, lazily touched, reused by the thread), so nesting is bounded by
  * memory only. */
 #ifndef DT_STACK_H

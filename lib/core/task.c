@@ -144,7 +144,9 @@ static void drain(void)
                 /* satisfied: every predecessor has released these bytes.  The
                  * blocker goes first: once the task is ready it may finish
                  * and be freed by another thread. */
-                fire(a, &a->satisfied, &a->gate_waiters);
+                if (a->weak) fire(a, &a->satisfied, &a->gate_waiters);
+                else    /* only a weak access is a gate its children's accesses wait on */
+                    atomic_store_explicit(&a->satisfied, true, memory_order_relaxed);
                 if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
                     if (DT_UNLIKELY(t->ext)) dt__hooks.released(a);
                     fire(a, &a->released, &a->succ);

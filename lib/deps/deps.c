@@ -25,7 +25,7 @@ struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
 /* Fragment nodes come and go with every split and merge: keep them per thread. */
 #define FRAG_CACHE 4096
 static DT_TLS dt__frag *frag_cache;
-static DT_TLS unsigned frag_cache_n;
+DT_TLS unsigned dt__frag_cache_n;
 
 /* Every registration makes a group and drops one: keep them per thread. */
 #define GROUP_CACHE 4096
@@ -72,27 +72,27 @@ static void group_unref(dt__group *g)
     }
 }
 
-int dt__deps_reserve(size_t pieces)
+int dt__deps_reserve_slow(size_t pieces)
 {
     static size_t most;       /* fragments that physical memory could hold */
     if (!most) most = (size_t)sysconf(_SC_PHYS_PAGES) / sizeof(dt__frag) * (size_t)sysconf(_SC_PAGESIZE);
     if (pieces > most || pieces > UINT_MAX / 2) return DT_ENOMEM;
-    size_t want = 2 * pieces + 2;   /* a piece may split a fragment in three */
-    while (frag_cache_n < want) {
+    size_t want = 2 * pieces + 2;
+    while (dt__frag_cache_n < want) {
         dt__frag *f = malloc(sizeof *f);
         if (!f) {
             /* give back what went beyond the usual cache */
-            while (frag_cache_n > FRAG_CACHE) {
+            while (dt__frag_cache_n > FRAG_CACHE) {
                 dt__frag *x = frag_cache;
                 frag_cache = x->parent;
-                frag_cache_n--;
+                dt__frag_cache_n--;
                 free(x);
             }
             return DT_ENOMEM;
         }
         f->parent = frag_cache;
         frag_cache = f;
-        frag_cache_n++;
+        dt__frag_cache_n++;
     }
     return DT_OK;
 }
@@ -104,7 +104,7 @@ void dt__deps_thread_exit(void)
         frag_cache = f->parent;
         free(f);
     }
-    frag_cache_n = 0;
+    dt__frag_cache_n = 0;
     while (group_cache) {
         dt__group *g = group_cache;
         group_cache = (dt__group *)g->red;
@@ -406,10 +406,10 @@ void dt__deps_combine(void *args)
 
 static void frag_free(dt__frag *f)
 {
-    if (frag_cache_n < FRAG_CACHE) {
+    if (dt__frag_cache_n < FRAG_CACHE) {
         f->parent = frag_cache;
         frag_cache = f;
-        frag_cache_n++;
+        dt__frag_cache_n++;
     } else {
         free(f);
     }
@@ -420,7 +420,7 @@ static dt__frag *frag_new(uintptr_t s, uintptr_t e, dt__group *cur, dt__group *b
     dt__frag *f = frag_cache;
     if (f) {
         frag_cache = f->parent;
-        frag_cache_n--;
+        dt__frag_cache_n--;
     } else {
         f = dt__xmalloc(sizeof *f);
     }
@@ -692,7 +692,9 @@ static intptr_t floor_div(intptr_t a, intptr_t b)
  * [-(nb - 1), na - 1] has b0 - a0 - wa < k*S < b0 - a0 + wb. */
 static bool rows_meet(uintptr_t a0, size_t wa, size_t na, uintptr_t b0, size_t wb, size_t nb, size_t S)
 {
-    intptr_t D = (intptr_t)(b0 - a0), s = (intptr_t)S;
+    /* one row each: any S > 0 gives the same answer (a plain range from
+       another rank may come with stride 0) */
+    intptr_t D = (intptr_t)(b0 - a0), s = S ? (intptr_t)S : 1;
     intptr_t k = floor_div(D - (intptr_t)wa, s) + 1;
     if (k < 1 - (intptr_t)nb) k = 1 - (intptr_t)nb;
     return k <= (intptr_t)na - 1 && k * s < D + (intptr_t)wb;

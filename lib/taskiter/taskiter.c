@@ -63,7 +63,7 @@ typedef struct iter_graph {
     uint32_t n;
     uint32_t *edges;
     long niter;                 /* iterations of the current round */
-    atomic_long remaining;      /* instances of the round not yet completed */
+    atomic_long remaining;      /* tasks whose last instance of the round has not completed */
 } iter_graph;
 
 /* Children of a replayed task add to and take from its accesses' blockers:
@@ -75,8 +75,8 @@ typedef struct iter_graph {
 int dt__taskiter_record(dt__task *t)
 {
     dt__iter_rec *r = dt__iter_recording;
+    const char *label = t->label;
     if (t->flags & DT_TF_IF0) {
-        const char *label = t->label;
         dt__task_unref(t);
         if (!r->err) r->err = DT_ETASKITER;
         return dt__error(DT_ETASKITER, "dt_task_create", label,
@@ -88,7 +88,7 @@ int dt__taskiter_record(dt__task *t)
         if (!v) {
             dt__task_unref(t);
             if (!r->err) r->err = DT_ENOMEM;
-            return dt__error(DT_ENOMEM, "dt_task_create", t->label, "recording a dt_taskiter body");
+            return dt__error(DT_ENOMEM, "dt_task_create", label, "recording a dt_taskiter body");
         }
         r->t = v;
         r->cap = cap;
@@ -357,8 +357,11 @@ void dt__taskiter_completed(dt__task *t)
         for (uint32_t e = x->nsame; e < x->nsucc; e++) count_down(g, &g->node[x->succ[e]], i + 1);
         count_down(g, x, i + 1);
     }
-    /* the last instance: the waiter may free the graph as soon as it sees this */
-    if (atomic_fetch_sub_explicit(&g->remaining, 1, memory_order_acq_rel) == 1) dt__sched_wake_all();
+    /* Each task's instances run one after the other, so the round is over
+     * when every task has completed its last one.  The waiter may free the
+     * graph as soon as it sees the count reach zero. */
+    if (i + 1 == g->niter && atomic_fetch_sub_explicit(&g->remaining, 1, memory_order_acq_rel) == 1)
+        dt__sched_wake_all();
 }
 
 static bool round_done(void *arg)
@@ -369,7 +372,7 @@ static bool round_done(void *arg)
 static void run_round(iter_graph *g, long niter, dt__task *scope)
 {
     g->niter = niter;
-    atomic_store(&g->remaining, (long)g->n * niter);
+    atomic_store(&g->remaining, (long)g->n);
     for (uint32_t k = 0; k < g->n; k++) {
         atomic_store_explicit(&g->node[k].pending[0], g->node[k].npred0, memory_order_relaxed);
         atomic_store_explicit(&g->node[k].pending[1], g->node[k].npred, memory_order_relaxed);

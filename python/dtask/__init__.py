@@ -129,8 +129,10 @@ def region(x):
     if ai is not None:
         addr = ai["data"][0]
         shape, strides = ai["shape"], ai["strides"]
+        if strides is None:  # C-contiguous
+            return addr, x.nbytes, 0, 0
         item = x.itemsize
-        if strides is None or x.flags.c_contiguous:
+        if x.flags.c_contiguous:
             return addr, x.nbytes, 0, 0
         if len(shape) == 2 and strides[1] == item and strides[0] >= shape[1] * item:
             return addr, shape[1] * item, shape[0], strides[0]
@@ -177,12 +179,7 @@ def _accesses(access):
     n = len(access)
     if not n:
         return None, 0
-    arr = (dt_access_t * n)()
-    for i, (mode, x) in enumerate(access):
-        a = arr[i]
-        a.mode = mode
-        a.addr, a.size, a.rows, a.stride = region(x)
-    return arr, n
+    return (dt_access_t * n)(*[(mode,) + tuple(region(x)) for mode, x in access]), n
 
 
 def taskwait(*access):
@@ -275,14 +272,21 @@ class NativeType(TaskType):
         # ctypes lays a Structure out like C: it is the args block as it is
         assert ctypes.sizeof(self._struct) == size.value
         assert all(getattr(self._struct, f[0]).offset == offs[i] for i, f in enumerate(fields))
-        self._conv = tuple(_ptr if c == FFI["PTR"] else float if c in (FFI["FLOAT"], FFI["DOUBLE"])
-                           else int for c in codes)
+        # ctypes converts numbers (numpy's too) itself: only pointers need a look
+        self._ptrs = tuple(i for i, c in enumerate(codes) if c == FFI["PTR"])
 
     def __call__(self, *args, access=(), node=None, priority=0, label=None, final=False, if0=False):
         if len(args) != len(self.codes):
             raise DtaskError(ERRORS["DT_ESIGNATURE"], "%s takes %d arguments, %d given"
                              % (self.name, len(self.codes), len(args)))
-        a = self._struct(*[f(v) for f, v in zip(self._conv, args)])
+        if self._ptrs:
+            args = list(args)
+            for i in self._ptrs:
+                args[i] = _ptr(args[i])
+        try:
+            a = self._struct(*args)
+        except TypeError as e:
+            raise DtaskError(ERRORS["DT_EINVAL"], "%s: %s" % (self.name, e)) from None
         arr, n = _accesses(access)
         _check(lib.dt_task_create(self.id, ctypes.byref(a), ctypes.sizeof(a), arr, n,
                                   _attr(node, priority, label, final, if0)), "dt_task_create " + self.name)
@@ -389,7 +393,7 @@ class PyType(TaskType):
                 args, kwargs = pickle.loads(ctypes.string_at(p + 8, n))
                 fn(*[a.array() if type(a) is _ArrayRef else a for a in args], **kwargs)
             except BaseException as e:  # never unwind through C: kept for the next wait
-                if rank_or_zero() != 0:
+                if _rank_or_zero() != 0:
                     traceback.print_exc()
                 with _errors_lock:
                     _task_errors.append(e)
@@ -411,7 +415,7 @@ class PyType(TaskType):
                "dt_task_create " + self.name)
 
 
-def rank_or_zero():
+def _rank_or_zero():
     r = lib.dt_rank()
     return r if r > 0 else 0
 

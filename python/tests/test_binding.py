@@ -225,6 +225,7 @@ def test_task_errors():
     x = np.zeros(4)
     assert code(daxpy, 4, 1.0, x, 1, x) == "DT_ESIGNATURE"                       # one argument short
     assert code(daxpy, 4, 1.0, x, 1, "x", 1) == "DT_EINVAL"                      # not a pointer
+    assert code(daxpy, 4, "one", x, 1, x, 1) == "DT_EINVAL"                      # not a number
     assert code(daxpy, 4, 1.0, x, 1, x, 1, access=[(99, x)]) == "DT_EMODE"
     assert code(daxpy, 4, 1.0, x, 1, x, 1, access=[dtask.INOUT(x)], node=5) == "DT_ERANGE"
     assert code(dtask.taskwait, (dtask.DT_IN | 0x80, x)) == "DT_EMODE"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "dtask.h"
 #include "cluster/cluster.h"
@@ -23,8 +24,14 @@ static const char *mode;
 static void work_fn(void *p) { (void)p; }
 static void die_fn(void *p) { (void)p; _exit(3); }
 static void only0_fn(void *p) { (void)p; }
-static volatile int zero;
-static void segv_fn(void *p) { (void)p; *(volatile int *)(uintptr_t)zero = 1; }
+/* a store to a page with no access (a NULL store would be caught by UBSan
+   before it faults) */
+static void segv_fn(void *p)
+{
+    (void)p;
+    volatile char *q = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q != MAP_FAILED) *q = 1;
+}
 static void exit_fn(void *p) { (void)p; exit(4); }
 
 static int app(int argc, char **argv)

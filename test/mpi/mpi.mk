@@ -8,8 +8,10 @@ MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
 MPI_POLICIES ?= locality balance round-robin local
 # The randomized oracle across ranks (test/oracle.c --cluster): every seed on
-# every rank count, the policies in turn, then one seed under other settings.
+# every rank count, the policies in turn, then one seed under other settings,
+# then ORACLE_MPI_2D_SEED with 90% of the regions 2-D on 2 and 3 ranks.
 ORACLE_MPI_SEEDS ?= 1 2 3
+ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
 ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0"
 
@@ -17,7 +19,7 @@ $(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
 
 .PHONY: test-mpi
-test-mpi: $(MPI_BIN) $(ORACLE)
+test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	@fail=0; for n in $(MPI_RANKS); do for p in $(MPI_POLICIES); do \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \
@@ -83,4 +85,10 @@ test-mpi: $(MPI_BIN) $(ORACLE)
 	s=$(firstword $(ORACLE_MPI_SEEDS)); for cfg in $(ORACLE_MPI_CONFIGS); do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, 2 ranks, $$cfg"; fail=1; }; done; \
+	for n in 2 3; do $(foreach e,heat jacobi, \
+	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) \
+	    || { echo "test-mpi FAILED: $(e) (dt_taskiter as a plain loop), $$n ranks"; fail=1; };) done; \
+	s=$(ORACLE_MPI_2D_SEED); for n in 2 3; do \
+	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) --2d 900 \
+	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks"; fail=1; }; done; \
 	exit $$fail

@@ -87,7 +87,7 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, 2 ranks, $$cfg"; fail=1; }; done; \
 	for n in 2 3; do $(foreach e,heat jacobi, \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) \
-	    || { echo "test-mpi FAILED: $(e) (dt_taskiter as a plain loop), $$n ranks"; fail=1; };) done; \
+	    || { echo "test-mpi FAILED: $(e) (heat: distributed dt_taskiter; jacobi, with a reduction: the plain loop), $$n ranks"; fail=1; };) done; \
 	s=$(ORACLE_MPI_2D_SEED); for n in 2 3; do \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) --2d 900 \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks"; fail=1; }; done; \

@@ -576,7 +576,8 @@ static int dist_run(const char *call, dt_type_t body, const void *args, size_t a
         r = dt__error(DT_ETASKITER, call, NULL,
                       hash != h0 ? "rank %d recorded another graph than rank 0 (types, hints or accesses "
                                    "differ): the body must create the same tasks on every rank"
-                                 : "another rank refused the body (rank %d agrees with rank 0)", me);
+                                 : "another rank recorded another graph or refused the body (rank %d agrees "
+                                   "with rank 0)", me);
     if (!r && plain) r = DT__ITER_PLAIN;       /* alike on every rank: the modes are hashed */
     if (!r) {
         dt__hooks.iter_bcast(p.owner, sizeof *p.owner * n);

@@ -199,6 +199,54 @@ START_TEST(malformed_messages_refused)
 }
 END_TEST
 
+START_TEST(iter_message)
+{
+    size_t len;
+    dt__msg m;
+    const char *why = NULL;
+    char args[3] = "xy";
+    dt__msg in = { .type = DT_MSG_ITER, .type_id = 4, .type_hash = dt__hash_name("sweep"), .args_size = 3,
+                   .args = args, .iter_max = 100, .iter_every = 10, .iter_flags = 1 };
+    char *b = dt__msg_iter(&in, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT_MSG_ITER);
+    ck_assert_uint_eq(m.type_id, 4);
+    ck_assert_uint_eq(m.type_hash, dt__hash_name("sweep"));
+    ck_assert_uint_eq(m.args_size, 3);
+    ck_assert_mem_eq(m.args, "xy", 3);
+    ck_assert_int_eq(m.iter_max, 100);
+    ck_assert_int_eq(m.iter_every, 10);
+    ck_assert_uint_eq(m.iter_flags, 1);
+    /* cut short: the header's length still matches, the fields do not */
+    size_t hl = sizeof(dt__msg_header);
+    dt__msg_header h;
+    memcpy(&h, b, sizeof h);
+    h.length = 20;
+    memcpy(b, &h, sizeof h);
+    ck_assert_int_eq(dt__msg_decode(b, hl + 20, &m, &why), -1);
+    ck_assert_str_eq(why, "truncated taskiter message");
+    h.length = (uint32_t)(len - hl);
+    memcpy(b, &h, sizeof h);
+    /* args size that does not match the payload */
+    uint32_t bad = 4;
+    memcpy(b + hl + 8, &bad, 4);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "taskiter payload size does not match its args size");
+    free(b);
+    /* no iterations, a round of none, unknown flags */
+    for (int k = 0; k < 3; k++) {
+        dt__msg x = in;
+        if (k == 0) x.iter_max = 0;
+        if (k == 1) x.iter_every = -1;
+        if (k == 2) x.iter_flags = 2;
+        b = dt__msg_iter(&x, &len);
+        ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+        ck_assert_str_eq(why, "bad taskiter counts");
+        free(b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("msg");
@@ -207,6 +255,7 @@ int main(void)
     tcase_add_test(tc, push_round_trip);
     tcase_add_test(tc, small_messages_round_trip);
     tcase_add_test(tc, malformed_messages_refused);
+    tcase_add_test(tc, iter_message);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -156,6 +156,14 @@ static int tasks(size_t n, long T, const char *mode)
     return !ok;
 }
 
+static int app(int argc, char **argv)
+{
+    const char *mode = argv[argc - 1];
+    return !strcmp(argv[1], "heat")
+               ? heat(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), mode)
+               : tasks(strtoul(argv[2], NULL, 10), strtol(argv[3], NULL, 10), mode);
+}
+
 int main(int argc, char **argv)
 {
     check(dt_type_register("gauss-seidel", gauss_seidel, &T_GS), "dt_type_register");
@@ -170,9 +178,9 @@ int main(int argc, char **argv)
                         "       iter tasks N T taskiter|loop\n");
         return 2;
     }
-    check(dt_init(&argc, &argv), "dt_init");
-    int rc = heat_args ? heat(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), mode)
-                       : tasks(strtoul(argv[2], NULL, 10), strtol(argv[3], NULL, 10), mode);
-    check(dt_finalize(), "dt_finalize");
+    /* dt_main: under mpiexec.mpich -n R, rank 0 runs the program and
+       dt_taskiter is distributed (bench/taskiter/dist.sh) */
+    int rc = dt_main(argc, argv, app);
+    if (rc < 0) check(rc, "dt_main");
     return rc;
 }

@@ -3,7 +3,9 @@
 #   make bench-taskiter        full run; rewrites the "taskiter" section of
 #                              bench/RESULTS.md (part of make bench)
 #   make bench-taskiter-quick  tiny sizes, results checked (part of make bench-quick)
-.PHONY: bench-taskiter bench-taskiter-quick
+#   make bench-taskiter-dist   heat on 2 ranks: the distributed dt_taskiter
+#                              against hand-written MPI (bench/taskiter/dist.sh)
+.PHONY: bench-taskiter bench-taskiter-quick bench-taskiter-dist
 bench: bench-taskiter
 bench-quick: bench-taskiter-quick
 
@@ -15,3 +17,9 @@ bench-taskiter: $(BUILD)/bench/iter
 
 bench-taskiter-quick: $(BUILD)/bench/iter
 	bench/taskiter/run.sh --quick $(BUILD)/bench
+
+$(BUILD)/bench/heat-mpi: bench/taskiter/heat-mpi.c | $(BUILD)/bench
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags mpich) $< -o $@ $(shell pkg-config --libs mpich)
+
+bench-taskiter-dist: $(BUILD)/bench/iter $(BUILD)/bench/heat-mpi
+	bench/taskiter/dist.sh $(BUILD)/bench

@@ -13,6 +13,7 @@ static void plug(void)
 {
     dt__cluster_plug(&dt__plug);
     dt__hooks.replayed = dt__taskiter_completed;
+    dt__hooks.iter_serve = dt__iter_dist_serve;
 }
 
 DT_EXPORT int dt_init(int *argc, char ***argv)

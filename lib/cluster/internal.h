@@ -86,6 +86,8 @@ typedef struct outmsg {
     uint32_t tag;
     pending *pend;              /* OUT_RECV: what the arrival satisfies */
     dt__task *task;             /* OUT_FINISH: to release; OUT_RECV: a pushed task's write-back */
+    void (*done)(void *);       /* a taskiter's transfer (iter.c): call when it completed */
+    void *done_arg;
     struct outmsg *next;
 } outmsg;
 
@@ -307,5 +309,10 @@ int dt__cl_spread_ready(dt__task *t);
 /* Hands pooled tasks to ranks with room (`idle`: a worker here has
    nothing to do, it takes one in any case).  True if it handed any. */
 bool dt__cl_spread_drain(bool idle);
+
+/* iter.c: the distributed taskiter's part of the hook table, and its
+   message on the ranks other than 0 */
+void dt__cl_iter_fill_hooks(dt__hooks_t *h);
+void dt__cl_handle_iter(const dt__msg *m, int peer);
 
 #endif

@@ -62,6 +62,19 @@ void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len)
 
 void *dt__msg_shutdown(size_t *len) { return start(DT_MSG_SHUTDOWN, 0, len); }
 
+void *dt__msg_iter(const dt__msg *m, size_t *len)
+{
+    char *b = start(DT_MSG_ITER, 4 * 4 + 2 * 8 + (size_t)m->args_size, len), *p;
+    if (!b) return NULL;
+    p = b + sizeof(dt__msg_header);
+    uint32_t f[4] = { m->type_id, m->type_hash, m->args_size, m->iter_flags };
+    memcpy(p, f, sizeof f); p += sizeof f;
+    memcpy(p, &m->iter_max, 8); p += 8;
+    memcpy(p, &m->iter_every, 8); p += 8;
+    if (m->args_size) memcpy(p, m->args, m->args_size);
+    return b;
+}
+
 /* A region is sane when its rows do not wrap the address space. */
 static int region_ok(const dt__wire_region *r)
 {
@@ -136,6 +149,18 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
         memcpy(&m->tag, p + sizeof m->region, 4);
         if (!region_ok(&m->region) || m->region.size == 0) FAIL("bad data request region");
         return 0;
+    case DT_MSG_ITER: {
+        uint32_t f[4];
+        if ((size_t)(end - p) < sizeof f + 16) FAIL("truncated taskiter message");
+        memcpy(f, p, sizeof f); p += sizeof f;
+        memcpy(&m->iter_max, p, 8); p += 8;
+        memcpy(&m->iter_every, p, 8); p += 8;
+        m->type_id = f[0]; m->type_hash = f[1]; m->args_size = f[2]; m->iter_flags = f[3];
+        if ((size_t)(end - p) != m->args_size) FAIL("taskiter payload size does not match its args size");
+        if (m->iter_max < 1 || m->iter_every < 1 || m->iter_flags > 1) FAIL("bad taskiter counts");
+        m->args = p;
+        return 0;
+    }
     case DT_MSG_SHUTDOWN:
         if (p != end) FAIL("shutdown with a payload");
         return 0;

@@ -14,8 +14,9 @@ enum dt__msg_type {
     DT_MSG_DONE,            /* an offloaded task completed */
     DT_MSG_DATA_REQ,        /* send me these bytes (a given version) */
     DT_MSG_SHUTDOWN,
-    DT_MSG_PUSH             /* run this task here: a nested task, its data
+    DT_MSG_PUSH,            /* run this task here: a nested task, its data
                                comes with it and its writes go back */
+    DT_MSG_ITER             /* take part in rank 0's dt_taskiter */
 };
 
 /* MPI tags of data messages.  Pulls (a rank asks for bytes) and write-backs
@@ -25,6 +26,10 @@ enum dt__msg_type {
 #define DT_MSG_TAG_PULL0 16u
 #define DT_MSG_TAG_PUSH0 (DT_MSG_TAG_PULL0 + (1u << 20))
 #define DT_MSG_TAG_END (DT_MSG_TAG_PUSH0 + (1u << 20))
+/* The distributed taskiter's transfers: every rank numbers them the same
+ * way from the recorded graph (taskiter/dist.c), so no message names them. */
+#define DT_MSG_TAG_ITER0 DT_MSG_TAG_END
+#define DT_MSG_TAG_ITER_N (1u << 23)
 
 typedef struct dt__wire_region {
     uint64_t addr, size, rows, stride;
@@ -59,6 +64,9 @@ typedef struct dt__msg {
     /* DATA_REQ */
     dt__wire_region region;
     uint32_t tag;
+    /* ITER (and type_id, type_hash, args_size, args) */
+    int64_t iter_max, iter_every;
+    uint32_t iter_flags;
 } dt__msg;
 
 /* Decodes buf[0..len).  0, or -1 with *why naming what is wrong. */
@@ -70,6 +78,8 @@ void *dt__msg_offload(const dt__msg *m, size_t *len);
 void *dt__msg_done(uint64_t task_id, size_t *len);
 void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len);
 void *dt__msg_shutdown(size_t *len);
+/* ITER from type_id, type_hash, args_size, args, iter_max, iter_every, iter_flags */
+void *dt__msg_iter(const dt__msg *m, size_t *len);
 uint32_t dt__hash_name(const char *s);
 
 #endif

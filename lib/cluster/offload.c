@@ -582,6 +582,7 @@ void dt__cl_handle_ctrl(void *buf, size_t len, int peer)
     case DT_MSG_PUSH: handle_offload(&m, peer); break;
     case DT_MSG_DONE: handle_done(&m, peer); break;
     case DT_MSG_DATA_REQ: dt__cl_handle_data_req(&m, peer); break;
+    case DT_MSG_ITER: dt__cl_handle_iter(&m, peer); break;
     default:
         atomic_store(&dt__cl.shutdown, 1);
         dt__sched_wake_all();
@@ -662,4 +663,5 @@ void dt__cl_fill_hooks(dt__hooks_t *h)
     h->freed = forget;
     h->poll = poll_idle;
     h->task_end = task_end;
+    dt__cl_iter_fill_hooks(h);
 }

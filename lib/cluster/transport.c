@@ -150,7 +150,9 @@ static void start_out(outmsg *m)
 
 static void finish_out(outmsg *m)
 {
-    if (m->kind == OUT_RECV && m->task) {
+    if (m->done) {
+        m->done(m->done_arg);
+    } else if (m->kind == OUT_RECV && m->task) {
         if (atomic_fetch_sub(&dt__cl_of(m->task)->pushed->left, 1) == 1) dt__cl_pushed_finish(m->task);
     } else if (m->kind == OUT_RECV) {
         dt__vec ready;

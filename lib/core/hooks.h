@@ -79,7 +79,30 @@ typedef struct dt__hooks {
     /* taskiter: a replayed task (t->iter) completed; its cyclic graph takes
        it (and the reference held for it) over.  Always set. */
     void (*replayed)(struct dt__task *t);
+    /* The distributed taskiter (taskiter/dist.c with cluster/iter.c).
+       iter_announce (rank 0): every other rank is to run iter_serve with a
+       dt__iter_call of these fields (a task of its own, args after it). */
+    void (*iter_announce)(int type, const void *args, size_t args_size, long max, long every, unsigned flags);
+    void (*iter_serve)(void *call);                 /* set by taskiter */
+    /* Post the transfer of a's bytes to (send) or from peer with iteration
+       tag `tag`; done(arg) runs (on any thread) when it completed here. */
+    void (*iter_xfer)(bool send, int peer, const struct dt__access *a, uint32_t tag, void (*done)(void *),
+                      void *arg);
+    /* Rank 0 after a taskiter: it holds every byte, in a new version. */
+    void (*iter_reset)(void);
+    /* Collective: rank 0's len bytes at buf on every rank. */
+    void (*iter_bcast)(void *buf, size_t len);
 } dt__hooks_t;
+
+/* The message of iter_announce as iter_serve receives it. */
+typedef struct dt__iter_call {
+    int type;
+    unsigned flags;
+    long max, every;
+    size_t args_size;
+    unsigned char args[];
+} dt__iter_call;
+#define DT__ITER_WHILE 1u      /* dt_taskiter_while: rank 0 decides after each round */
 
 extern dt__plugin dt__plug;
 extern dt__hooks_t dt__hooks;

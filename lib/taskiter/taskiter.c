@@ -325,7 +325,8 @@ static void launch(iter_graph *g, dt__iter_node *x, long i)
     /* the predecessors of its instance of iteration i+2 all finish after this */
     atomic_store_explicit(&x->pending[i & 1], x->npred, memory_order_relaxed);
     x->t->seq = (uint64_t)i * g->n + x->idx;
-    dt__sched_ready(x->t);
+    if (DT_UNLIKELY(!x->t->fn)) dt__iter_dist_launch(x->t, i, g->niter);   /* a transfer (dist.c) */
+    else dt__sched_ready(x->t);
 }
 
 static void count_down(iter_graph *g, dt__iter_node *x, long i)
@@ -403,11 +404,12 @@ static int wait_earlier(const iter_graph *g, dt__task *p)
     return r;
 }
 
-/* Several ranks (the graph is not partitioned yet) or a final task (whose
+/* A task of a dt_main job of several ranks (only the root's taskiter is
+ * distributed) or a final task (whose
  * children run undeferred anyway): the body runs every iteration, and the
  * caller waits for all its children at the end of every round. */
-static int plain_loop(dt_type_t body, const void *args, size_t args_size, long max, long every,
-                      int (*cond)(void *), void *cond_arg, long *run, void *copy)
+int dt__iter_plain_loop(dt_type_t body, const void *args, size_t args_size, long max, long every,
+                        int (*cond)(void *), void *cond_arg, long *run, void *copy)
 {
     int r = DT_OK;
     for (long done = 0; done < max;) {
@@ -424,6 +426,42 @@ static int plain_loop(dt_type_t body, const void *args, size_t args_size, long m
     return r;
 }
 
+int dt__iter_record(const char *call, dt_type_t body, const void *args, size_t args_size, dt__task ***out,
+                    uint32_t *n)
+{
+    dt__iter_rec rec = { 0 };
+    void *copy = args_size ? malloc(args_size) : NULL;
+    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
+    if (args_size) memcpy(copy, args, args_size);
+    dt__iter_recording = &rec;
+    dt__types[body].fn(copy);
+    dt__iter_recording = NULL;
+    free(copy);
+    if (rec.err) {
+        rec_free(&rec);
+        return dt__error(rec.err, call, NULL, "the body made a call it may not make: nothing ran");
+    }
+    *out = rec.t;
+    *n = rec.n;
+    return DT_OK;
+}
+
+int dt__iter_replay(dt__task **t, uint32_t n, long max, long every, bool (*next)(void *, long), void *ctx)
+{
+    dt__iter_rec rec = { t, n, n, 0 };
+    iter_graph g;
+    int r = graph_build(&g, &rec);
+    if (r) return r;
+    for (long done = 0; done < max;) {
+        long k = every < max - done ? every : max - done;
+        run_round(&g, k, dt__current());
+        done += k;
+        if (!next(ctx, done)) break;
+    }
+    graph_free(&g);
+    return DT_OK;
+}
+
 int dt__taskiter_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max,
                      long every, int (*cond)(void *), void *cond_arg, long *run)
 {
@@ -437,23 +475,17 @@ int dt__taskiter_run(const char *call, dt_type_t body, const void *args, size_t 
     if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* nested */
     if (!max) return DT_OK;
     dt__task *p = dt__current();
-    void *copy = args_size ? malloc(args_size) : NULL;
-    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
-    if (dt__offloading() || (p->flags & DT_TF_FINAL)) {
-        r = plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);
+    if ((dt__offloading() && p != &dt__root) || (p->flags & DT_TF_FINAL)) {
+        void *copy = args_size ? malloc(args_size) : NULL;
+        if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
+        r = dt__iter_plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);
         free(copy);
         return r;
     }
+    if (dt__offloading())       /* the root of a dt_main job: every rank takes part (dist.c) */
+        return dt__iter_dist_run(call, body, args, args_size, max, every, cond, cond_arg, run);
     dt__iter_rec rec = { 0 };
-    if (args_size) memcpy(copy, args, args_size);
-    dt__iter_recording = &rec;
-    dt__types[body].fn(copy);
-    dt__iter_recording = NULL;
-    free(copy);
-    if (rec.err) {
-        rec_free(&rec);
-        return dt__error(rec.err, call, NULL, "the body made a call it may not make: nothing ran");
-    }
+    if ((r = dt__iter_record(call, body, args, args_size, &rec.t, &rec.n))) return r;
     iter_graph g;
     if ((r = graph_build(&g, &rec))) return dt__error(r, call, NULL, "building the graph of %u tasks", rec.n);
     if ((r = wait_earlier(&g, p))) {

@@ -29,4 +29,26 @@ int dt__taskiter_run(const char *call, dt_type_t body, const void *args, size_t 
                      long max_iterations, long every, int (*cond)(void *), void *cond_arg,
                      long *iterations_run);
 
+/* ---- the distributed taskiter (dist.c) ----------------------------------- */
+/* Runs the body once on this thread to record its tasks: *out (malloc'ed,
+ * the caller's) gets them in creation order. */
+int dt__iter_record(const char *call, dt_type_t body, const void *args, size_t args_size, dt__task ***out,
+                    uint32_t *n);
+/* Builds the cyclic graph of t[0..n) (taking the array and the tasks over)
+ * and replays it in rounds of `every` iterations, at most max; after each
+ * round, next(ctx, iterations done) says whether to go on. */
+int dt__iter_replay(dt__task **t, uint32_t n, long max, long every, bool (*next)(void *, long), void *ctx);
+/* The body run every iteration (copy: args_size bytes of room), the caller
+ * waiting for its children at the end of every round. */
+int dt__iter_plain_loop(dt_type_t body, const void *args, size_t args_size, long max, long every,
+                        int (*cond)(void *), void *cond_arg, long *run, void *copy);
+/* The root's dt_taskiter in a dt_main job of several ranks. */
+int dt__iter_dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max,
+                      long every, int (*cond)(void *), void *cond_arg, long *run);
+/* A transfer (a recorded task without a body) of iteration i of a round of
+ * niter is due: it posts its MPI operation and completes when that does. */
+void dt__iter_dist_launch(dt__task *t, long i, long niter);
+/* hooks.iter_serve: a rank other than 0 takes part in rank 0's taskiter. */
+void dt__iter_dist_serve(void *args);
+
 #endif

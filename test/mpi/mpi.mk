@@ -2,7 +2,7 @@
 # timeout (a hang fails).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats ffi spread
+MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -80,6 +80,18 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_PROGRESS=workers DT_NUM_WORKERS=1"; do \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter \
+	    || { echo "test-mpi FAILED: iter, $$n ranks, $$cfg"; fail=1; }; \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter random \
+	    || { echo "test-mpi FAILED: iter random, $$n ranks, $$cfg"; fail=1; }; done; done; \
+	for n in 2 3; do c=""; for t in 4 40; do \
+	  out=$$(DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter stats $$t 2>&1); rc=$$?; \
+	  c="$$c $$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: .*control messages \([0-9]*\) in.*/\1/p')"; \
+	  [ $$rc -eq 0 ] || { echo "test-mpi FAILED: iter stats $$t, $$n ranks (status $$rc)"; fail=1; }; done; \
+	  set -- $$c; if [ $$# -ne 2 ] || [ "$$1" != "$$2" ]; then \
+	    echo "test-mpi FAILED: iter, $$n ranks: rank 0's control messages for 4 and 40 iterations:$$c (want equal)"; fail=1; \
+	  else echo "iter, $$n ranks: $$1 control messages from rank 0 for 4 or 40 iterations (none per iteration)"; fi; done; \
 	i=0; for n in $(MPI_RANKS); do for s in $(ORACLE_MPI_SEEDS); do \
 	  p=$$(echo $(MPI_POLICIES) | cut -d' ' -f$$((i % $(words $(MPI_POLICIES)) + 1))); i=$$((i + 1)); \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \
@@ -97,7 +109,7 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s, 2 ranks, $$cfg"; fail=1; }; done; \
 	for n in 2 3; do $(foreach e,heat jacobi, \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) \
-	    || { echo "test-mpi FAILED: $(e) (dt_taskiter as a plain loop), $$n ranks"; fail=1; };) done; \
+	    || { echo "test-mpi FAILED: $(e) (heat: distributed dt_taskiter; jacobi, with a reduction: the plain loop), $$n ranks"; fail=1; };) done; \
 	s=$(ORACLE_MPI_2D_SEED); for n in 2 3; do \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) --2d 900 \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks"; fail=1; }; done; \

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# dist.sh - the distributed dt_taskiter against hand-written MPI: Gauss-Seidel
+# heat (N B T, default 2048 128 100) on 2 ranks x 1 worker.
+#
+#   bench/taskiter/dist.sh BINDIR [N B T]
+#
+# BENCH_ROUNDS (default 5) rounds; each runs, in an order that rotates per
+# round so that load from other users hits all of them: heat-mpi (pipelined
+# MPI, bench/taskiter/heat-mpi.c), iter heat taskiter under mpiexec -n 2
+# (DT_NUM_WORKERS=1), and the serial sweep in one process.  Every run checks
+# its grid bit for bit, each under BENCH_LOCK (flock; default
+# /work/notes/bench.lock, as bench/cluster/run.sh) so that no two benchmark
+# jobs of anyone on the machine overlap.  Prints the medians and the throughput ratios.  The
+# libdtask time includes what the call does once (waiting for earlier tasks,
+# recording, the transfer analysis, the data to the ranks and back); the MPI
+# time excludes its start and its gather.
+set -eu -o pipefail
+bindir=${1:?usage: dist.sh BINDIR [N B T]}
+N=${2:-2048} B=${3:-128} T=${4:-100}
+rounds=${BENCH_ROUNDS:-5}
+mpiexec=${MPIEXEC:-mpiexec.mpich}
+log=$bindir/taskiter-dist.log
+lock=${BENCH_LOCK:-/work/notes/bench.lock}
+[ -w "$(dirname "$lock")" ] || lock=$bindir/bench.lock
+: > "$log"
+
+one() {
+    local out
+    case $1 in
+    mpi) out=$(flock "$lock" "$mpiexec" -n 2 "$bindir/heat-mpi" "$N" "$B" "$T") ;;
+    taskiter) out=$(DT_NUM_WORKERS=1 flock "$lock" "$mpiexec" -n 2 "$bindir/iter" heat "$N" "$B" "$T" taskiter) ;;
+    serial) out=$(DT_NUM_WORKERS=1 flock "$lock" "$bindir/iter" heat "$N" "$B" "$T" serial) ;;
+    esac
+    echo "$out" >> "$log"
+    case $out in *" verified") ;; *) echo "dist.sh: $1 not verified: $out" >&2; exit 1 ;; esac
+    echo "$1 $(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')"
+}
+
+modes=(mpi taskiter serial)
+results=()
+for ((r = 0; r < rounds; r++)); do
+    for ((k = 0; k < 3; k++)); do results+=("$(one "${modes[(r + k) % 3]}")"); done
+done
+median() { printf '%s\n' "${results[@]}" | awk -v m="$1" '$1 == m { print $2 }' | sort -g |
+           awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mpi=$(median mpi) it=$(median taskiter) ser=$(median serial)
+echo "heat N=$N B=$B T=$T, 2 ranks x 1 worker, medians of $rounds rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "  serial sweep           $ser s"
+echo "  hand-written MPI       $mpi s"
+echo "  dt_taskiter (2 ranks)  $it s   throughput vs MPI: $(awk -v a="$mpi" -v b="$it" 'BEGIN { printf "%.2f", a / b }')x, vs serial: $(awk -v a="$ser" -v b="$it" 'BEGIN { printf "%.2f", a / b }')x"

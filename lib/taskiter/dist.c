@@ -1,0 +1,648 @@
+/* dist.c - dt_taskiter across the ranks of a dt_main job.
+ *
+ * Rank 0's taskiter first waits for every earlier task (dt_taskwait: it then
+ * holds every byte), then announces the body to every rank (one ITER
+ * message each: type, args, counts).  Every rank runs the body once to
+ * record the same tasks; a hash of the recording (types, hints, accesses,
+ * order) is compared once, by collectives that nap rather than spin, and a
+ * mismatch fails the taskiter on every rank.
+ *
+ * Partition: a task belongs to its node hint, else to the home rank
+ * (dt__mem_home) of the first byte it writes, else of the first byte it
+ * reads, else to rank 0.  Rank 0 computes the owners (only it knows the
+ * blocks of dt_dmalloc allocations) and broadcasts them once.
+ *
+ * Transfers: walking the recorded order twice (the second pass starting
+ * from the last writers of the first: the previous iteration's), the
+ * producer of every byte a task reads is its last writer before it.  When
+ * the producer's owner a is not the reader's owner b, the bytes travel
+ * a -> b: one transfer per (producer access, consumer rank, same or previous
+ * iteration), made of its byte pieces, merged and cut into strided regions
+ * (a 2-D tile's column stays one MPI vector).  A transfer is two recorded
+ * tasks without a body: on a, a SEND reading the bytes right after the
+ * producer; on b, a RECV writing them right before the first consumer.
+ * Each rank then keeps only its own tasks and transfers, and the
+ * shared-memory graph (taskiter.c) orders them: the receive waits for the
+ * readers of the old bytes on b, the consumer for the receive, the next
+ * writer on a for the send.  A transfer posts its MPI operations through
+ * the cluster layer (hooks.iter_xfer) and completes when they do: no worker
+ * waits, and in steady state no control message is sent at all.
+ *
+ * Iteration 0 has no previous iteration: before it, rank 0 sends each rank
+ * the bytes its tasks read before they are written (or that are never
+ * written), and transfers from the previous iteration are skipped in
+ * iteration 0 (receive) and in the last iteration (send).  After the last
+ * iteration every rank sends rank 0 the bytes whose last writer it owns,
+ * and rank 0's directory starts afresh (hooks.iter_reset): rank 0 holds
+ * everything, other ranks' caches are stale and fetch again.
+ *
+ * dt_taskiter_while: each round of `every` iterations is run as above (data
+ * back to rank 0 at its end); rank 0 evaluates the condition and
+ * broadcasts the decision (one broadcast per round).
+ *
+ * Refused (on every rank, before anything runs): accesses outside the common
+ * address space (DT_ERANGE).  A graph with concurrent, commutative or
+ * reduction accesses runs as the plain loop (the body every iteration, rank 0
+ * offloading its tasks as usual).  Weak accesses count as strong, and a weak
+ * out as inout. */
+#include <limits.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include "core/hooks.h"
+#include "core/runtime.h"
+#include "mem/mem.h"
+#include "taskiter/taskiter.h"
+
+/* dist()'s answer when the graph has accesses it does not take */
+#define DT__ITER_PLAIN 1
+
+/* MPI tags (hooks.iter_xfer adds its range's base): transfers of the graph
+ * use 2 * region + the parity of the producer's iteration; the phases
+ * before and after use ranges of their own. */
+#define STEADY_MAX (1u << 21)
+#define PHASE_IN (1u << 22)
+#define PHASE_OUT (PHASE_IN + (1u << 21))
+
+/* The args of a transfer task. */
+typedef struct xfer_arg {
+    int peer;
+    bool send;
+    bool prev;                  /* the producer is in the previous iteration */
+    uint32_t base;              /* its first region's global number */
+    atomic_int left;            /* MPI operations of the instance in flight */
+} xfer_arg;
+
+/* ---- transfer tasks ------------------------------------------------------- */
+
+static void xfer_complete(dt__task *t)
+{
+    dt__task_ref(t);            /* the reference a finished body hands over */
+    dt__taskiter_completed(t);
+}
+
+static void xfer_done(void *arg)
+{
+    dt__task *t = arg;
+    xfer_arg *x = t->args;
+    if (atomic_fetch_sub_explicit(&x->left, 1, memory_order_acq_rel) == 1) xfer_complete(t);
+}
+
+void dt__iter_dist_launch(dt__task *t, long i, long niter)
+{
+    xfer_arg *x = t->args;
+    if (x->prev && (x->send ? i == niter - 1 : i == 0)) {
+        xfer_complete(t);
+        return;
+    }
+    long producer_iter = x->send ? i : i - x->prev;
+    atomic_store_explicit(&x->left, (int)t->nacc, memory_order_relaxed);
+    for (uint32_t k = 0; k < t->nacc; k++)
+        dt__hooks.iter_xfer(x->send, x->peer, &t->acc[k], 2 * (x->base + k) + (uint32_t)(producer_iter & 1),
+                            xfer_done, t);
+}
+
+/* ---- pieces and regions --------------------------------------------------- */
+
+typedef struct piece { uintptr_t s, e; } piece;
+
+typedef struct pvec { piece *v; size_t n, cap; } pvec;
+
+static bool pv_push(pvec *p, uintptr_t s, uintptr_t e)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
+        piece *v = realloc(p->v, sizeof *v * cap);
+        if (!v) return false;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = (piece){ s, e };
+    return true;
+}
+
+static int cmp_piece(const void *a, const void *b)
+{
+    const piece *x = a, *y = b;
+    return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* Sorted, overlapping and touching pieces merged. */
+static void pv_merge(pvec *p)
+{
+    if (!p->n) return;
+    qsort(p->v, p->n, sizeof *p->v, cmp_piece);
+    size_t u = 0;
+    for (size_t i = 1; i < p->n; i++) {
+        if (p->v[i].s <= p->v[u].e) {
+            if (p->v[i].e > p->v[u].e) p->v[u].e = p->v[i].e;
+        } else {
+            p->v[++u] = p->v[i];
+        }
+    }
+    p->n = u + 1;
+}
+
+typedef struct region { uintptr_t addr; size_t size, rows, stride; } region;
+
+/* Merged pieces as regions: runs of pieces of one size, one stride apart,
+ * become one 2-D region.  Returns the count written to out (room for p->n). */
+static size_t pv_regions(const pvec *p, region *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n;) {
+        size_t size = p->v[i].e - p->v[i].s, j = i + 1, stride = size;
+        if (j < p->n && p->v[j].e - p->v[j].s == size) {
+            stride = p->v[j].s - p->v[i].s;
+            while (j < p->n && p->v[j].e - p->v[j].s == size && p->v[j].s - p->v[j - 1].s == stride) j++;
+        }
+        out[n++] = (region){ p->v[i].s, size, j - i, j - i > 1 ? stride : size };
+        i = j;
+    }
+    return n;
+}
+
+/* ---- the analysis ------------------------------------------------------- */
+
+static dt__frag *frag_make(uintptr_t s, uintptr_t e, uint64_t a, uint64_t b)
+{
+    dt__frag *f = dt__xmalloc(sizeof *f);
+    memset(f, 0, sizeof *f);
+    f->start = s;
+    f->end = e;
+    f->version = a;
+    f->state = b;
+    return f;
+}
+static void frag_free(dt__frag *f) { free(f); }
+static const dt__rtree_ops map_ops = { frag_make, NULL, frag_free };
+static void no_visit(void *ctx, dt__frag *f) { (void)ctx; (void)f; }
+
+static void map_free(dt__rtree *t)
+{
+    while (t->root) free(dt__rtree_remove(t, t->root));
+}
+
+typedef struct collect { pvec pieces; uint64_t *who; size_t n, cap; } collect;
+
+static void visit_collect(void *ctx, dt__frag *f)
+{
+    collect *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 16;
+        c->who = realloc(c->who, sizeof *c->who * c->cap);
+        if (!c->who) dt__fatal("out of memory");
+    }
+    if (!pv_push(&c->pieces, f->start, f->end)) dt__fatal("out of memory");
+    c->who[c->n++] = f->version | f->state << 63;
+}
+
+typedef struct transfer {
+    uint32_t prod, first;       /* producer task, first consumer task */
+    int src, dst;
+    bool prev;
+    pvec pieces;
+    region *reg;
+    size_t nreg;
+    uint32_t base;
+} transfer;
+
+typedef struct plan {
+    uint32_t n;                 /* recorded tasks */
+    int *owner;
+    uint32_t *acc0;             /* first global access number of each task */
+    uint32_t *task_of;          /* global access -> task */
+    transfer *x;
+    size_t nx;
+    pvec *in;                   /* per rank: what rank 0 sends before the first iteration */
+    pvec *out;                  /* per rank: what it sends rank 0 after the last */
+} plan;
+
+static bool reads(const dt__access *a) { return (a->mode & 0xFF) != DT_OUT; }
+static bool writes(const dt__access *a) { return (a->mode & 0xFF) != DT_IN; }
+
+static void plan_free(plan *p, int nranks)
+{
+    for (size_t i = 0; i < p->nx; i++) {
+        free(p->x[i].pieces.v);
+        free(p->x[i].reg);
+    }
+    for (int r = 0; r < nranks && p->in; r++) free(p->in[r].v);
+    for (int r = 0; r < nranks && p->out; r++) free(p->out[r].v);
+    free(p->in);
+    free(p->out);
+    free(p->x);
+    free(p->owner);
+    free(p->acc0);
+    free(p->task_of);
+}
+
+/* Normalises the accesses, checks them, hashes the recording and finds the
+ * owners.  DT_OK or a code (reported); *plain: an access the distributed
+ * replay does not take (concurrent, commutative, reduction). */
+static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks, plan *p, uint64_t *hash,
+                          bool *plain)
+{
+    uint64_t h = 1469598103934665603ull;
+#define MIX(v) do { uint64_t v_ = (uint64_t)(v); for (int b_ = 0; b_ < 8; b_++) { h ^= (v_ >> (8 * b_)) & 0xFF; h *= 1099511628211ull; } } while (0)
+    MIX(n);
+    uint32_t nacc = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        MIX(t[k]->type);
+        MIX(t[k]->node);
+        MIX(t[k]->nacc);
+        p->acc0[k] = nacc;
+        nacc += t[k]->nacc;
+        int owner = t[k]->node >= 0 ? t[k]->node : -1, first_read = -1;
+        for (uint32_t i = 0; i < t[k]->nacc; i++) {
+            dt__access *a = &t[k]->acc[i];
+            /* rank 0 made its tasks' weak accesses strong (their data must be
+               there before they start), the others did not: alike here */
+            if (a->mode & DT_WEAK) {
+                a->mode &= ~(unsigned)DT_WEAK;
+                if ((a->mode & 0xFF) == DT_OUT) a->mode = (a->mode & ~0xFFu) | DT_INOUT;
+            }
+            a->writes = writes(a);
+            MIX(a->addr);
+            MIX(a->size);
+            MIX(a->rows);
+            MIX(a->stride);
+            MIX(a->mode);
+            if (!a->size) continue;
+            unsigned base = a->mode & 0xFF;
+            if (base != DT_IN && base != DT_OUT && base != DT_INOUT) *plain = true;
+            if (!dt__mem_contains(a->addr, (a->rows - 1) * a->stride + a->size))
+                return dt__error(DT_ERANGE, call, t[k]->label,
+                                 "a task of a distributed dt_taskiter accesses memory outside dt_dmalloc/dt_lmalloc");
+            int home = dt__mem_home(a->addr, nranks);
+            if (owner < 0 && a->writes) owner = home;
+            if (first_read < 0) first_read = home;
+        }
+        p->owner[k] = owner >= 0 ? owner : first_read >= 0 ? first_read : 0;
+    }
+#undef MIX
+    *hash = h;
+    return DT_OK;
+}
+
+/* The transfers, and what goes before and after.  DT_OK or DT_ENOMEM /
+ * DT_ELIMIT (unreported). */
+static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
+{
+    uint32_t nacc = n ? p->acc0[n - 1] + t[n - 1]->nacc : 0;
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < t[k]->nacc; i++) p->task_of[p->acc0[k] + i] = k;
+    /* transfer number of each (producer access, consumer rank, previous?) */
+    size_t nkeys = (size_t)nacc * (size_t)nranks * 2;
+    int32_t *key = malloc(sizeof *key * (nkeys ? nkeys : 1));
+    p->in = calloc((size_t)nranks, sizeof *p->in);
+    p->out = calloc((size_t)nranks, sizeof *p->out);
+    if (!key || !p->in || !p->out) {
+        free(key);
+        return DT_ENOMEM;
+    }
+    for (size_t i = 0; i < nkeys; i++) key[i] = -1;
+    size_t capx = 0;
+    dt__rtree map = { 0 };
+    /* pass 1: the last writers of an iteration */
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < t[k]->nacc; i++) {
+            const dt__access *a = &t[k]->acc[i];
+            if (!a->size || !a->writes) continue;
+            for (size_t r = 0; r < a->rows; r++)
+                dt__rtree_overwrite(&map, a->addr + r * a->stride, a->addr + r * a->stride + a->size, &map_ops,
+                                    p->acc0[k] + i + 1, 0, no_visit, NULL);
+        }
+    /* ... whose owners send them to rank 0 at the end; for the second
+       pass they are the previous iteration's */
+    for (dt__frag *f = dt__rtree_first(&map); f; f = dt__rtree_next(f)) {
+        int o = p->owner[p->task_of[f->version - 1]];
+        if (o && !pv_push(&p->out[o], f->start, f->end)) goto oom;
+        f->state = 1;
+    }
+    /* pass 2: the producer of every byte read */
+    collect c = { 0 };
+    for (uint32_t k = 0; k < n; k++) {
+        int b = p->owner[k];
+        for (uint32_t i = 0; i < t[k]->nacc; i++) {
+            const dt__access *a = &t[k]->acc[i];
+            if (!a->size || !reads(a)) continue;
+            c.n = c.pieces.n = 0;
+            for (size_t r = 0; r < a->rows; r++)
+                dt__rtree_walk(&map, a->addr + r * a->stride, a->addr + r * a->stride + a->size, &map_ops, 0, 0,
+                               visit_collect, &c);
+            for (size_t j = 0; j < c.n; j++) {
+                uint64_t who = c.who[j] & ~(1ull << 63);
+                bool prev = c.who[j] >> 63;
+                piece pc = c.pieces.v[j];      /* walk cut the nodes at the row's ends */
+                if ((!who || prev) && b && !pv_push(&p->in[b], pc.s, pc.e)) goto oom2;
+                if (!who) continue;
+                uint32_t pa = (uint32_t)who - 1, u = p->task_of[pa];
+                int src = p->owner[u];
+                if (src == b) continue;
+                size_t kx = ((size_t)pa * (size_t)nranks + (size_t)b) * 2 + prev;
+                if (key[kx] < 0) {
+                    if (p->nx == capx) {
+                        capx = capx ? 2 * capx : 64;
+                        transfer *nxv = realloc(p->x, sizeof *nxv * capx);
+                        if (!nxv) goto oom2;
+                        p->x = nxv;
+                    }
+                    key[kx] = (int32_t)p->nx;
+                    p->x[p->nx++] = (transfer){ .prod = u, .first = k, .src = src, .dst = b, .prev = prev };
+                }
+                if (!pv_push(&p->x[key[kx]].pieces, pc.s, pc.e)) goto oom2;
+            }
+        }
+        for (uint32_t i = 0; i < t[k]->nacc; i++) {
+            const dt__access *a = &t[k]->acc[i];
+            if (!a->size || !a->writes) continue;
+            for (size_t r = 0; r < a->rows; r++)
+                dt__rtree_overwrite(&map, a->addr + r * a->stride, a->addr + r * a->stride + a->size, &map_ops,
+                                    p->acc0[k] + i + 1, 0, no_visit, NULL);
+        }
+    }
+    free(c.pieces.v);
+    free(c.who);
+    map_free(&map);
+    free(key);
+    uint64_t nreg = 0;
+    for (size_t i = 0; i < p->nx; i++) {
+        transfer *x = &p->x[i];
+        pv_merge(&x->pieces);
+        x->reg = malloc(sizeof *x->reg * x->pieces.n);
+        if (!x->reg) return DT_ENOMEM;
+        x->nreg = pv_regions(&x->pieces, x->reg);
+        x->base = (uint32_t)nreg;
+        nreg += x->nreg;
+        if (nreg > STEADY_MAX) return DT_ELIMIT;
+    }
+    for (int r = 0; r < nranks; r++) {
+        pv_merge(&p->in[r]);
+        pv_merge(&p->out[r]);
+        if (p->in[r].n >= (1u << 20) || p->out[r].n >= (1u << 20)) return DT_ELIMIT;
+    }
+    return DT_OK;
+oom2:
+    free(c.pieces.v);
+    free(c.who);
+oom:
+    map_free(&map);
+    free(key);
+    return DT_ENOMEM;
+}
+
+/* A transfer task of this rank. */
+static dt__task *xfer_task(const transfer *x, bool send)
+{
+    dt__task *t = dt__task_try_alloc((uint32_t)x->nreg, sizeof(xfer_arg));
+    if (!t) return NULL;
+    xfer_arg *a = t->args;
+    a->peer = send ? x->dst : x->src;
+    a->send = send;
+    a->prev = x->prev;
+    a->base = x->base;
+    atomic_init(&a->left, 0);
+    t->label = send ? "taskiter send" : "taskiter receive";
+    t->type = -1;
+    t->parent = dt__current();
+    for (size_t i = 0; i < x->nreg; i++) {
+        dt__access *c = &t->acc[i];
+        c->addr = x->reg[i].addr;
+        c->size = x->reg[i].size;
+        c->rows = x->reg[i].rows;
+        c->stride = x->reg[i].stride;
+        c->mode = send ? DT_IN : DT_OUT;
+        c->kind = send ? DT_K_IN : DT_K_EXCL;
+        c->writes = !send;
+    }
+    return t;
+}
+
+/* This rank's sequence: its tasks and transfers in recorded order (the
+ * others' tasks are dropped).  Takes t[] over. */
+static int local_sequence(dt__task **t, uint32_t n, const plan *p, int me, dt__task ***out, uint32_t *nout)
+{
+    size_t cap = n + 2 * p->nx, m = 0;
+    dt__task **s = malloc(sizeof *s * (cap ? cap : 1));
+    uint32_t *recv = malloc(sizeof *recv * (p->nx ? p->nx : 1)), *send = malloc(sizeof *send * (p->nx ? p->nx : 1));
+    size_t nr = 0, ns = 0;
+    if (!s || !recv || !send) goto oom;
+    /* transfers are made in order of their first consumer: receives come
+       sorted; sends are bucketed by producer */
+    for (size_t i = 0; i < p->nx; i++) {
+        if (p->x[i].dst == me) recv[nr++] = (uint32_t)i;
+        if (p->x[i].src == me) send[ns++] = (uint32_t)i;
+    }
+    size_t *cnt = calloc((size_t)n + 1, sizeof *cnt);
+    uint32_t *by_prod = malloc(sizeof *by_prod * (ns ? ns : 1));
+    if (!cnt || !by_prod) {
+        free(cnt);
+        free(by_prod);
+        goto oom;
+    }
+    for (size_t i = 0; i < ns; i++) cnt[p->x[send[i]].prod + 1]++;
+    for (uint32_t k = 0; k < n; k++) cnt[k + 1] += cnt[k];
+    for (size_t i = 0; i < ns; i++) by_prod[cnt[p->x[send[i]].prod]++] = send[i];
+    /* cnt[k] is now the end of producer k's bucket */
+    size_t ir = 0, is = 0;
+    int err = DT_OK;
+    for (uint32_t k = 0; k < n; k++) {
+        for (; ir < nr && p->x[recv[ir]].first == k; ir++)
+            if (!(s[m++] = xfer_task(&p->x[recv[ir]], false))) err = DT_ENOMEM;
+        if (p->owner[k] == me) s[m++] = t[k];
+        else dt__task_unref(t[k]);
+        t[k] = NULL;
+        for (; is < cnt[k]; is++)
+            if (!(s[m++] = xfer_task(&p->x[by_prod[is]], true))) err = DT_ENOMEM;
+    }
+    free(cnt);
+    free(by_prod);
+    free(recv);
+    free(send);
+    free(t);
+    if (err) {
+        for (size_t i = 0; i < m; i++)
+            if (s[i]) dt__task_unref(s[i]);
+        free(s);
+        return err;
+    }
+    *out = s;
+    *nout = (uint32_t)m;
+    return DT_OK;
+oom:
+    free(s);
+    free(recv);
+    free(send);
+    for (uint32_t k = 0; k < n; k++) dt__task_unref(t[k]);
+    free(t);
+    return DT_ENOMEM;
+}
+
+/* ---- before and after: blocking exchanges with rank 0 ---------------------- */
+
+static atomic_int phase_left;
+
+static void phase_done(void *arg)
+{
+    (void)arg;
+    if (atomic_fetch_sub(&phase_left, 1) == 1) dt__futex_wake(&phase_left, INT_MAX);
+}
+
+/* inbound: rank 0 sends each rank its `in` pieces; else each rank sends
+ * rank 0 its `out` pieces.  Returns once this rank's part is done. */
+static void phase(const plan *p, int me, int nranks, bool inbound)
+{
+    pvec *v = inbound ? p->in : p->out;
+    uint32_t tag = inbound ? PHASE_IN : PHASE_OUT;
+    size_t total = 0;
+    for (int r = 1; r < nranks; r++) total += v[r].n;
+    dt__access *acc = calloc(total ? total : 1, sizeof *acc);
+    region *reg = malloc(sizeof *reg * (total ? total : 1));
+    if (!acc || !reg) dt__fatal("out of memory");
+    size_t na = 0;
+    atomic_store(&phase_left, 1);
+    for (int r = 1; r < nranks; r++) {
+        size_t nreg = pv_regions(&v[r], reg);
+        for (size_t i = 0; i < nreg; i++, tag++) {
+            if (me != 0 && me != r) continue;
+            dt__access *a = &acc[na++];
+            a->addr = reg[i].addr;
+            a->size = reg[i].size;
+            a->rows = reg[i].rows;
+            a->stride = reg[i].stride;
+            atomic_fetch_add(&phase_left, 1);
+            dt__hooks.iter_xfer((me == 0) == inbound, me == 0 ? r : 0, a, tag, phase_done, NULL);
+        }
+    }
+    phase_done(NULL);
+    for (int left; (left = atomic_load(&phase_left));) {
+        if (dt__hooks.poll) dt__hooks.poll();
+        dt__futex_wait(&phase_left, left, 50 * 1000);
+    }
+    free(acc);
+    free(reg);
+}
+
+/* ---- the taskiter on every rank ------------------------------------------- */
+
+typedef struct dist_ctx {
+    const plan *p;
+    int me, nranks;
+    long max;
+    bool is_while;
+    int (*cond)(void *);
+    void *cond_arg;
+    long *run;
+} dist_ctx;
+
+/* After a round: data back to rank 0; go on? */
+static bool round_end(void *arg, long done)
+{
+    dist_ctx *c = arg;
+    phase(c->p, c->me, c->nranks, false);
+    if (c->me == 0) dt__hooks.iter_reset();
+    if (c->run) *c->run = done;
+    bool more = true;
+    if (c->is_while) {
+        if (c->me == 0) more = c->cond(c->cond_arg) != 0;
+        more = dt__plug.bcast_u64(more) != 0;
+    }
+    if (more && done < c->max) phase(c->p, c->me, c->nranks, true);
+    return more;
+}
+
+static int dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max, long every,
+                    bool is_while, int (*cond)(void *), void *cond_arg, long *run)
+{
+    int me = dt__rt.rank, nranks = dt__rt.nranks;
+    dt__task **t = NULL;
+    uint32_t n = 0;
+    plan p = { 0 };
+    uint64_t hash = 0;
+    bool plain = false;
+    int r = dt__iter_record(call, body, args, args_size, &t, &n);
+    if (!r) {
+        p.n = n;
+        p.owner = malloc(sizeof *p.owner * (n ? n : 1));
+        p.acc0 = malloc(sizeof *p.acc0 * (n ? n : 1));
+        r = p.owner && p.acc0 ? check_and_hash(call, t, n, nranks, &p, &hash, &plain)
+                              : dt__error(DT_ENOMEM, call, NULL, "%u recorded tasks", n);
+    }
+    /* every rank takes part in both collectives, whatever happened here */
+    uint64_t h0 = dt__plug.bcast_u64(hash);
+    bool same = dt__plug.all(!r && hash == h0);
+    if (!r && !same)
+        r = dt__error(DT_ETASKITER, call, NULL,
+                      hash != h0 ? "rank %d recorded another graph than rank 0 (types, hints or accesses "
+                                   "differ): the body must create the same tasks on every rank"
+                                 : "another rank recorded another graph or refused the body (rank %d agrees "
+                                   "with rank 0)", me);
+    if (!r && plain) r = DT__ITER_PLAIN;       /* alike on every rank: the modes are hashed */
+    if (!r) {
+        dt__hooks.iter_bcast(p.owner, sizeof *p.owner * n);
+        uint32_t nacc = n ? p.acc0[n - 1] + t[n - 1]->nacc : 0;
+        p.task_of = malloc(sizeof *p.task_of * (nacc ? nacc : 1));
+        int a = p.task_of ? analyse(t, n, nranks, &p) : DT_ENOMEM;
+        /* the same on every rank (a failed allocation might not be) */
+        if (!dt__plug.all(!a)) r = dt__error(a ? a : DT_ENOMEM, call, NULL, "planning the transfers of %u tasks", n);
+    }
+    if (r) {
+        /* r == DT__ITER_PLAIN: rank 0 runs the body every iteration */
+        for (uint32_t k = 0; k < n; k++) dt__task_unref(t[k]);
+        free(t);
+        plan_free(&p, nranks);
+        return r;
+    }
+    dt__task **s = NULL;
+    uint32_t ns = 0;
+    r = local_sequence(t, n, &p, me, &s, &ns);
+    if (!dt__plug.all(!r)) {
+        if (!r) {
+            for (uint32_t k = 0; k < ns; k++) dt__task_unref(s[k]);
+            free(s);
+        }
+        plan_free(&p, nranks);
+        return dt__error(r ? r : DT_ENOMEM, call, NULL, "building this rank's graph");
+    }
+    phase(&p, me, nranks, true);
+    dist_ctx c = { &p, me, nranks, max, is_while, cond, cond_arg, run };
+    r = dt__iter_replay(s, ns, max, every, round_end, &c);
+    /* only allocation can fail there, before any round: every rank fails */
+    plan_free(&p, nranks);
+    return r ? dt__error(r, call, NULL, "building the graph") : DT_OK;
+}
+
+/* Every rank is done before any returns: rank 0 must not announce the next
+ * taskiter while another rank still replays this one (its taskiter would
+ * start beside this one there, in the same memory). */
+static int dist(const char *call, dt_type_t body, const void *args, size_t args_size, long max, long every,
+                bool is_while, int (*cond)(void *), void *cond_arg, long *run)
+{
+    int r = dist_run(call, body, args, args_size, max, every, is_while, cond, cond_arg, run);
+    dt__plug.all(true);
+    return r;
+}
+
+int dt__iter_dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max,
+                      long every, int (*cond)(void *), void *cond_arg, long *run)
+{
+    /* rank 0 then holds every byte, in the version its directory names */
+    int r = dt_taskwait();
+    if (r) return r;
+    dt__hooks.iter_announce(body, args, args_size, max, every, cond ? DT__ITER_WHILE : 0);
+    r = dist(call, body, args, args_size, max, every, cond != NULL, cond, cond_arg, run);
+    if (r != DT__ITER_PLAIN) return r;
+    void *copy = args_size ? malloc(args_size) : NULL;
+    if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
+    r = dt__iter_plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);
+    free(copy);
+    return r;
+}
+
+void dt__iter_dist_serve(void *arg)
+{
+    dt__iter_call *c = arg;
+    dist("dt_taskiter", c->type, c->args, c->args_size, c->max, c->every, c->flags & DT__ITER_WHILE, NULL, NULL,
+         NULL);
+}

@@ -265,18 +265,22 @@ START_TEST(dir_rectangles_against_bytes)
         for (int op = 0; op < 150; op++) {
             dt__wire_region r = random_region(base, op == 0 ? 0 : (int)rnd(4));
             region_bytes(&r, base, in);
-            unsigned what = rnd(3);
+            unsigned what = rnd(4);
+            if (what == 3) {                    /* all rank 0 lacks (bring-back): the whole space */
+                memset(in, 1, sizeof in);
+            }
             if (what == 0) {                    /* a task's write recorded */
                 uint64_t v = rnd(8) ? V(op + 1, rnd(4)) : (V(op + 1, 0) | DT__ROOT_WROTE);
                 uint64_t valid = BIT(rnd(4)) | (rnd(2) ? BIT(rnd(4)) : 0);
                 dt__cl_dir_record(&dir, r.addr, r.size, r.rows, r.stride, v, valid);
                 for (int i = 0; i < SPACE; i++)
                     if (in[i]) mver[i] = v, mvalid[i] = valid;
-            } else if (what == 1) {             /* planned for a target */
+            } else if (what == 1 || what == 3) {    /* planned for a target */
                 plan_ctx p = plan_for(&dir, (int)rnd(4));
                 p.reads = rnd(5) != 0;
                 p.only_missing = rnd(5) == 0;
-                dt__cl_dir_plan(&p, r.addr, r.size, r.rows, r.stride);
+                if (what == 3) p = plan_for(&dir, 0), p.only_missing = true, dt__cl_dir_plan_all(&p);
+                else dt__cl_dir_plan(&p, r.addr, r.size, r.rows, r.stride);
                 memset(got, 0, sizeof got);
                 for (size_t k = 0; k < p.n; k++) {
                     const dt__wire_region *it = &p.items[k];

@@ -1,5 +1,6 @@
 /* rmap.h - a map of non-overlapping rectangles of bytes: the fragment map of
- * a dependency domain, in which a 2-D region (rows of `size` bytes, `stride`
+ * a dependency domain, and the data directory and version caches of the
+ * cluster layer, in which a 2-D region (rows of `size` bytes, `stride`
  * apart) is one fragment while it can be.
  *
  * Coordinates: the map has one stride S (0 until the first 2-D region comes;

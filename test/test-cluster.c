@@ -109,6 +109,24 @@ START_TEST(plan_missing_for_bring_back)
     ck_assert_uint_eq(q.items[1].addr, 8192 + 16);
     free(q.items);
     dt__cl_tree_free(&dir);
+    /* a tile whose rows wrap past the directory's stride, cut into bands by
+       a row rewritten in its middle: 8 pieces, brought back as 2 messages */
+    dt__rmap d2 = { 0 };
+    dt__cl_dir_record(&d2, 1000, 96, 64, 128, V(6, 2), BIT(2));        /* stride 128: 1000 = 7 x 128 + 104 */
+    dt__cl_dir_record(&d2, 1000 + 10 * 128, 96, 1, 96, V(7, 0), BIT(0));
+    plan_ctx r = plan_for(&d2, 0);
+    r.only_missing = true;
+    dt__cl_dir_plan_all(&r);
+    ck_assert_uint_eq(r.n, 8);
+    ck_assert_uint_eq(dt__cl_coalesce_rows(r.items, r.n), 2);          /* rows 0-9 and 11-63 of the tile */
+    ck_assert_uint_eq(r.items[0].addr, 1000);
+    ck_assert_uint_eq(r.items[0].size, 96);
+    ck_assert_uint_eq(r.items[0].rows, 10);
+    ck_assert_uint_eq(r.items[0].stride, 128);
+    ck_assert_uint_eq(r.items[1].addr, 1000 + 11 * 128);
+    ck_assert_uint_eq(r.items[1].rows, 53);
+    free(r.items);
+    dt__cl_tree_free(&d2);
 }
 END_TEST
 
@@ -279,8 +297,14 @@ START_TEST(dir_rectangles_against_bytes)
                 plan_ctx p = plan_for(&dir, (int)rnd(4));
                 p.reads = rnd(5) != 0;
                 p.only_missing = rnd(5) == 0;
-                if (what == 3) p = plan_for(&dir, 0), p.only_missing = true, dt__cl_dir_plan_all(&p);
-                else dt__cl_dir_plan(&p, r.addr, r.size, r.rows, r.stride);
+                if (what == 3) {
+                    p = plan_for(&dir, 0);
+                    p.only_missing = true;
+                    dt__cl_dir_plan_all(&p);
+                    p.n = dt__cl_coalesce_rows(p.items, p.n);   /* as bring-back does */
+                } else {
+                    dt__cl_dir_plan(&p, r.addr, r.size, r.rows, r.stride);
+                }
                 memset(got, 0, sizeof got);
                 for (size_t k = 0; k < p.n; k++) {
                     const dt__wire_region *it = &p.items[k];

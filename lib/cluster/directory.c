@@ -100,12 +100,66 @@ void dt__cl_dir_record(dt__rmap *dir, uintptr_t addr, size_t size, size_t rows, 
 
 /* Pieces written by one task's 2-D access share a version: sorted by
  * version and address, runs of equal rows at a constant stride become one
- * strided region again (one message instead of one per row). */
+ * strided region again (one message instead of one per row); then pieces
+ * of one version that continue each other (a band below another, the part
+ * of a tile's rows that wraps past the directory's stride) are joined. */
 static int cmp_item(const void *a, const void *b)
 {
     const dt__wire_region *x = a, *y = b;
     if (x->version != y->version) return x->version < y->version ? -1 : 1;
     return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Rows that touch each other are one plain range. */
+static void normalize(dt__wire_region *r)
+{
+    if (r->rows > 1 && r->size == r->stride) {
+        r->size *= r->rows;
+        r->rows = 1;
+    }
+    if (r->rows == 1) r->stride = r->size;
+}
+
+/* x grows by y when y continues it: right after it (a plain range), below
+ * it (same columns), or to its right (same rows). */
+static bool join(dt__wire_region *x, const dt__wire_region *y)
+{
+    if (y->version != x->version || y->source != x->source) return false;
+    if (x->rows == 1 && y->rows == 1) {
+        if (y->addr != x->addr + x->size) return false;
+        x->size += y->size;
+    } else {
+        if (x->rows > 1 && y->rows > 1 && x->stride != y->stride) return false;
+        uint64_t st = x->rows > 1 ? x->stride : y->stride;
+        if (y->size == x->size && y->addr == x->addr + x->rows * st) {
+            x->rows += y->rows;
+        } else if (y->rows == x->rows && y->addr == x->addr + x->size && x->size + y->size <= st) {
+            x->size += y->size;
+        } else {
+            return false;
+        }
+        x->stride = st;
+    }
+    normalize(x);
+    return true;
+}
+
+/* Groups of one version larger than this are rows of another stride, which
+ * the row pass joined already: they are left as they are rather than
+ * compared pair by pair. */
+#define DT__JOIN_MAX 32
+
+static void join_group(dt__wire_region *it, size_t n)
+{
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n && it[i].size; j++)
+                if (j != i && it[j].size && join(&it[i], &it[j])) {
+                    it[j].size = 0;             /* gone into it[i] */
+                    changed = true;
+                }
+    }
 }
 
 size_t dt__cl_coalesce_rows(dt__wire_region *it, size_t n)
@@ -125,8 +179,19 @@ size_t dt__cl_coalesce_rows(dt__wire_region *it, size_t n)
             }
             r.stride = stride;
         }
+        normalize(&r);
         it[out++] = r;
     }
+    n = out;
+    for (size_t g = 0; g < n;) {
+        size_t h = g + 1;
+        while (h < n && it[h].version == it[g].version) h++;
+        if (h - g > 1 && h - g <= DT__JOIN_MAX) join_group(it + g, h - g);
+        g = h;
+    }
+    out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (it[i].size) it[out++] = it[i];
     return out;
 }
 

@@ -144,9 +144,9 @@ static bool join(dt__wire_region *x, const dt__wire_region *y)
     return true;
 }
 
-/* Groups of one version larger than this are rows of another stride, which
- * the row pass joined already: they are left as they are rather than
- * compared pair by pair. */
+/* Pieces are compared pair by pair within a version: larger groups (rows
+ * of another stride, mostly, which the row pass joined already) are left as
+ * they are. */
 #define DT__JOIN_MAX 32
 
 static void join_group(dt__wire_region *it, size_t n)

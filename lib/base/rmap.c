@@ -29,23 +29,69 @@ static dt__band *band_split(dt__rmap *m, dt__band *b, uintptr_t r, const dt__rtr
     return n;
 }
 
-/* One walk's constants.  over: dt__rtree_overwrite instead of dt__rtree_walk. */
+/* One walk's constants.  over: dt__rtree_overwrite instead of dt__rtree_walk;
+ * scan: read only (dt__rmap_scan), nothing else used. */
 typedef struct how {
     const dt__rtree_ops *ops;
     uint64_t a, b;
     dt__rmap_visit visit;
     void *ctx;
     bool over;
+    dt__rmap_scan_fn scan;
 } how;
+
+/* Columns [c0, c1) of tree t, which holds rows [r0, r1): read only. */
+static void scan_cols(const dt__rtree *t, uintptr_t r0, uintptr_t r1, uintptr_t c0, uintptr_t c1, const how *h)
+{
+    uintptr_t pos = c0;
+    for (const dt__frag *f = dt__rtree_lookup(t, c0); pos < c1; f = dt__rtree_next((dt__frag *)f)) {
+        if (!f || f->start >= c1) {
+            h->scan(h->ctx, NULL, r0, r1, pos, c1);
+            return;
+        }
+        if (f->start > pos) {
+            h->scan(h->ctx, NULL, r0, r1, pos, f->start);
+            pos = f->start;
+        }
+        uintptr_t e = f->end < c1 ? f->end : c1;
+        h->scan(h->ctx, f, r0, r1, pos, e);
+        pos = e;
+    }
+}
+
+static void scan_rect(const dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uintptr_t c1, const how *h)
+{
+    const dt__band *b = (const dt__band *)dt__rtree_lookup(&m->bands, r0);
+    uintptr_t pos = r0;
+    while (pos < r1) {
+        if (!b || b->node.start >= r1) {
+            h->scan(h->ctx, NULL, pos, r1, c0, c1);
+            return;
+        }
+        if (b->node.start > pos) {
+            h->scan(h->ctx, NULL, pos, b->node.start, c0, c1);
+            pos = b->node.start;
+        }
+        uintptr_t end = b->node.end < r1 ? b->node.end : r1;
+        scan_cols(&b->cols, pos, end, c0, c1, h);
+        pos = end;
+        b = (const dt__band *)dt__rtree_next((dt__frag *)&b->node);
+    }
+}
 
 static void tree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const how *h)
 {
-    if (h->over) dt__rtree_overwrite(t, s, e, h->ops, h->a, h->b, h->visit, h->ctx);
+    if (h->scan) scan_cols(t, 0, 1, s, e, h);
+    else if (h->over) dt__rtree_overwrite(t, s, e, h->ops, h->a, h->b, h->visit, h->ctx);
     else dt__rtree_walk(t, s, e, h->ops, h->a, h->b, h->visit, h->ctx);
 }
 
 static void walk_rect(dt__rmap *m, uintptr_t r0, uintptr_t r1, uintptr_t c0, uintptr_t c1, const how *h)
 {
+    if (h->scan) {
+        scan_rect(m, r0, r1, c0, c1, h);
+        return;
+    }
     const dt__rtree_ops *ops = h->ops;
     dt__band *b = (dt__band *)dt__rtree_lookup(&m->bands, r0);
     uintptr_t pos = r0;
@@ -94,7 +140,7 @@ void dt__rmap_set_stride(dt__rmap *m, uintptr_t stride, const dt__rtree_ops *ops
     m->stride = stride;
     /* each old range fills holes only, so its payload is copied as is */
     for (dt__frag *f = dt__rtree_first(&old); f; f = dt__rtree_next(f)) {
-        how h = { ops, f->version, f->state, visit_none, NULL, false };
+        how h = { ops, f->version, f->state, visit_none, NULL, false, NULL };
         walk_range(m, f->start, f->end, &h);
     }
     dt__rtree_clear(&old, ops);
@@ -138,15 +184,34 @@ static void region_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, s
 void dt__rmap_walk(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
                    const dt__rtree_ops *ops, uint64_t ha, uint64_t hb, dt__rmap_visit visit, void *ctx)
 {
-    how h = { ops, ha, hb, visit, ctx, false };
+    how h = { ops, ha, hb, visit, ctx, false, NULL };
     region_walk(m, addr, size, rows, stride, &h);
 }
 
 void dt__rmap_overwrite(dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
                         const dt__rtree_ops *ops, uint64_t a, uint64_t b, dt__rmap_visit visit, void *ctx)
 {
-    how h = { ops, a, b, visit, ctx, true };
+    how h = { ops, a, b, visit, ctx, true, NULL };
     region_walk(m, addr, size, rows, stride, &h);
+}
+
+void dt__rmap_scan(const dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
+                   dt__rmap_scan_fn scan, void *ctx)
+{
+    how h = { NULL, 0, 0, NULL, ctx, false, scan };
+    region_walk((dt__rmap *)m, addr, size, rows, stride, &h);   /* the scan paths only read it */
+}
+
+void dt__rmap_each(dt__rmap *m, dt__rmap_visit visit, void *ctx)
+{
+    m->r0 = 0;
+    m->r1 = 1;
+    for (dt__frag *f = dt__rtree_first(&m->lin); f; f = dt__rtree_next(f)) visit(ctx, f);
+    for (dt__frag *n = dt__rtree_first(&m->bands); n; n = dt__rtree_next(n)) {
+        m->r0 = n->start;
+        m->r1 = n->end;
+        for (dt__frag *f = dt__rtree_first(&((dt__band *)n)->cols); f; f = dt__rtree_next(f)) visit(ctx, f);
+    }
 }
 
 dt__frag *dt__rmap_find(dt__rmap *m, uintptr_t addr)

@@ -1,5 +1,6 @@
 /* rmap.h - a map of non-overlapping rectangles of bytes: the fragment map of
- * a dependency domain, in which a 2-D region (rows of `size` bytes, `stride`
+ * a dependency domain, and the data directory and version caches of the
+ * cluster layer, in which a 2-D region (rows of `size` bytes, `stride`
  * apart) is one fragment while it can be.
  *
  * Coordinates: the map has one stride S (0 until the first 2-D region comes;
@@ -61,6 +62,18 @@ size_t dt__rmap_count(const dt__rmap *m);
  * then joins neighbouring bands that hold the same fragments (the walks cut
  * bands but never join them). */
 void dt__rmap_filter(dt__rmap *m, bool (*drop)(const dt__frag *f), const dt__rtree_ops *ops);
+/* Calls visit on every fragment, m->r0 and m->r1 set to its band's rows
+ * (stride 0: the fragment is the plain range).  visit may change payloads,
+ * not ranges. */
+void dt__rmap_each(dt__rmap *m, dt__rmap_visit visit, void *ctx);
+/* What a region's bytes are, read only (nothing split or merged): scan is
+ * called on parts of the region in order, each the rows [r0, r1) x columns
+ * [c0, c1) of the map's stride, with the fragment holding them or NULL for
+ * a hole (stride 0: r0 = 0, r1 = 1, and the columns are addresses). */
+typedef void (*dt__rmap_scan_fn)(void *ctx, const dt__frag *f, uintptr_t r0, uintptr_t r1, uintptr_t c0,
+                                 uintptr_t c1);
+void dt__rmap_scan(const dt__rmap *m, uintptr_t addr, size_t size, size_t rows, size_t stride,
+                   dt__rmap_scan_fn scan, void *ctx);
 /* Drops everything; the map is back at stride 0. */
 void dt__rmap_clear(dt__rmap *m, const dt__rtree_ops *ops);
 /* Checks every tree (unit tests): 0 when sound. */

@@ -1,6 +1,6 @@
 /* rtree.h - an AVL tree of non-overlapping byte ranges [start, end) keyed by
- * start: the fragment map of a dependency domain (deps.c), and the data
- * directory and version caches of the cluster layer (cluster.c). */
+ * start: the trees of the rectangle maps (base/rmap.h) that are the fragment
+ * map of a dependency domain and the cluster layer's directory and caches. */
 #ifndef DT_RTREE_H
 #define DT_RTREE_H
 

@@ -18,7 +18,7 @@
 
 #include <mpi.h>
 #include <pthread.h>
-#include "base/rtree.h"
+#include "base/rmap.h"
 #include "cluster/msg.h"
 #include "core/hooks.h"
 #include "core/runtime.h"
@@ -129,7 +129,7 @@ typedef struct dt__cl_state {
     size_t nfl, capfl;
     /* directory (rank 0) and version cache (every rank), under lock */
     pthread_mutex_t lock;
-    dt__rtree dir, cache;
+    dt__rmap dir, cache;        /* rectangles: a 2-D tile is one or two pieces */
     uint64_t next_version;
     uint64_t hole_version;       /* what bytes no task wrote since the last taskwait hold */
     uint32_t next_tag, next_push_tag;
@@ -162,7 +162,18 @@ typedef struct dt__cl_state {
 } dt__cl_state;
 extern dt__cl_state dt__cl;
 
+/* Called on a piece of a directory or cache during a walk (dt__cl_walk):
+ * dt__cl_piece(map, f) is then the bytes it stands for. */
 typedef void (*piece_fn)(void *ctx, dt__frag *f);
+
+/* The bytes of fragment f of map m as a region (rows of its columns at the
+ * map's stride; one MPI datatype), while m's walk or each is visiting f. */
+static inline dt__wire_region dt__cl_piece(const dt__rmap *m, const dt__frag *f)
+{
+    uint64_t n = f->end - f->start;
+    if (!m->stride) return (dt__wire_region){ f->start, n, 1, n, f->version, 0, 0 };
+    return (dt__wire_region){ m->r0 * m->stride + f->start, n, m->r1 - m->r0, m->stride, f->version, 0, 0 };
+}
 
 /* The cluster layer's data of one task (dt__task.ext): rank 0's tasks
  * that it may place, nested tasks bound for another rank, and tasks
@@ -193,7 +204,7 @@ static inline dt__cltask *dt__cl_of(const dt__task *t) { return (dt__cltask *)t-
 
 /* The transfers a task needs on rank `target` (directory.c). */
 typedef struct plan_ctx {
-    dt__rtree *dir;             /* the directory, and the version of bytes it does not list */
+    dt__rmap *dir;              /* the directory, and the version of bytes it does not list */
     uint64_t hole_version;
     int self;                   /* rank 0: holds what the directory does not list */
     int target;
@@ -237,9 +248,11 @@ void dt__cl_handle_data_req(const dt__msg *m, int peer);
 
 /* directory.c */
 dt__wire_region *dt__cl_transfer_list(const dt__task *t, bool writes, size_t *n);
-void dt__cl_walk(dt__rtree *t, uintptr_t s, uintptr_t e, uint64_t hole_version, uint64_t hole_state,
-                 piece_fn fn, void *ctx);
-void dt__cl_tree_free(dt__rtree *t);
+/* fn on the pieces of exactly r's bytes in m (holes filled with the hole
+ * words); the first 2-D region gives m its stride. */
+void dt__cl_walk(dt__rmap *m, const dt__wire_region *r, uint64_t hole_version, uint64_t hole_state, piece_fn fn,
+                 void *ctx);
+void dt__cl_tree_free(dt__rmap *m);
 uint32_t dt__cl_pull_tag(void);
 uint32_t dt__cl_push_tag(void);
 /* Which transfers a task reading [the region] needs on p->target (a pure
@@ -249,15 +262,15 @@ void dt__cl_dir_plan(plan_ctx *p, uintptr_t addr, size_t size, size_t rows, size
 /* Every piece p->target lacks (p->only_missing). */
 void dt__cl_dir_plan_all(plan_ctx *p);
 /* [the region] is now in `version`, held by the ranks in `valid`. */
-void dt__cl_dir_record(dt__rtree *dir, uint64_t hole_version, int self, uintptr_t addr, size_t size, size_t rows,
-                       size_t stride, uint64_t version, uint64_t valid);
+void dt__cl_dir_record(dt__rmap *dir, uintptr_t addr, size_t size, size_t rows, size_t stride, uint64_t version,
+                       uint64_t valid);
 size_t dt__cl_coalesce_rows(dt__wire_region *it, size_t n);
 
 /* placement.c: pure functions of a view of rank 0's state (unit-tested
    without MPI); DT_SCHEDULE's names are in the order of DT__SCHED_*. */
 enum { DT__SCHED_LOCALITY, DT__SCHED_BALANCE, DT__SCHED_ROUND_ROBIN, DT__SCHED_LOCAL, DT__SCHED_COUNT };
 typedef struct dt__cl_view {
-    const dt__rtree *dir;       /* rank 0's directory */
+    const dt__rmap *dir;        /* rank 0's directory */
     uint64_t hole_version;      /* the version of bytes it does not list */
     int nranks, self;
     const atomic_int *load;     /* tasks placed on each rank and not done */

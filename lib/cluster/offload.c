@@ -192,7 +192,7 @@ static void *encode_task(const dt__task *t, int type, const dt__wire_region *fet
 /* The directory learns that [a 2-D region] is in `version`, held by `valid`. */
 static void dir_record(uintptr_t addr, size_t size, size_t rows, size_t stride, uint64_t version, uint64_t valid)
 {
-    dt__cl_dir_record(&dt__cl.dir, dt__cl.hole_version, dt__cl.rank, addr, size, rows, stride, version, valid);
+    dt__cl_dir_record(&dt__cl.dir, addr, size, rows, stride, version, valid);
 }
 
 /* What placing a task leaves to do once dt__cl.lock is released. */

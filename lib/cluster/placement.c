@@ -3,51 +3,48 @@
 #include "cluster/internal.h"
 #include "mem/mem.h"
 
-/* Bytes of a task each rank holds, from the directory.  Placement is a
- * guess anyway, and each row costs a tree search: an access of more rows is
- * scored from DT__SCORE_ROWS of them, spread over it, and counted for all (a
- * Cholesky of 256-row tiles spent 10 ms of rank 0's CPU scoring every row). */
-#define DT__SCORE_ROWS 8
+/* Bytes of a task each rank holds, from the directory, read without
+ * splitting anything: each rectangle of the directory an access meets
+ * counts at once, so a tile costs one or two lookups, not one per row. */
 
-static void score_bytes(uint64_t *bytes, const dt__cl_view *v, uintptr_t start, uintptr_t end, uint64_t version,
-                        uint64_t state)
+/* Bytes nobody wrote since the last taskwait count at their home: the homes
+ * are blocks of an allocation in address order, so a rectangle whose first
+ * and last bytes share a home is taken as all there; else it is halved. */
+static void score_home(uint64_t *bytes, const dt__cl_view *v, uintptr_t a, uint64_t rows, uint64_t n, uint64_t S)
 {
-    uint64_t n = end - start;
-    if (version & DT__ROOT_WROTE) {             /* not written by a task: count it at home */
-        bytes[dt__mem_home(start, v->nranks)] += n;
-        return;
+    int h = dt__mem_home(a, v->nranks);
+    if (h == dt__mem_home(a + (rows - 1) * S + n - 1, v->nranks)) {
+        bytes[h] += rows * n;
+    } else if (rows > 1) {
+        score_home(bytes, v, a, rows / 2, n, S);
+        score_home(bytes, v, a + rows / 2 * S, rows - rows / 2, n, S);
+    } else {
+        score_home(bytes, v, a, 1, n / 2, S);
+        score_home(bytes, v, a + n / 2, 1, n - n / 2, S);
     }
-    for (uint64_t m = state; m; m &= m - 1) bytes[__builtin_ctzll(m)] += n;
 }
 
-/* Who holds [s, e): read only (a walk would split nodes at s and e and
- * merge them back, for every row of a tile). */
-static void score_range(uint64_t *bytes, const dt__cl_view *v, uintptr_t s, uintptr_t e)
+typedef struct score_ctx { uint64_t *bytes; const dt__cl_view *v; } score_ctx;
+
+static void score_part(void *ctx, const dt__frag *f, uintptr_t r0, uintptr_t r1, uintptr_t c0, uintptr_t c1)
 {
-    uintptr_t pos = s;
-    for (dt__frag *f = dt__rtree_lookup(v->dir, s); pos < e; f = dt__rtree_next(f)) {
-        uintptr_t piece_start = f && f->start < e ? f->start : e;
-        if (piece_start > pos) score_bytes(bytes, v, pos, piece_start, v->hole_version, 0);
-        if (piece_start == e) break;
-        uintptr_t from = f->start > pos ? f->start : pos, to = f->end < e ? f->end : e;
-        score_bytes(bytes, v, from, to, f->version, f->state);
-        pos = to;
+    score_ctx *c = ctx;
+    uint64_t S = c->v->dir->stride, rows = r1 - r0, n = c1 - c0;
+    uint64_t version = f ? f->version : c->v->hole_version, state = f ? f->state : 0;
+    if (version & DT__ROOT_WROTE) {
+        score_home(c->bytes, c->v, S ? r0 * S + c0 : c0, rows, n, S);
+        return;
     }
+    for (uint64_t m = state; m; m &= m - 1) c->bytes[__builtin_ctzll(m)] += rows * n;
 }
 
 void dt__cl_score_task(const dt__task *t, const dt__cl_view *v, uint64_t *bytes)
 {
     memset(bytes, 0, sizeof *bytes * (size_t)v->nranks);
+    score_ctx c = { bytes, v };
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
-        if (!a->size) continue;
-        size_t n = a->rows < DT__SCORE_ROWS ? a->rows : DT__SCORE_ROWS;
-        uint64_t one[DT__MAX_RANKS] = { 0 };
-        for (size_t k = 0; k < n; k++) {
-            uintptr_t s = a->addr + (n > 1 ? k * (a->rows - 1) / (n - 1) : 0) * a->stride;
-            score_range(one, v, s, s + a->size);
-        }
-        for (int r = 0; r < v->nranks; r++) bytes[r] += one[r] * a->rows / n;
+        if (a->size) dt__rmap_scan(v->dir, a->addr, a->size, a->rows, a->stride, score_part, &c);
     }
 }
 

@@ -87,7 +87,7 @@ static void discard(int peer, const dt__wire_region *r, uint32_t tag)
 void dt__cl_acquire(const dt__wire_region *r, int source, uint32_t pushed_tag, waiter *w)
 {
     acquire_ctx a = { .version = r->version, .w = w, .must_hold = source < 0 };
-    DT__FOR_ROWS(r, s, e) dt__cl_walk(&dt__cl.cache, s, e, dt__cl.hole_version, cache_hole_state(), acquire_piece, &a);
+    dt__cl_walk(&dt__cl.cache, r, dt__cl.hole_version, cache_hole_state(), acquire_piece, &a);
     if (a.missing)
         dt__fatal("the directory says this rank holds version %llu of [%#llx,+%llu) but it does not",
             (unsigned long long)r->version, (unsigned long long)r->addr, (unsigned long long)r->size);
@@ -121,7 +121,7 @@ static void set_piece(void *ctx, dt__frag *f)
 void dt__cl_cache_mark(const dt__wire_region *r, uint64_t version, uint64_t state, pending *only)
 {
     set_ctx c = { version, state, only };
-    DT__FOR_ROWS(r, s, e) dt__cl_walk(&dt__cl.cache, s, e, dt__cl.hole_version, cache_hole_state(), set_piece, &c);
+    dt__cl_walk(&dt__cl.cache, r, dt__cl.hole_version, cache_hole_state(), set_piece, &c);
 }
 
 /* Bytes written here (or received): region now holds `version`. */
@@ -243,7 +243,7 @@ void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **las
     apply->region = r;
     apply->mine = mine;
     push_ctx c = { r.version, mine, NULL, apply, true };
-    DT__FOR_ROWS(&r, s, e) dt__cl_walk(&dt__cl.cache, s, e, dt__cl.hole_version, cache_hole_state(), push_piece, &c);
+    dt__cl_walk(&dt__cl.cache, &r, dt__cl.hole_version, cache_hole_state(), push_piece, &c);
     if (c.absent) {
         free(apply);
         dt__cl_post_recv(peer, &r, tag, mine, NULL);
@@ -274,6 +274,6 @@ static void held_piece(void *ctx, dt__frag *f)
 uint64_t dt__cl_held_version(const dt__wire_region *r)
 {
     held_ctx h = { 0, true, false };
-    DT__FOR_ROWS(r, s, e) dt__cl_walk(&dt__cl.cache, s, e, dt__cl.hole_version, cache_hole_state(), held_piece, &h);
+    dt__cl_walk(&dt__cl.cache, r, dt__cl.hole_version, cache_hole_state(), held_piece, &h);
     return h.mixed ? 0 : h.version;
 }

@@ -150,7 +150,7 @@ static dt__task *task_on(uintptr_t addr, size_t size, size_t rows, size_t stride
     t->acc[0].rows = rows;
     t->acc[0].stride = stride;
     t->acc[0].mode = mode;
-    t->acc[0].kind = mode == DT_IN ? DT_K_IN : DT_K_EXCL;
+    t->acc[0].kind = mode == DT_IN ? DT__K_IN : DT__K_EXCL;
     t->acc[0].writes = mode != DT_IN;
     return t;
 }
@@ -408,7 +408,7 @@ START_TEST(transfer_list_of_overlapping_rectangles)
             a->stride = r.stride;
             a->mode = mode;
             a->writes = mode != DT_IN;
-            a->kind = mode == DT_IN ? DT_K_IN : DT_K_EXCL;
+            a->kind = mode == DT_IN ? DT__K_IN : DT__K_EXCL;
             region_bytes(&r, base, in);
             for (int k = 0; k < SPACE; k++) want[k] |= in[k] && mode != DT_OUT;
         }
@@ -454,7 +454,7 @@ static void outbox(int *recvs, int *ctrls, dt__msg *last_req)
             ++*ctrls;
             const char *why;
             ck_assert_int_eq(dt__msg_decode(m->buf, m->len, last_req, &why), 0);
-            ck_assert_int_eq(last_req->type, DT_MSG_DATA_REQ);
+            ck_assert_int_eq(last_req->type, DT__MSG_DATA_REQ);
         } else if (m->pend) {
             if (m->region.version) dt__cl_cache_set(&m->region, m->region.version, m->pend);
             dt__vec ready;

@@ -28,10 +28,10 @@ START_TEST(offload_round_trip)
     fetch[0].source = 2;
     fetch[0].mode = 0;                          /* the target asks rank 2 for it */
     fetch[1].source = 0;
-    fetch[1].mode = DT_MSG_TAG_PUSH0 + 9;       /* the sender sends it unasked */
+    fetch[1].mode = DT__MSG_TAG_PUSH0 + 9;       /* the sender sends it unasked */
     char args[5] = "abcd";
     size_t len;
-    dt__msg in = { .type = DT_MSG_OFFLOAD, .task_id = 42, .type_id = 3, .type_hash = dt__hash_name("gemm"),
+    dt__msg in = { .type = DT__MSG_OFFLOAD, .task_id = 42, .type_id = 3, .type_hash = dt__hash_name("gemm"),
                    .args_size = 5, .nacc = 2, .nfetch = 2, .priority = -7, .args = args, .acc = acc,
                    .fetch = fetch, .label = "lbl" };
     void *b = dt__msg_offload(&in, &len);
@@ -39,7 +39,7 @@ START_TEST(offload_round_trip)
     dt__msg m;
     const char *why = NULL;
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT_MSG_OFFLOAD);
+    ck_assert_int_eq(m.type, DT__MSG_OFFLOAD);
     ck_assert_uint_eq(m.task_id, 42);
     ck_assert_uint_eq(m.type_id, 3);
     ck_assert_uint_eq(m.type_hash, dt__hash_name("gemm"));
@@ -55,14 +55,14 @@ START_TEST(offload_round_trip)
     memcpy(&r, m.fetch, sizeof r);
     ck_assert_int_eq(r.source, 2);
     memcpy(&r, m.fetch + 1, sizeof r);
-    ck_assert_uint_eq(r.mode, DT_MSG_TAG_PUSH0 + 9);
+    ck_assert_uint_eq(r.mode, DT__MSG_TAG_PUSH0 + 9);
     ck_assert_uint_eq(m.label_len, 3);
     ck_assert_mem_eq(m.label, "lbl", 3);
     /* every strict prefix is refused */
     for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
     free(b);
     /* bytes sent unasked with a tag outside the senders' range */
-    fetch[1].mode = DT_MSG_TAG_PULL0;
+    fetch[1].mode = DT__MSG_TAG_PULL0;
     b = dt__msg_offload(&in, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "data tag out of range");
@@ -76,46 +76,46 @@ START_TEST(push_round_trip)
        goes back (receiver's tags) */
     dt__wire_region acc[1] = { reg(0x1000, 64, 2, 128) };
     dt__wire_region in[1] = { reg(0x1000, 64, 2, 128) }, back[2] = { reg(0x1000, 64, 1, 64), reg(0x1080, 64, 1, 64) };
-    in[0].mode = DT_MSG_TAG_PUSH0 + 5;
-    back[0].mode = DT_MSG_TAG_PULL0;
-    back[1].mode = DT_MSG_TAG_PUSH0 - 1;
+    in[0].mode = DT__MSG_TAG_PUSH0 + 5;
+    back[0].mode = DT__MSG_TAG_PULL0;
+    back[1].mode = DT__MSG_TAG_PUSH0 - 1;
     size_t len;
-    void *b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    void *b = task_msg(DT__MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     dt__msg m;
     const char *why = NULL;
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT_MSG_PUSH);
+    ck_assert_int_eq(m.type, DT__MSG_PUSH);
     ck_assert_uint_eq(m.nfetch, 1);
     ck_assert_uint_eq(m.nback, 2);
     dt__wire_region r;
     memcpy(&r, m.back + 1, sizeof r);
     ck_assert_uint_eq(r.addr, 0x1080);
-    ck_assert_uint_eq(r.mode, DT_MSG_TAG_PUSH0 - 1);
+    ck_assert_uint_eq(r.mode, DT__MSG_TAG_PUSH0 - 1);
     memcpy(&r, m.fetch, sizeof r);
     ck_assert_uint_eq(r.rows, 2);
     for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
     free(b);
     /* tags outside their range would be refused by MPI or match other data */
-    in[0].mode = DT_MSG_TAG_PULL0;                  /* a pushed region with a receiver's tag */
-    b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    in[0].mode = DT__MSG_TAG_PULL0;                  /* a pushed region with a receiver's tag */
+    b = task_msg(DT__MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "data tag out of range");
     free(b);
-    in[0].mode = DT_MSG_TAG_PUSH0;
-    back[1].mode = DT_MSG_TAG_PUSH0;                /* a write-back with a sender's tag */
-    b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    in[0].mode = DT__MSG_TAG_PUSH0;
+    back[1].mode = DT__MSG_TAG_PUSH0;                /* a write-back with a sender's tag */
+    b = task_msg(DT__MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     free(b);
     back[1] = reg(0x1000, 0, 1, 0);                 /* nothing to send */
-    back[1].mode = DT_MSG_TAG_PULL0;
-    b = task_msg(DT_MSG_PUSH, acc, 1, in, 1, back, 2, &len);
+    back[1].mode = DT__MSG_TAG_PULL0;
+    b = task_msg(DT__MSG_PUSH, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "empty region to transfer");
     free(b);
     /* only a pushed task sends anything back */
     back[1] = reg(0x1080, 64, 1, 64);
-    back[1].mode = DT_MSG_TAG_PULL0;
-    b = task_msg(DT_MSG_OFFLOAD, acc, 1, in, 1, back, 2, &len);
+    back[1].mode = DT__MSG_TAG_PULL0;
+    b = task_msg(DT__MSG_OFFLOAD, acc, 1, in, 1, back, 2, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "offload with regions to send back");
     free(b);
@@ -129,19 +129,19 @@ START_TEST(small_messages_round_trip)
     const char *why;
     void *b = dt__msg_done(99, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT_MSG_DONE);
+    ck_assert_int_eq(m.type, DT__MSG_DONE);
     ck_assert_uint_eq(m.task_id, 99);
     free(b);
     dt__wire_region r = reg(0x4000, 16, 2, 64);
     b = dt__msg_data_req(&r, 1234, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT_MSG_DATA_REQ);
+    ck_assert_int_eq(m.type, DT__MSG_DATA_REQ);
     ck_assert_uint_eq(m.tag, 1234);
     ck_assert_uint_eq(m.region.stride, 64);
     free(b);
     b = dt__msg_shutdown(&len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT_MSG_SHUTDOWN);
+    ck_assert_int_eq(m.type, DT__MSG_SHUTDOWN);
     free(b);
 }
 END_TEST
@@ -174,7 +174,7 @@ START_TEST(malformed_messages_refused)
 
     /* an offload whose counts do not match its payload */
     dt__wire_region acc = reg(0x1000, 8, 1, 8);
-    b = task_msg(DT_MSG_OFFLOAD, &acc, 1, NULL, 0, NULL, 0, &len);
+    b = task_msg(DT__MSG_OFFLOAD, &acc, 1, NULL, 0, NULL, 0, &len);
     uint32_t nacc = 5;
     memcpy(b + sizeof(dt__msg_header) + 8 + 12, &nacc, 4);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
@@ -182,7 +182,7 @@ START_TEST(malformed_messages_refused)
 
     /* a region that wraps the address space */
     acc = reg(UINT64_MAX - 4, 8, 1, 8);
-    b = task_msg(DT_MSG_OFFLOAD, &acc, 1, NULL, 0, NULL, 0, &len);
+    b = task_msg(DT__MSG_OFFLOAD, &acc, 1, NULL, 0, NULL, 0, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "region wraps the address space");
     free(b);
@@ -205,11 +205,11 @@ START_TEST(iter_message)
     dt__msg m;
     const char *why = NULL;
     char args[3] = "xy";
-    dt__msg in = { .type = DT_MSG_ITER, .type_id = 4, .type_hash = dt__hash_name("sweep"), .args_size = 3,
+    dt__msg in = { .type = DT__MSG_ITER, .type_id = 4, .type_hash = dt__hash_name("sweep"), .args_size = 3,
                    .args = args, .iter_max = 100, .iter_every = 10, .iter_flags = 1 };
     char *b = dt__msg_iter(&in, &len);
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT_MSG_ITER);
+    ck_assert_int_eq(m.type, DT__MSG_ITER);
     ck_assert_uint_eq(m.type_id, 4);
     ck_assert_uint_eq(m.type_hash, dt__hash_name("sweep"));
     ck_assert_uint_eq(m.args_size, 3);

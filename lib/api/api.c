@@ -9,12 +9,11 @@
 #include "sched/sched.h"
 #include "taskiter/taskiter.h"
 
-#define DT_EXPORT __attribute__((visibility("default")))
+#define DT__EXPORT __attribute__((visibility("default")))
 #define RED_OP_MASK 0xF000u
 #define RED_TYPE_MASK 0xF0000u
-#define BASE_MASK 0xFFu
 
-static DT_TLS uint64_t tls_seq;
+static DT__TLS uint64_t tls_seq;
 
 static size_t elem_size(unsigned type)
 {
@@ -23,8 +22,8 @@ static size_t elem_size(unsigned type)
 
 static int check_access(const dt_access_t *a, size_t i, const char *call, const char *label)
 {
-    unsigned base = a->mode & BASE_MASK, red = a->mode & (RED_OP_MASK | RED_TYPE_MASK);
-    if (a->mode & ~(BASE_MASK | DT_WEAK | RED_OP_MASK | RED_TYPE_MASK) || base < DT_IN ||
+    unsigned base = a->mode & DT__MODE_BASE, red = a->mode & (RED_OP_MASK | RED_TYPE_MASK);
+    if (a->mode & ~(DT__MODE_BASE | DT_WEAK | RED_OP_MASK | RED_TYPE_MASK) || base < DT_IN ||
         base > DT_REDUCTION || (base != DT_REDUCTION && red))
         return dt__error(DT_EMODE, call, label, "access %zu: mode 0x%x", i, a->mode);
     if (a->size && !a->addr)
@@ -73,14 +72,14 @@ static int check_accesses(const dt_access_t *acc, size_t n_acc, const char *call
  * then has nothing to undo. */
 static int reserve_pieces(size_t pieces, const char *call, const char *label)
 {
-    if (DT_LIKELY(dt__deps_reserve(pieces) == DT_OK)) return DT_OK;
+    if (DT__LIKELY(dt__deps_reserve(pieces) == DT_OK)) return DT_OK;
     return dt__error(DT_ENOMEM, call, label, "%zu rows in the accesses", pieces);
 }
 
 static void fill_access(dt__access *x, const dt_access_t *a)
 {
-    unsigned base = a->mode & BASE_MASK;
-    static const uint8_t kinds[] = { 0, DT_K_IN, DT_K_EXCL, DT_K_EXCL, DT_K_CONC, DT_K_COMM, DT_K_RED };
+    unsigned base = a->mode & DT__MODE_BASE;
+    static const uint8_t kinds[] = { 0, DT__K_IN, DT__K_EXCL, DT__K_EXCL, DT__K_CONC, DT__K_COMM, DT__K_RED };
     x->addr = (uintptr_t)a->addr;
     x->size = a->size;
     x->rows = a->rows > 1 ? a->rows : 1;
@@ -108,7 +107,7 @@ static bool overlaps(const dt__access *a, const dt__access *b)
 static int check_reduction_overlap(const dt__task *t, const char *call, const char *label)
 {
     for (uint32_t i = 0; i < t->nacc; i++) {
-        if (t->acc[i].kind != DT_K_RED || !t->acc[i].size) continue;
+        if (t->acc[i].kind != DT__K_RED || !t->acc[i].size) continue;
         for (uint32_t j = 0; j < t->nacc; j++)
             if (j != i && t->acc[j].size && overlaps(&t->acc[i], &t->acc[j]))
                 return dt__error(DT_EREDUCTION, call, label,
@@ -134,7 +133,7 @@ static bool children_done(void *arg) { return dt__task_children_done(arg); }
  * without accesses is queued like any other: a chain of tasks that each
  * create one child would otherwise nest without end (10^5 overflowed). */
 #define DT__INLINE_MAX 64
-static DT_TLS unsigned tls_inline_depth;
+static DT__TLS unsigned tls_inline_depth;
 
 /* Enough tasks are queued to keep the other workers busy: like libgomp, run
  * a task without accesses right here instead of queueing it.  Nothing can
@@ -150,7 +149,7 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
     t.fn = dt__types[type].fn;
     t.type = type;
     t.label = label;
-    t.flags = (p->flags & DT_TF_FINAL) | DT_TF_IF0;
+    t.flags = (p->flags & DT__TF_FINAL) | DT__TF_IF0;
     char small[256];
     t.args = args_size <= sizeof small ? small : malloc(args_size);
     if (!t.args) return dt__error(DT_ENOMEM, "dt_task_create", label, NULL);
@@ -158,10 +157,10 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
     dt__task *prev = dt__current();
     dt__set_current(&t);
     tls_inline_depth++;
-    if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
-    if (DT_UNLIKELY(dt__rt.trace)) t.t_start = dt__now_ns();
+    if (DT__UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
+    if (DT__UNLIKELY(dt__rt.trace)) t.t_start = dt__now_ns();
     dt__stack_call(t.fn, t.args);
-    if (DT_UNLIKELY(dt__rt.trace)) {
+    if (DT__UNLIKELY(dt__rt.trace)) {
         t.t_end = dt__now_ns();
         dt__trace_record(&t);
     }
@@ -182,7 +181,7 @@ static int run_undeferred(dt__task *p, dt_type_t type, const void *args, size_t 
 
 static bool task_done(void *arg) { return atomic_load(&((dt__task *)arg)->done) != 0; }
 
-DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
+DT__EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
                              const dt_access_t *acc, size_t n_acc, const dt_task_attr_t *attr)
 {
     static const char call[] = "dt_task_create";
@@ -215,7 +214,7 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     if (args_size) memcpy(t->args, args, args_size);
     for (size_t i = 0; i < n_acc; i++) {
         fill_access(&t->acc[i], &acc[i]);
-        if (t->acc[i].kind == DT_K_COMM && !t->acc[i].weak) t->flags |= DT_TF_COMM;
+        if (t->acc[i].kind == DT__K_COMM && !t->acc[i].weak) t->flags |= DT__TF_COMM;
     }
     /* A task holding commutative bytes must not wait for its weak accesses
      * while it runs (another task may need those bytes to release them), so
@@ -224,12 +223,12 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
      * another rank: their data must be on the rank that runs them (and their
      * children) before they start. */
     bool leaves = attr && attr->node != DT_NODE_ANY && attr->node != dt__rt.rank;
-    if ((t->flags & DT_TF_COMM) || (dt__hooks.data_first && (leaves || dt__hooks.data_first(p, t)))) {
+    if ((t->flags & DT__TF_COMM) || (dt__hooks.data_first && (leaves || dt__hooks.data_first(p, t)))) {
         for (size_t i = 0; i < n_acc; i++) {
             /* a weak out writes nothing itself: the bytes its children do not
                write keep their value, so they must travel with it (inout) */
-            if (t->acc[i].weak && (t->acc[i].mode & BASE_MASK) == DT_OUT)
-                t->acc[i].mode = (t->acc[i].mode & ~(unsigned)BASE_MASK) | DT_INOUT;
+            if (t->acc[i].weak && (t->acc[i].mode & DT__MODE_BASE) == DT_OUT)
+                t->acc[i].mode = (t->acc[i].mode & ~(unsigned)DT__MODE_BASE) | DT_INOUT;
             t->acc[i].weak = false;
         }
     }
@@ -241,13 +240,13 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
         t->flags |= attr->flags;
         t->node = attr->node;
     }
-    if (p->flags & DT_TF_FINAL) t->flags |= DT_TF_FINAL | DT_TF_IF0;
+    if (p->flags & DT__TF_FINAL) t->flags |= DT__TF_FINAL | DT__TF_IF0;
     if ((r = check_reduction_overlap(t, call, label)) ||
         (n_acc && (r = dt__deps_check_inside(p, t, true)))) {
         dt__task_unref(t);
         return r == DT_EINVAL ? dt__error(r, call, label, "access outside the parent task's accesses") : r;
     }
-    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_record(t);   /* kept, not started */
+    if (DT__UNLIKELY(dt__iter_recording)) return dt__taskiter_record(t);   /* kept, not started */
     if (leaves && !(dt__hooks.may_leave && dt__hooks.may_leave(t))) {
         dt__task_unref(t);
         return dt__error(DT_ERANGE, call, label,
@@ -255,15 +254,15 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
                          "memory (and are not concurrent, commutative or reductions) can run on rank %d",
                          attr->node);
     }
-    if (DT_UNLIKELY(dt__hooks.task_new != NULL)) dt__hooks.task_new(t);
+    if (DT__UNLIKELY(dt__hooks.task_new != NULL)) dt__hooks.task_new(t);
     start_child(p, t);
-    if (t->flags & DT_TF_IF0) {
+    if (t->flags & DT__TF_IF0) {
         dt__task_ref(t);
         dt__task_submit(t);
         dt__sched_wait(task_done, t, t);
         dt__task_unref(t);
     } else {
-        bool ext = DT_UNLIKELY(t->ext != NULL);
+        bool ext = DT__UNLIKELY(t->ext != NULL);
         if (ext) dt__task_ref(t);           /* it may complete before we look at it */
         dt__task_submit(t);
         if (ext) {
@@ -275,11 +274,11 @@ DT_EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size,
     return DT_OK;
 }
 
-DT_EXPORT int dt_taskwait(void)
+DT__EXPORT int dt_taskwait(void)
 {
     int r = dt__check_running("dt_taskwait");
     if (r) return r;
-    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse("dt_taskwait");   /* taskiter hook */
+    if (DT__UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse("dt_taskwait");   /* taskiter hook */
     dt__task *t = dt__current();
     if (t->dom) dt__deps_close_reductions(t);
     if (!dt__task_children_done(t)) {
@@ -295,12 +294,12 @@ DT_EXPORT int dt_taskwait(void)
 
 static bool marker_ready(void *arg) { return atomic_load(&((dt__task *)arg)->pending) == 0; }
 
-DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
+DT__EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
 {
     static const char call[] = "dt_taskwait_on";
     int r = dt__check_running(call);
     if (r) return r;
-    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* taskiter hook */
+    if (DT__UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* taskiter hook */
     dt__task *p = dt__current();
     if (!acc && n_acc) return dt__error(DT_EFAULT, call, p->label, "NULL access list with count %zu", n_acc);
     if (n_acc > UINT32_MAX) return dt__error(DT_EINVAL, call, p->label, "too many accesses");
@@ -314,10 +313,10 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     for (size_t i = 0; i < n_acc; i++) {
         fill_access(&m->acc[i], &acc[i]);
         m->acc[i].mode = DT_INOUT;
-        m->acc[i].kind = DT_K_EXCL;
+        m->acc[i].kind = DT__K_EXCL;
         m->acc[i].weak = false;
     }
-    m->flags = DT_TF_WAITON;
+    m->flags = DT__TF_WAITON;
     m->type = -1;
     m->label = "taskwait_on";
     if ((r = dt__deps_check_inside(p, m, false))) {
@@ -334,13 +333,13 @@ DT_EXPORT int dt_taskwait_on(const dt_access_t *acc, size_t n_acc)
     return DT_OK;
 }
 
-DT_EXPORT void *dt_reduction_ptr(void *addr)
+DT__EXPORT void *dt_reduction_ptr(void *addr)
 {
     dt__task *t = dt__current();
     uintptr_t a = (uintptr_t)addr;
     for (uint32_t i = 0; i < t->nacc; i++) {
         dt__access *x = &t->acc[i];
-        if (x->kind != DT_K_RED || !x->red || a < x->addr || a >= x->addr + x->size) continue;
+        if (x->kind != DT__K_RED || !x->red || a < x->addr || a >= x->addr + x->size) continue;
         dt__redbuf *buf = x->red;
         int slot = dt__worker_id();
         if (slot < 0 || slot >= buf->nslots) slot = buf->nslots - 1;
@@ -355,12 +354,12 @@ DT_EXPORT void *dt_reduction_ptr(void *addr)
     return addr;
 }
 
-DT_EXPORT int dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations)
+DT__EXPORT int dt_taskiter(dt_type_t body, const void *args, size_t args_size, long iterations)
 {
     return dt__taskiter_run("dt_taskiter", body, args, args_size, iterations, iterations, NULL, NULL, NULL);
 }
 
-DT_EXPORT int dt_taskiter_while(dt_type_t body, const void *args, size_t args_size, long max_iterations,
+DT__EXPORT int dt_taskiter_while(dt_type_t body, const void *args, size_t args_size, long max_iterations,
                                 long every, int (*cond)(void *), void *cond_arg, long *iterations_run)
 {
     static const char call[] = "dt_taskiter_while";

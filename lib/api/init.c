@@ -7,7 +7,7 @@
 #include "core/runtime.h"
 #include "taskiter/taskiter.h"
 
-#define DT_EXPORT __attribute__((visibility("default")))
+#define DT__EXPORT __attribute__((visibility("default")))
 
 static void plug(void)
 {
@@ -16,7 +16,7 @@ static void plug(void)
     dt__hooks.iter_serve = dt__iter_dist_serve;
 }
 
-DT_EXPORT int dt_init(int *argc, char ***argv)
+DT__EXPORT int dt_init(int *argc, char ***argv)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, plug);

@@ -29,7 +29,7 @@ typedef struct central {
     unsigned n;
 } central;
 
-static DT_TLS tls_class tls[NCLASSES];
+static DT__TLS tls_class tls[NCLASSES];
 static central cent[NCLASSES];
 
 static unsigned class_of(size_t size)
@@ -58,7 +58,7 @@ void *dt__pool_alloc(size_t size)
     if (size > DT__POOL_MAX) return malloc(size);
     unsigned c = class_of(size);
     tls_class *l = &tls[c];
-    if (DT_UNLIKELY(!l->head)) {
+    if (DT__UNLIKELY(!l->head)) {
         if (l->spill) {
             l->head = l->spill;
             l->spill = NULL;
@@ -91,7 +91,7 @@ void dt__pool_free(void *p, size_t size)
     node *n = p;
     n->next = l->spill;
     l->spill = n;
-    if (DT_LIKELY(++l->spill_n < batch_n(c))) return;
+    if (DT__LIKELY(++l->spill_n < batch_n(c))) return;
     dt__spin_lock(&cent[c].lock);
     bool keep = cent[c].n < KEEP_BATCHES;
     if (keep) {

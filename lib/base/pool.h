@@ -8,8 +8,8 @@
  * whole batches through one central stack per class.  Idle batches are kept
  * up to a bound per class (no trimming and re-faulting while a program runs
  * at a steady size), beyond it they go back to malloc. */
-#ifndef DT_POOL_H
-#define DT_POOL_H
+#ifndef DT__POOL_H
+#define DT__POOL_H
 
 #include <stddef.h>
 

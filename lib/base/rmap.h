@@ -17,8 +17,8 @@
  * both; a region of another stride is taken row by row, each row a plain
  * range.  Before the first 2-D region the map is one tree of plain address
  * ranges, exactly a dt__rtree. */
-#ifndef DT_RMAP_H
-#define DT_RMAP_H
+#ifndef DT__RMAP_H
+#define DT__RMAP_H
 
 #include <stdbool.h>
 #include "base/rtree.h"

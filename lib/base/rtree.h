@@ -1,8 +1,8 @@
 /* rtree.h - an AVL tree of non-overlapping byte ranges [start, end) keyed by
  * start: the trees of the rectangle maps (base/rmap.h) that are the fragment
  * map of a dependency domain and the cluster layer's directory and caches. */
-#ifndef DT_RTREE_H
-#define DT_RTREE_H
+#ifndef DT__RTREE_H
+#define DT__RTREE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* util.h - small internal helpers shared by every module: spinlocks, growable
  * pointer vectors, futex waits, clocks.  Header-only, all static inline. */
-#ifndef DT_UTIL_H
-#define DT_UTIL_H
+#ifndef DT__UTIL_H
+#define DT__UTIL_H
 
 #include <limits.h>
 #include <sched.h>
@@ -15,13 +15,13 @@
 #include <unistd.h>
 #include "base/pool.h"
 
-#define DT_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define DT_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define DT_CACHELINE 64
+#define DT__LIKELY(x)   __builtin_expect(!!(x), 1)
+#define DT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DT__CACHELINE 64
 /* Hot thread-locals: the initial-exec model is a plain %fs-relative access
  * instead of a call; libdtask is linked, not dlopen'ed, in the normal case,
  * and its thread-local data is small enough for glibc's static TLS reserve. */
-#define DT_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#define DT__TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 static inline void dt__cpu_relax(void)
 {
@@ -61,7 +61,7 @@ typedef struct dt__vec {
 static inline void dt__vec_init(dt__vec *a) { a->v = a->inl; a->n = 0; a->cap = 2; }
 static inline bool dt__vec_push(dt__vec *a, void *p)
 {
-    if (DT_UNLIKELY(a->n == a->cap)) {
+    if (DT__UNLIKELY(a->n == a->cap)) {
         uint32_t cap = a->cap * 2;
         void **nv = dt__pool_alloc(sizeof(void *) * cap);
         if (!nv) return false;

@@ -97,7 +97,7 @@ static int configure(void)
     dt__heap_init(&dt__cl.pool);
     memset(&dt__cl.remote_root, 0, sizeof dt__cl.remote_root);
     atomic_init(&dt__cl.remote_root.refs, 1);
-    dt__cl.remote_root.flags = DT_TF_ROOT;
+    dt__cl.remote_root.flags = DT__TF_ROOT;
     dt__cl.remote_root.label = "offloaded";
     return DT_OK;
 }

@@ -32,10 +32,10 @@ void dt__cl_tree_free(dt__rmap *m)
 
 /* Tags of data messages (msg.h), under dt__cl.lock: a receiver's own, or a sender's. */
 uint32_t dt__cl_pull_tag(void)
-{ return DT_MSG_TAG_PULL0 + (dt__cl.next_tag++ % (1u << 20)); }
+{ return DT__MSG_TAG_PULL0 + (dt__cl.next_tag++ % (1u << 20)); }
 
 uint32_t dt__cl_push_tag(void)
-{ return DT_MSG_TAG_PUSH0 + (dt__cl.next_push_tag++ % (1u << 20)); }
+{ return DT__MSG_TAG_PUSH0 + (dt__cl.next_push_tag++ % (1u << 20)); }
 
 /* Where target gets a piece from: -1 when it holds it, else the rank that
  * wrote it (which holds it for sure). */
@@ -223,7 +223,7 @@ dt__wire_region *dt__cl_transfer_list(const dt__task *t, bool writes, size_t *n)
     size_t k = 0;
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
-        if (!a->size || (writes ? !a->writes : (a->mode & 0xFF) == DT_OUT)) continue;
+        if (!a->size || (writes ? !a->writes : (a->mode & DT__MODE_BASE) == DT_OUT)) continue;
         v[k++] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride, 0, 0, 0 };
     }
     bool spans_meet = false, overlap = false;

@@ -7,13 +7,13 @@
  * not done serving before it is.  The transfers are plain data messages of
  * the outbox (strided datatypes for 2-D regions, straight into the common
  * address space) whose completion calls back into dist.c; their tags lie in
- * a range of their own (DT_MSG_TAG_ITER0), computed alike on both ends. */
+ * a range of their own (DT__MSG_TAG_ITER0), computed alike on both ends. */
 #include <string.h>
 #include "cluster/internal.h"
 
 static void announce(int type, const void *args, size_t args_size, long max, long every, unsigned flags)
 {
-    dt__msg m = { .type = DT_MSG_ITER, .type_id = (uint32_t)type, .type_hash = dt__hash_name(dt__types[type].name),
+    dt__msg m = { .type = DT__MSG_ITER, .type_id = (uint32_t)type, .type_hash = dt__hash_name(dt__types[type].name),
                   .args_size = (uint32_t)args_size, .args = args, .iter_max = max, .iter_every = every,
                   .iter_flags = flags };
     for (int r = 0; r < dt__cl.nranks; r++) {
@@ -51,7 +51,7 @@ void dt__cl_handle_iter(const dt__msg *m, int peer)
     t->label = "taskiter";
     /* a root of its own: the body's tasks are checked and waited for as
        the program's root's are on rank 0 */
-    t->flags = DT_TF_ROOT;
+    t->flags = DT__TF_ROOT;
     t->parent = &dt__cl.remote_root;
     dt__task_child_created(&dt__cl.remote_root);
     dt__task_submit(t);
@@ -59,9 +59,9 @@ void dt__cl_handle_iter(const dt__msg *m, int peer)
 
 static void xfer(bool send, int peer, const dt__access *a, uint32_t tag, void (*done)(void *), void *arg)
 {
-    if (tag >= DT_MSG_TAG_ITER_N) dt__fatal("taskiter transfer tag %u out of range", tag);
+    if (tag >= DT__MSG_TAG_ITER_N) dt__fatal("taskiter transfer tag %u out of range", tag);
     dt__wire_region r = { a->addr, a->size, a->rows, a->stride, 0, 0, -1 };
-    outmsg *m = dt__cl_data_msg(send ? OUT_SEND_DATA : OUT_RECV, peer, &r, DT_MSG_TAG_ITER0 + tag);
+    outmsg *m = dt__cl_data_msg(send ? OUT_SEND_DATA : OUT_RECV, peer, &r, DT__MSG_TAG_ITER0 + tag);
     m->done = done;
     m->done_arg = arg;
     dt__cl_post(m);

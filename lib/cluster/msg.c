@@ -18,7 +18,7 @@ static void *start(int type, size_t payload, size_t *len)
     *len = sizeof(dt__msg_header) + payload;
     char *b = malloc(*len ? *len : 1);
     if (!b) return NULL;
-    dt__msg_header h = { DT_MSG_MAGIC, (uint16_t)type, 0, (uint32_t)payload, 0 };
+    dt__msg_header h = { DT__MSG_MAGIC, (uint16_t)type, 0, (uint32_t)payload, 0 };
     memcpy(b, &h, sizeof h);
     return b;
 }
@@ -45,14 +45,14 @@ void *dt__msg_offload(const dt__msg *m, size_t *len)
 
 void *dt__msg_done(uint64_t task_id, size_t *len)
 {
-    char *b = start(DT_MSG_DONE, 8, len);
+    char *b = start(DT__MSG_DONE, 8, len);
     if (b) memcpy(b + sizeof(dt__msg_header), &task_id, 8);
     return b;
 }
 
 void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len)
 {
-    char *b = start(DT_MSG_DATA_REQ, sizeof *r + 4, len);
+    char *b = start(DT__MSG_DATA_REQ, sizeof *r + 4, len);
     if (b) {
         memcpy(b + sizeof(dt__msg_header), r, sizeof *r);
         memcpy(b + sizeof(dt__msg_header) + sizeof *r, &tag, 4);
@@ -60,11 +60,11 @@ void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len)
     return b;
 }
 
-void *dt__msg_shutdown(size_t *len) { return start(DT_MSG_SHUTDOWN, 0, len); }
+void *dt__msg_shutdown(size_t *len) { return start(DT__MSG_SHUTDOWN, 0, len); }
 
 void *dt__msg_iter(const dt__msg *m, size_t *len)
 {
-    char *b = start(DT_MSG_ITER, 4 * 4 + 2 * 8 + (size_t)m->args_size, len), *p;
+    char *b = start(DT__MSG_ITER, 4 * 4 + 2 * 8 + (size_t)m->args_size, len), *p;
     if (!b) return NULL;
     p = b + sizeof(dt__msg_header);
     uint32_t f[4] = { m->type_id, m->type_hash, m->args_size, m->iter_flags };
@@ -95,13 +95,13 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
     memset(m, 0, sizeof *m);
     if (len < sizeof h) FAIL("shorter than a header");
     memcpy(&h, b, sizeof h);
-    if (h.magic != DT_MSG_MAGIC) FAIL("bad magic");
+    if (h.magic != DT__MSG_MAGIC) FAIL("bad magic");
     if (h.length != len - sizeof h) FAIL("length field does not match the message size");
     const char *p = b + sizeof h, *end = b + len;
     m->type = h.type;
     switch (h.type) {
-    case DT_MSG_OFFLOAD:
-    case DT_MSG_PUSH: {
+    case DT__MSG_OFFLOAD:
+    case DT__MSG_PUSH: {
         uint32_t f[8];
         if ((size_t)(end - p) < 8 + sizeof f) FAIL("truncated offload header");
         memcpy(&m->task_id, p, 8); p += 8;
@@ -112,7 +112,7 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
         if (m->args_size > MAX_ARGS || m->nacc > MAX_ACC || m->nfetch > MAX_ACC || m->nback > MAX_ACC ||
             m->label_len > 255)
             FAIL("offload counts out of range");
-        if (h.type == DT_MSG_OFFLOAD && m->nback) FAIL("offload with regions to send back");
+        if (h.type == DT__MSG_OFFLOAD && m->nback) FAIL("offload with regions to send back");
         size_t nreg = (size_t)m->nacc + m->nfetch + m->nback;
         size_t need = (size_t)m->args_size + sizeof(dt__wire_region) * nreg + m->label_len;
         if ((size_t)(end - p) != need) FAIL("offload payload size does not match its counts");
@@ -128,28 +128,28 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
             /* pushed and sent-back regions carry the tag their bytes travel with */
             /* an offload's fetch list: 0 (ask the source), or the tag the
                sender sends the bytes with unasked */
-            if (h.type == DT_MSG_OFFLOAD && i >= m->nacc && r.mode &&
-                (r.mode < DT_MSG_TAG_PUSH0 || r.mode >= DT_MSG_TAG_END))
+            if (h.type == DT__MSG_OFFLOAD && i >= m->nacc && r.mode &&
+                (r.mode < DT__MSG_TAG_PUSH0 || r.mode >= DT__MSG_TAG_END))
                 FAIL("data tag out of range");
-            if (h.type == DT_MSG_PUSH && i >= m->nacc) {
-                uint64_t lo = i < (size_t)m->nacc + m->nfetch ? DT_MSG_TAG_PUSH0 : DT_MSG_TAG_PULL0;
+            if (h.type == DT__MSG_PUSH && i >= m->nacc) {
+                uint64_t lo = i < (size_t)m->nacc + m->nfetch ? DT__MSG_TAG_PUSH0 : DT__MSG_TAG_PULL0;
                 if (r.mode < lo || r.mode >= lo + (1u << 20)) FAIL("data tag out of range");
                 if (!r.size) FAIL("empty region to transfer");
             }
         }
         return 0;
     }
-    case DT_MSG_DONE:
+    case DT__MSG_DONE:
         if (end - p != 8) FAIL("done message of the wrong size");
         memcpy(&m->task_id, p, 8);
         return 0;
-    case DT_MSG_DATA_REQ:
+    case DT__MSG_DATA_REQ:
         if ((size_t)(end - p) != sizeof m->region + 4) FAIL("data request of the wrong size");
         memcpy(&m->region, p, sizeof m->region);
         memcpy(&m->tag, p + sizeof m->region, 4);
         if (!region_ok(&m->region) || m->region.size == 0) FAIL("bad data request region");
         return 0;
-    case DT_MSG_ITER: {
+    case DT__MSG_ITER: {
         uint32_t f[4];
         if ((size_t)(end - p) < sizeof f + 16) FAIL("truncated taskiter message");
         memcpy(f, p, sizeof f); p += sizeof f;
@@ -161,7 +161,7 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
         m->args = p;
         return 0;
     }
-    case DT_MSG_SHUTDOWN:
+    case DT__MSG_SHUTDOWN:
         if (p != end) FAIL("shutdown with a payload");
         return 0;
     default:

@@ -1,35 +1,35 @@
 /* msg.h - the wire format of the cluster layer's control messages.  Ranks
  * run the same binary on the same architecture, so fields are native; every
  * decoder checks bounds and counts against the received length. */
-#ifndef DT_MSG_H
-#define DT_MSG_H
+#ifndef DT__MSG_H
+#define DT__MSG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define DT_MSG_MAGIC 0x6474736bu   /* "dtsk" */
+#define DT__MSG_MAGIC 0x6474736bu   /* "dtsk" */
 
 enum dt__msg_type {
-    DT_MSG_OFFLOAD = 1,     /* run this task here */
-    DT_MSG_DONE,            /* an offloaded task completed */
-    DT_MSG_DATA_REQ,        /* send me these bytes (a given version) */
-    DT_MSG_SHUTDOWN,
-    DT_MSG_PUSH,            /* run this task here: a nested task, its data
+    DT__MSG_OFFLOAD = 1,     /* run this task here */
+    DT__MSG_DONE,            /* an offloaded task completed */
+    DT__MSG_DATA_REQ,        /* send me these bytes (a given version) */
+    DT__MSG_SHUTDOWN,
+    DT__MSG_PUSH,            /* run this task here: a nested task, its data
                                comes with it and its writes go back */
-    DT_MSG_ITER             /* take part in rank 0's dt_taskiter */
+    DT__MSG_ITER             /* take part in rank 0's dt_taskiter */
 };
 
 /* MPI tags of data messages.  Pulls (a rank asks for bytes) and write-backs
  * of pushed tasks use tags chosen by the receiving rank; the data pushed with
  * a task uses tags chosen by the sender: two ranges, so they never match each
  * other's receives. */
-#define DT_MSG_TAG_PULL0 16u
-#define DT_MSG_TAG_PUSH0 (DT_MSG_TAG_PULL0 + (1u << 20))
-#define DT_MSG_TAG_END (DT_MSG_TAG_PUSH0 + (1u << 20))
+#define DT__MSG_TAG_PULL0 16u
+#define DT__MSG_TAG_PUSH0 (DT__MSG_TAG_PULL0 + (1u << 20))
+#define DT__MSG_TAG_END (DT__MSG_TAG_PUSH0 + (1u << 20))
 /* The distributed taskiter's transfers: every rank numbers them the same
  * way from the recorded graph (taskiter/dist.c), so no message names them. */
-#define DT_MSG_TAG_ITER0 DT_MSG_TAG_END
-#define DT_MSG_TAG_ITER_N (1u << 23)
+#define DT__MSG_TAG_ITER0 DT__MSG_TAG_END
+#define DT__MSG_TAG_ITER_N (1u << 23)
 
 typedef struct dt__wire_region {
     uint64_t addr, size, rows, stride;

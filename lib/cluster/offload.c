@@ -57,7 +57,7 @@ static const char *intern_label(const char *s)
  * there; its bytes come with it and its writes go back when it completes). */
 static void handle_offload(const dt__msg *m, int peer)
 {
-    bool pushed = m->type == DT_MSG_PUSH;
+    bool pushed = m->type == DT__MSG_PUSH;
     int ntypes = atomic_load_explicit(&dt__ntypes, memory_order_acquire);
     char label[256];
     memcpy(label, m->label, m->label_len);
@@ -83,9 +83,9 @@ static void handle_offload(const dt__msg *m, int peer)
         a->rows = r.rows;
         a->stride = r.stride;
         a->mode = r.mode;
-        a->kind = (r.mode & 0xFF) == DT_IN ? DT_K_IN : DT_K_EXCL;
+        a->kind = (r.mode & DT__MODE_BASE) == DT_IN ? DT__K_IN : DT__K_EXCL;
         a->weak = false;                     /* its data is here before it starts */
-        a->writes = (r.mode & 0xFF) != DT_IN;
+        a->writes = (r.mode & DT__MODE_BASE) != DT_IN;
         x->version[i] = r.version;
     }
     t->fn = dt__types[m->type_id].fn;
@@ -219,7 +219,7 @@ static void place(dt__task *t, int r, placing *pl)
     for (uint32_t i = 0; i < t->nacc; i++) {
         dt__access *a = &t->acc[i];
         if (!a->size) continue;
-        p->reads = (a->mode & 0xFF) != DT_OUT;
+        p->reads = (a->mode & DT__MODE_BASE) != DT_OUT;
         dt__cl_dir_plan(p, a->addr, a->size, a->rows, a->stride);
     }
     atomic_fetch_add_explicit(&dt__cl.n_fetch_skipped, p->skipped, memory_order_relaxed);
@@ -256,7 +256,7 @@ static void place(dt__task *t, int r, placing *pl)
             pl->nsend++;
         }
     size_t len;
-    void *msg = encode_task(t, DT_MSG_OFFLOAD, p->items, p->n, NULL, 0, &len);
+    void *msg = encode_task(t, DT__MSG_OFFLOAD, p->items, p->n, NULL, 0, &len);
     /* Posted under the lock: a task planned after this one (on another
      * thread) may count on what this one brings to rank r, so its message
      * must not overtake this one. */
@@ -321,7 +321,7 @@ static void finish_later(dt__task *t)
 
 static bool placeable(const dt__task *t)
 {
-    return dt__cl.active && dt__cl.rank == 0 && t->parent == &dt__root && !(t->flags & DT_TF_WAITON);
+    return dt__cl.active && dt__cl.rank == 0 && t->parent == &dt__root && !(t->flags & DT__TF_WAITON);
 }
 
 static int ready(dt__task *t)
@@ -452,7 +452,7 @@ static void handle_done(const dt__msg *m, int peer)
  * sends those together). */
 static void task_end(void)
 {
-    static DT_TLS uint64_t last_poll;
+    static DT__TLS uint64_t last_poll;
     uint64_t now = dt__now_ns();
     if (now - last_poll < 20000) return;
     last_poll = now;
@@ -541,7 +541,7 @@ void dt__cl_push(dt__task *t, int target, bool claimed)
     dt__task_ref(t);                    /* until it is back */
     if (!claimed) dt__cl_count_sent(target);
     size_t len;
-    void *msg = encode_task(t, DT_MSG_PUSH, in, nin, out, nout, &len);
+    void *msg = encode_task(t, DT__MSG_PUSH, in, nin, out, nout, &len);
     dt__cl_post_ctrl(pu->target, msg, len);    /* before its data: the target learns the tags from it */
     for (size_t i = 0; i < nin; i++) dt__cl_send_data(&in[i], pu->target, in[i].mode);
     free(in);
@@ -578,11 +578,11 @@ void dt__cl_handle_ctrl(void *buf, size_t len, int peer)
     const char *why;
     if (dt__msg_decode(buf, len, &m, &why)) dt__fatal("malformed message from rank %d: %s", peer, why);
     switch (m.type) {
-    case DT_MSG_OFFLOAD:
-    case DT_MSG_PUSH: handle_offload(&m, peer); break;
-    case DT_MSG_DONE: handle_done(&m, peer); break;
-    case DT_MSG_DATA_REQ: dt__cl_handle_data_req(&m, peer); break;
-    case DT_MSG_ITER: dt__cl_handle_iter(&m, peer); break;
+    case DT__MSG_OFFLOAD:
+    case DT__MSG_PUSH: handle_offload(&m, peer); break;
+    case DT__MSG_DONE: handle_done(&m, peer); break;
+    case DT__MSG_DATA_REQ: dt__cl_handle_data_req(&m, peer); break;
+    case DT__MSG_ITER: dt__cl_handle_iter(&m, peer); break;
     default:
         atomic_store(&dt__cl.shutdown, 1);
         dt__sched_wake_all();

@@ -50,10 +50,10 @@ void dt__cl_score_task(const dt__task *t, const dt__cl_view *v, uint64_t *bytes)
 
 bool dt__cl_offloadable(const dt__task *t)
 {
-    if (t->type < 0 || (t->flags & (DT_TF_WAITON | DT_TF_COMM))) return false;
+    if (t->type < 0 || (t->flags & (DT__TF_WAITON | DT__TF_COMM))) return false;
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
-        if (a->kind == DT_K_CONC || a->kind == DT_K_COMM || a->kind == DT_K_RED) return false;
+        if (a->kind == DT__K_CONC || a->kind == DT__K_COMM || a->kind == DT__K_RED) return false;
         if (a->size && !dt__mem_contains(a->addr, (a->rows - 1) * a->stride + a->size)) return false;
     }
     return true;

@@ -39,11 +39,11 @@
 
 /* per type: mean body time of its tasks that ran here with cluster data,
    in ns (0: none yet); an average of the last few, races only blur it */
-static atomic_uint mean_ns[DT_MAX_TYPES];
+static atomic_uint mean_ns[DT__MAX_TYPES];
 
 typedef struct load_word {
     atomic_int n;
-    char pad[DT_CACHELINE - sizeof(atomic_int)];
+    char pad[DT__CACHELINE - sizeof(atomic_int)];
 } load_word;
 
 void dt__cl_open_loads(void)
@@ -169,7 +169,7 @@ static void send(dt__task *t, int r)
  * task replayed by taskiter. */
 static bool candidate(const dt__task *t)
 {
-    if (t->node >= 0 || t->iter || (t->flags & (DT_TF_IF0 | DT_TF_FINAL)) || !dt__cl_offloadable(t)) return false;
+    if (t->node >= 0 || t->iter || (t->flags & (DT__TF_IF0 | DT__TF_FINAL)) || !dt__cl_offloadable(t)) return false;
     for (uint32_t i = 0; i < t->nacc; i++)
         if (t->acc[i].weak) return false;
     return true;

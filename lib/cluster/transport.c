@@ -253,7 +253,7 @@ bool dt__cl_progress_once(void)
             size_t one = (size_t)count - off;
             if (one >= sizeof h) {
                 memcpy(&h, buf + off, sizeof h);
-                if (h.magic == DT_MSG_MAGIC && h.length <= one - sizeof h) one = sizeof h + h.length;
+                if (h.magic == DT__MSG_MAGIC && h.length <= one - sizeof h) one = sizeof h + h.length;
             }
             dt__cl_handle_ctrl(buf + off, one, st.MPI_SOURCE);
             off += one;
@@ -277,7 +277,7 @@ bool dt__cl_progress_once(void)
 /* Workers, at the end of each task and while they wait for work. */
 /* Messages wait until this rank's dt_init is done: a task offloaded here
  * must not run while the runtime is still starting (its calls would fail). */
-static bool serving(void) { return atomic_load_explicit(&dt__rt.state, memory_order_acquire) != DT_STATE_NEW; }
+static bool serving(void) { return atomic_load_explicit(&dt__rt.state, memory_order_acquire) != DT__STATE_NEW; }
 
 bool dt__cl_poll(void)
 {

@@ -53,7 +53,7 @@ static void put_int(line *l, long v)
 static void say(const char *what, const char *detail, bool with_status, long status)
 {
     dt__task *t = dt__current();
-    if (t == &dt__root || atomic_load_explicit(&dt__rt.state, memory_order_relaxed) != DT_STATE_RUNNING)
+    if (t == &dt__root || atomic_load_explicit(&dt__rt.state, memory_order_relaxed) != DT__STATE_RUNNING)
         return;
     if (atomic_flag_test_and_set(&said)) return;
     line l = { .n = 0 };
@@ -62,7 +62,7 @@ static void say(const char *what, const char *detail, bool with_status, long sta
     put(&l, ": task '");
     put(&l, t->label ? t->label : "-");
     put(&l, "' (type ");
-    put(&l, t->type >= 0 && t->type < DT_MAX_TYPES ? dt__types[t->type].name : "internal");
+    put(&l, t->type >= 0 && t->type < DT__MAX_TYPES ? dt__types[t->type].name : "internal");
     put(&l, ") ");
     put(&l, what);
     put(&l, detail);

@@ -16,12 +16,12 @@
 #include "mem/mem.h"
 #include "sched/sched.h"
 
-#define DT_EXPORT __attribute__((visibility("default")))
+#define DT__EXPORT __attribute__((visibility("default")))
 
 dt__runtime dt__rt;
 dt__plugin dt__plug;
 dt__hooks_t dt__hooks;
-dt__type dt__types[DT_MAX_TYPES];
+dt__type dt__types[DT__MAX_TYPES];
 atomic_int dt__ntypes;
 static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,7 +30,7 @@ static hwloc_cpuset_t *cpusets;
 
 /* ---- errors -------------------------------------------------------------- */
 
-DT_EXPORT const char *dt_strerror(int err)
+DT__EXPORT const char *dt_strerror(int err)
 {
     switch (err) {
     case DT_OK: return "success";
@@ -58,7 +58,7 @@ DT_EXPORT const char *dt_strerror(int err)
 
 static bool verbose(void)
 {
-    if (atomic_load(&dt__rt.state) == DT_STATE_RUNNING) return dt__rt.verbose;
+    if (atomic_load(&dt__rt.state) == DT__STATE_RUNNING) return dt__rt.verbose;
     const char *v = getenv("DT_VERBOSE");
     return v && strcmp(v, "1") == 0;
 }
@@ -101,8 +101,8 @@ void *dt__xmalloc(size_t size)
 int dt__check_running(const char *call)
 {
     int s = atomic_load_explicit(&dt__rt.state, memory_order_acquire);
-    if (DT_LIKELY(s == DT_STATE_RUNNING)) return DT_OK;
-    return dt__error(s == DT_STATE_NEW ? DT_ENOTINIT : DT_EFINALIZED, call, NULL, NULL);
+    if (DT__LIKELY(s == DT__STATE_RUNNING)) return DT_OK;
+    return dt__error(s == DT__STATE_NEW ? DT_ENOTINIT : DT_EFINALIZED, call, NULL, NULL);
 }
 
 /* ---- types --------------------------------------------------------------- */
@@ -113,9 +113,9 @@ int dt__type_register(const char *call, const char *name, dt_task_fn fn, long ar
     if (!name || !fn || !out) return dt__error(DT_EINVAL, call, NULL, "NULL %s",
                                                !name ? "name" : !fn ? "function" : "out");
     size_t len = strlen(name);
-    if (len == 0 || len >= DT_TYPE_NAME_MAX)
+    if (len == 0 || len >= DT__TYPE_NAME_MAX)
         return dt__error(DT_EINVAL, call, name, "name must be 1..%d bytes",
-                         DT_TYPE_NAME_MAX - 1);
+                         DT__TYPE_NAME_MAX - 1);
     pthread_mutex_lock(&types_lock);
     int n = atomic_load(&dt__ntypes);
     for (int i = 0; i < n; i++) {
@@ -127,9 +127,9 @@ int dt__type_register(const char *call, const char *name, dt_task_fn fn, long ar
             return DT_OK;
         }
     }
-    if (n == DT_MAX_TYPES) {
+    if (n == DT__MAX_TYPES) {
         pthread_mutex_unlock(&types_lock);
-        return dt__error(DT_ELIMIT, call, name, "at most %d types", DT_MAX_TYPES);
+        return dt__error(DT_ELIMIT, call, name, "at most %d types", DT__MAX_TYPES);
     }
     memcpy(dt__types[n].name, name, len + 1);
     dt__types[n].fn = fn;
@@ -140,7 +140,7 @@ int dt__type_register(const char *call, const char *name, dt_task_fn fn, long ar
     return DT_OK;
 }
 
-DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
+DT__EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
 {
     return dt__type_register("dt_type_register", name, fn, -1, out);
 }
@@ -148,7 +148,7 @@ DT_EXPORT int dt_type_register(const char *name, dt_task_fn fn, dt_type_t *out)
 int dt__type_check_args(dt_type_t type, size_t args_size, const char *call, const char *label)
 {
     long want = dt__types[type].args_size;
-    if (DT_LIKELY(want < 0 || args_size == (size_t)want)) return DT_OK;
+    if (DT__LIKELY(want < 0 || args_size == (size_t)want)) return DT_OK;
     return dt__error(DT_ESIGNATURE, call, label, "args of %zu bytes, type '%s' takes %ld",
                      args_size, dt__types[type].name, want);
 }
@@ -216,9 +216,9 @@ int dt__runtime_init(int *argc, char ***argv)
 {
     pthread_mutex_lock(&init_lock);
     int s = atomic_load(&dt__rt.state), r;
-    if (s != DT_STATE_NEW) {
+    if (s != DT__STATE_NEW) {
         pthread_mutex_unlock(&init_lock);
-        return dt__error(s == DT_STATE_RUNNING ? DT_EALREADY : DT_EFINALIZED, "dt_init", NULL, NULL);
+        return dt__error(s == DT__STATE_RUNNING ? DT_EALREADY : DT_EFINALIZED, "dt_init", NULL, NULL);
     }
     long nworkers = 0;
     int local_rank = 0, local_size = 1;
@@ -233,7 +233,7 @@ int dt__runtime_init(int *argc, char ***argv)
     }
     memset(&dt__root, 0, sizeof dt__root);
     atomic_init(&dt__root.refs, 1);
-    dt__root.flags = DT_TF_ROOT;
+    dt__root.flags = DT__TF_ROOT;
     dt__root.label = "main";
     if ((r = dt__sched_start(dt__rt.nworkers, topo, cpusets)) < 0 || (dt__plug.start && (r = dt__plug.start()) < 0)) {
         dt__mem_fini();
@@ -241,7 +241,7 @@ int dt__runtime_init(int *argc, char ***argv)
         goto fail;
     }
     dt__crash_install();
-    atomic_store_explicit(&dt__rt.state, DT_STATE_RUNNING, memory_order_release);
+    atomic_store_explicit(&dt__rt.state, DT__STATE_RUNNING, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     return DT_OK;
 fail:
@@ -250,7 +250,7 @@ fail:
     return dt__error(r, "dt_init", NULL, NULL);
 }
 
-DT_EXPORT int dt_finalize(void)
+DT__EXPORT int dt_finalize(void)
 {
     int r = dt__check_running("dt_finalize");
     if (r) return r;
@@ -269,15 +269,15 @@ DT_EXPORT int dt_finalize(void)
     if (dt__plug.fini) dt__plug.fini();
     dt__mem_fini();
     free_placement();
-    atomic_store(&dt__rt.state, DT_STATE_FINALIZED);
+    atomic_store(&dt__rt.state, DT__STATE_FINALIZED);
     pthread_mutex_unlock(&init_lock);
     return DT_OK;
 }
 
-DT_EXPORT int dt_main(int argc, char **argv, int (*app)(int, char **))
+DT__EXPORT int dt_main(int argc, char **argv, int (*app)(int, char **))
 {
     if (!app) return dt__error(DT_EINVAL, "dt_main", NULL, "NULL app");
-    if (atomic_load(&dt__rt.state) == DT_STATE_NEW) dt__rt.cluster_mode = true;
+    if (atomic_load(&dt__rt.state) == DT__STATE_NEW) dt__rt.cluster_mode = true;
     int r = dt_init(&argc, &argv);
     if (r) return r;
     /* rank 0 runs the program; the others serve offloaded tasks until
@@ -287,19 +287,19 @@ DT_EXPORT int dt_main(int argc, char **argv, int (*app)(int, char **))
     return r ? r : result;
 }
 
-DT_EXPORT int dt_rank(void)
+DT__EXPORT int dt_rank(void)
 {
     int r = dt__check_running("dt_rank");
     return r ? r : dt__rt.rank;
 }
 
-DT_EXPORT int dt_num_ranks(void)
+DT__EXPORT int dt_num_ranks(void)
 {
     int r = dt__check_running("dt_num_ranks");
     return r ? r : dt__rt.nranks;
 }
 
-DT_EXPORT int dt_num_workers(void)
+DT__EXPORT int dt_num_workers(void)
 {
     int r = dt__check_running("dt_num_workers");
     return r ? r : dt__rt.nworkers;

@@ -1,15 +1,15 @@
 /* runtime.h - process-wide state, configuration, error reporting, type
  * table and tracing (runtime.c). */
-#ifndef DT_RUNTIME_H
-#define DT_RUNTIME_H
+#ifndef DT__RUNTIME_H
+#define DT__RUNTIME_H
 
 #include <stdarg.h>
 #include "core/task.h"
 
-#define DT_MAX_TYPES 4096
-#define DT_TYPE_NAME_MAX 64
+#define DT__MAX_TYPES 4096
+#define DT__TYPE_NAME_MAX 64
 
-enum { DT_STATE_NEW, DT_STATE_RUNNING, DT_STATE_FINALIZED };
+enum { DT__STATE_NEW, DT__STATE_RUNNING, DT__STATE_FINALIZED };
 
 typedef struct dt__runtime {
     atomic_int state;
@@ -30,11 +30,11 @@ extern dt__runtime dt__rt;
 static inline bool dt__offloading(void) { return dt__rt.cluster_mode && dt__rt.nranks > 1; }
 
 typedef struct dt__type {
-    char name[DT_TYPE_NAME_MAX];
+    char name[DT__TYPE_NAME_MAX];
     dt_task_fn fn;
     long args_size;         /* >= 0: the exact args size its tasks take (ffi types); -1: any */
 } dt__type;
-extern dt__type dt__types[DT_MAX_TYPES];
+extern dt__type dt__types[DT__MAX_TYPES];
 extern atomic_int dt__ntypes;
 /* dt_type_register with the args size its tasks must give (-1: any); errors
  * are reported as from `call` */
@@ -54,7 +54,7 @@ _Noreturn void dt__fatal(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* inline: one call per dependency edge and group member */
 static inline void dt__xvec_push(dt__vec *v, void *p)
 {
-    if (DT_UNLIKELY(!dt__vec_push(v, p))) dt__fatal("out of memory");
+    if (DT__UNLIKELY(!dt__vec_push(v, p))) dt__fatal("out of memory");
 }
 
 /* Returns err; with DT_VERBOSE=1 prints one line naming call, task and rank. */

@@ -19,7 +19,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-DT_TLS uintptr_t dt__stack_limit = UINTPTR_MAX;
+DT__TLS uintptr_t dt__stack_limit = UINTPTR_MAX;
 
 typedef struct segment { char *base; size_t size; } segment;
 
@@ -38,8 +38,8 @@ typedef struct call {
 #endif
 } call;
 
-static DT_TLS segment spare;       /* the segment of the last call, for the next */
-static DT_TLS call *tls_call;      /* makecontext passes only ints: the call goes here */
+static DT__TLS segment spare;       /* the segment of the last call, for the next */
+static DT__TLS call *tls_call;      /* makecontext passes only ints: the call goes here */
 
 /* Switch once less than the margin is left (half the stack, for a small
  * one: a body may need as much room as a thread's stack gives). */

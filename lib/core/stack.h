@@ -8,8 +8,8 @@
  * DT__STACK_MARGIN (or half a smaller stack) is left, the next body runs on a segment of its own
  * (mapped, lazily touched, reused by the thread), so nesting is bounded by
  * memory only. */
-#ifndef DT_STACK_H
-#define DT_STACK_H
+#ifndef DT__STACK_H
+#define DT__STACK_H
 
 #include <stdint.h>
 #include "base/util.h"
@@ -21,14 +21,14 @@
 
 /* The lowest frame address at which a body still runs on the current stack;
  * UINTPTR_MAX until the thread's first body, which looks its stack up. */
-extern DT_TLS uintptr_t dt__stack_limit;
+extern DT__TLS uintptr_t dt__stack_limit;
 
 void dt__stack_call_slow(void (*fn)(void *), void *arg);
 
 /* fn(arg), on a fresh stack segment if the current one is nearly used up */
 static inline void dt__stack_call(void (*fn)(void *), void *arg)
 {
-    if (DT_LIKELY((uintptr_t)__builtin_frame_address(0) > dt__stack_limit)) fn(arg);
+    if (DT__LIKELY((uintptr_t)__builtin_frame_address(0) > dt__stack_limit)) fn(arg);
     else dt__stack_call_slow(fn, arg);
 }
 

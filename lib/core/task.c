@@ -13,7 +13,7 @@
 #include "sched/sched.h"
 
 dt__task dt__root;
-static DT_TLS dt__task *tls_current;
+static DT__TLS dt__task *tls_current;
 
 dt__task *dt__current(void) { return tls_current ? tls_current : &dt__root; }
 void dt__set_current(dt__task *t) { tls_current = t; }
@@ -81,7 +81,7 @@ void dt__task_unref(dt__task *t)
         if (a->red && atomic_fetch_sub(&a->red->refs, 1) == 1) free(a->red);
     }
     dt__deps_domain_free(t->dom);
-    if (DT_UNLIKELY(t->ext)) dt__hooks.task_free(t);
+    if (DT__UNLIKELY(t->ext)) dt__hooks.task_free(t);
     if (t->args != (char *)(t->acc + t->nacc)) free(t->args);
     dt__pool_free(t, t->alloc_size);
 }
@@ -92,9 +92,9 @@ void dt__task_unref(dt__task *t)
  * on the waiting task (dropped once the event is handled). */
 enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS };
 typedef struct ev { dt__access *a; int kind; } ev;
-static DT_TLS ev *evs;
-static DT_TLS size_t evs_n, evs_cap;
-static DT_TLS bool evs_draining;
+static DT__TLS ev *evs;
+static DT__TLS size_t evs_n, evs_cap;
+static DT__TLS bool evs_draining;
 
 static void ev_grow(void)
 {
@@ -106,7 +106,7 @@ static void ev_grow(void)
 /* inline: several per task (submission, body end, each successor) */
 static inline void ev_push(dt__access *a, int kind)
 {
-    if (DT_UNLIKELY(evs_n == evs_cap)) ev_grow();
+    if (DT__UNLIKELY(evs_n == evs_cap)) ev_grow();
     evs[evs_n].a = a;
     evs[evs_n].kind = kind;
     evs_n++;
@@ -148,7 +148,7 @@ static void drain(void)
                 else    /* only a weak access is a gate its children's accesses wait on */
                     atomic_store_explicit(&a->satisfied, true, memory_order_relaxed);
                 if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
-                    if (DT_UNLIKELY(t->ext)) dt__hooks.released(a);
+                    if (DT__UNLIKELY(t->ext)) dt__hooks.released(a);
                     fire(a, &a->released, &a->succ);
                 }
                 if (!a->weak) dec_pending(t);
@@ -156,7 +156,7 @@ static void drain(void)
             if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
         } else {
             if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
-            if (DT_UNLIKELY(a->task->ext)) dt__hooks.released(a);
+            if (DT__UNLIKELY(a->task->ext)) dt__hooks.released(a);
             fire(a, &a->released, &a->succ);
         }
     }
@@ -191,9 +191,9 @@ static void complete(dt__task *t)
     /* its children are gone: their fragments can go too */
     dt__deps_domain_free(t->dom);
     t->dom = NULL;
-    if (DT_UNLIKELY(t->ext)) dt__hooks.completed(t);
+    if (DT__UNLIKELY(t->ext)) dt__hooks.completed(t);
     atomic_store_explicit(&t->done, 1, memory_order_release);
-    if (t->flags & DT_TF_IF0) dt__sched_wake_all();
+    if (t->flags & DT__TF_IF0) dt__sched_wake_all();
 }
 
 void dt__task_child_created(dt__task *p)
@@ -220,14 +220,14 @@ static void maybe_complete(dt__task *t, bool held)
         if (!atomic_load_explicit(&t->body_done, memory_order_seq_cst) || !dt__task_children_done(t) ||
             atomic_exchange_explicit(&t->completing, 1, memory_order_acq_rel))
             break;
-        if (DT_UNLIKELY(t->iter)) {          /* taskiter hook: the cyclic graph takes over */
+        if (DT__UNLIKELY(t->iter)) {          /* taskiter hook: the cyclic graph takes over */
             dt__hooks.replayed(t);           /* and the held reference with it */
             return;
         }
         dt__task *p = t->parent;
         complete(t);
         if (p) {
-            if (!(p->flags & DT_TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
+            if (!(p->flags & DT__TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
             unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
             if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
                 f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
@@ -236,7 +236,7 @@ static void maybe_complete(dt__task *t, bool held)
         if (held) dt__task_unref(t);
         dt__task_unref(t);                   /* the owner's reference */
         t = p;
-        held = p && !(p->flags & DT_TF_ROOT);
+        held = p && !(p->flags & DT__TF_ROOT);
     }
     if (held) dt__task_unref(t);
 }
@@ -244,9 +244,9 @@ static void maybe_complete(dt__task *t, bool held)
 void dt__task_body_end(dt__task *t)
 {
     if (t->dom) dt__deps_close_reductions(t);
-    if (t->flags & DT_TF_COMM) dt__sched_comm_release(t);
+    if (t->flags & DT__TF_COMM) dt__sched_comm_release(t);
     /* taskiter hook: a replayed task's successors are its graph's, not its accesses' */
-    if (DT_LIKELY(!t->iter))
+    if (DT__LIKELY(!t->iter))
         for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
     drain();
     dt__task_ref(t);
@@ -259,13 +259,13 @@ void dt__task_run(dt__task *t)
     dt__task *prev = tls_current;
     tls_current = t;
     /* read before the body: the task may be freed once it is released */
-    bool ext = DT_UNLIKELY(t->ext != NULL);
-    if (DT_UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
+    bool ext = DT__UNLIKELY(t->ext != NULL);
+    if (DT__UNLIKELY(dt__rt.stats)) atomic_fetch_add_explicit(&dt__rt.n_ran, 1, memory_order_relaxed);
     /* tasks with plug-in data: the cluster layer learns how long each type runs */
-    if (DT_UNLIKELY(dt__rt.trace || ext)) t->t_start = dt__now_ns();
+    if (DT__UNLIKELY(dt__rt.trace || ext)) t->t_start = dt__now_ns();
     dt__stack_call(t->fn, t->args);
-    if (DT_UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
-    if (DT_UNLIKELY(dt__rt.trace)) dt__trace_record(t);
+    if (DT__UNLIKELY(dt__rt.trace)) t->t_end = dt__now_ns();
+    if (DT__UNLIKELY(dt__rt.trace)) dt__trace_record(t);
     tls_current = prev;
     if (ext) dt__hooks.ran(t);
     dt__sched_collect(true);

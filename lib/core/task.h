@@ -12,21 +12,25 @@
  *    them).  Kept apart so that creating a child is no contended atomic.  A
  *    task has completed when its body returned and nfinished == nchildren.
  */
-#ifndef DT_TASK_H
-#define DT_TASK_H
+#ifndef DT__TASK_H
+#define DT__TASK_H
 
 #include "dtask.h"
 #include "base/rmap.h"
 #include "base/util.h"
 
+/* The base mode of an access (DT_IN .. DT_REDUCTION); DT_WEAK and a
+ * reduction's operation and type are the bits above. */
+#define DT__MODE_BASE 0xFFu
+
 /* What an access does to its bytes, for dependency purposes. */
 enum dt__kind {
-    DT_K_EXCL,      /* out, inout: alone */
-    DT_K_IN,        /* readers share */
-    DT_K_CONC,      /* concurrent accesses share */
-    DT_K_COMM,      /* commutative accesses share, one at a time */
-    DT_K_RED,       /* one reduction shares */
-    DT_K_GATE       /* a parent's weak access, seen from inside (barrier only) */
+    DT__K_EXCL,      /* out, inout: alone */
+    DT__K_IN,        /* readers share */
+    DT__K_CONC,      /* concurrent accesses share */
+    DT__K_COMM,      /* commutative accesses share, one at a time */
+    DT__K_RED,       /* one reduction shares */
+    DT__K_GATE       /* a parent's weak access, seen from inside (barrier only) */
 };
 
 struct dt__task;
@@ -56,7 +60,7 @@ typedef struct dt__access {
 typedef struct dt__group {
     int refs;
     uint8_t kind;
-    struct dt__red *red;    /* DT_K_RED: which reduction */
+    struct dt__red *red;    /* DT__K_RED: which reduction */
     dt__vec m;              /* dt__access *, each holding a task reference */
 } dt__group;
 
@@ -92,11 +96,11 @@ typedef struct dt__domain {
 } dt__domain;
 
 enum {
-    DT_TF_IF0 = DT_TASK_IF0,
-    DT_TF_FINAL = DT_TASK_FINAL,
-    DT_TF_WAITON = 0x100,    /* dt_taskwait_on's marker: never runs a body */
-    DT_TF_COMM = 0x200,      /* has commutative accesses */
-    DT_TF_ROOT = 0x400
+    DT__TF_IF0 = DT_TASK_IF0,
+    DT__TF_FINAL = DT_TASK_FINAL,
+    DT__TF_WAITON = 0x100,    /* dt_taskwait_on's marker: never runs a body */
+    DT__TF_COMM = 0x200,      /* has commutative accesses */
+    DT__TF_ROOT = 0x400
 };
 
 typedef struct dt__task {
@@ -105,8 +109,8 @@ typedef struct dt__task {
     atomic_int body_done;
     atomic_int completing;   /* set once by whoever completes the task */
     atomic_int done;         /* completed (for IF0 waiters) */
-    _Alignas(DT_CACHELINE) atomic_ullong nchildren;
-    _Alignas(DT_CACHELINE) atomic_ullong nfinished;
+    _Alignas(DT__CACHELINE) atomic_ullong nchildren;
+    _Alignas(DT__CACHELINE) atomic_ullong nfinished;
     atomic_int waiting;      /* a thread waits in taskwait on this task */
     dt__spin_t lock;
     struct dt__task *parent;

@@ -24,13 +24,13 @@ struct dt__prange { uintptr_t start, end, maxend; uint32_t idx; };
 
 /* Fragment nodes come and go with every split and merge: keep them per thread. */
 #define FRAG_CACHE 4096
-static DT_TLS dt__frag *frag_cache;
-DT_TLS unsigned dt__frag_cache_n;
+static DT__TLS dt__frag *frag_cache;
+DT__TLS unsigned dt__frag_cache_n;
 
 /* Every registration makes a group and drops one: keep them per thread. */
 #define GROUP_CACHE 4096
-static DT_TLS dt__group *group_cache;
-static DT_TLS unsigned group_cache_n;
+static DT__TLS dt__group *group_cache;
+static DT__TLS unsigned group_cache_n;
 
 static dt__group *group_new(uint8_t kind, dt__red *red)
 {
@@ -130,7 +130,7 @@ static bool group_finished(const dt__group *g)
 {
     for (uint32_t i = 0; i < g->m.n; i++) {
         const dt__access *a = g->m.v[i];
-        if (!atomic_load_explicit(g->kind == DT_K_GATE ? &a->satisfied : &a->released,
+        if (!atomic_load_explicit(g->kind == DT__K_GATE ? &a->satisfied : &a->released,
                                   memory_order_acquire))
             return false;
     }
@@ -167,7 +167,7 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
     atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
     dt__task_ref(x->task);              /* the list's, dropped when it fires */
     /* under the lock: once it is released, pred may complete and go */
-    if (DT_UNLIKELY(dt__hooks.edge != NULL)) dt__hooks.edge(pred->task, x->task);
+    if (DT__UNLIKELY(dt__hooks.edge != NULL)) dt__hooks.edge(pred->task, x->task);
     dt__spin_unlock(&pred->task->lock);
 }
 
@@ -197,7 +197,7 @@ static void link_group(reg *r, dt__group *g)
     if (!g || g == r->linked[0] || g == r->linked[1]) return;
     hold(&r->linked[1], r->linked[0]);
     hold(&r->linked[0], g);
-    bool gate = g->kind == DT_K_GATE;
+    bool gate = g->kind == DT__K_GATE;
     for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], r->x, gate);
 }
 
@@ -264,7 +264,7 @@ static dt__red *red_open(dt__domain *d, dt__access *x)
     memset(r->buf->slot, 0, sizeof(void *) * (size_t)nslots);
     r->refs = 1;                          /* the open list's */
     r->closed = false;
-    r->members = group_new(DT_K_RED, NULL);
+    r->members = group_new(DT__K_RED, NULL);
     r->combined = NULL;
     dt__xvec_push(&d->open_reds, r);
     return r;
@@ -288,7 +288,7 @@ static dt__group *red_close(dt__domain *d, dt__task *owner, dt__red *r)
         ca->rows = 1;
         ca->stride = buf->size;
         ca->mode = DT_INOUT;
-        ca->kind = DT_K_EXCL;
+        ca->kind = DT__K_EXCL;
         ca->writes = true;
         for (uint32_t i = 0; i < r->members->m.n; i++) {
             dt__access *m = r->members->m.v[i];
@@ -297,7 +297,7 @@ static dt__group *red_close(dt__domain *d, dt__task *owner, dt__red *r)
         }
         for (uint64_t bits = c->parent_mask; bits; bits &= bits - 1)
             atomic_fetch_add(&owner->acc[__builtin_ctzll(bits)].blockers, 1);
-        r->combined = group_new(DT_K_EXCL, NULL);
+        r->combined = group_new(DT__K_EXCL, NULL);
         group_add(r->combined, ca);
         group_unref(r->members);
         r->members = NULL;
@@ -459,7 +459,7 @@ typedef void (*visit_fn)(void *ctx, dt__frag *f);
  * rectangles, one fragment each while nothing cuts them. */
 static void walk(dt__domain *d, const dt__access *a, visit_fn visit, void *ctx)
 {
-    if (DT_UNLIKELY(!d->map.stride) && a->rows > 1 && a->stride != a->size)
+    if (DT__UNLIKELY(!d->map.stride) && a->rows > 1 && a->stride != a->size)
         dt__rmap_set_stride(&d->map, a->stride, &frag_ops);
     dt__rmap_walk(&d->map, a->addr, a->size, a->rows, a->stride, &frag_ops, 0, 0, visit, ctx);
 }
@@ -474,13 +474,13 @@ static void visit_access(void *ctx, dt__frag *f)
         group_add(r->red->members, x);
         r->red_member = true;
     }
-    if (g && g->kind == k && k != DT_K_EXCL && (k != DT_K_RED || g->red == r->red)) {
+    if (g && g->kind == k && k != DT__K_EXCL && (k != DT__K_RED || g->red == r->red)) {
         link_group(r, f->barrier);
         f->cur = cow_append(r, g, x);
         return;
     }
     dt__group *nb;
-    if (g && g->kind == DT_K_RED) {
+    if (g && g->kind == DT__K_RED) {
         nb = red_close(r->dom, r->owner, g->red);
         link_group(r, nb);
     } else if (g) {
@@ -496,7 +496,7 @@ static void visit_access(void *ctx, dt__frag *f)
     /* Nobody joins a writer, so its fragments need no barrier, and dropping
      * it lets the fragments it covers merge back into one.  A task with
      * several accesses keeps it: its other accesses may need it. */
-    if (k == DT_K_EXCL && !r->multi && nb) {
+    if (k == DT__K_EXCL && !r->multi && nb) {
         group_unref(nb);
         nb = NULL;
     }
@@ -519,7 +519,7 @@ static void visit_overwritten(void *ctx, dt__frag *f)
 {
     reg *r = ctx;
     dt__group *g = f->cur;
-    if (g && g->kind == DT_K_RED) {
+    if (g && g->kind == DT__K_RED) {
         dt__group *nb = red_close(r->dom, r->owner, g->red);
         link_group(r, nb);
         group_unref(nb);
@@ -531,9 +531,9 @@ static void visit_overwritten(void *ctx, dt__frag *f)
 static void overwrite(dt__domain *d, reg *r)
 {
     const dt__access *x = r->x;
-    if (DT_UNLIKELY(!d->map.stride) && x->rows > 1 && x->stride != x->size)
+    if (DT__UNLIKELY(!d->map.stride) && x->rows > 1 && x->stride != x->size)
         dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
-    r->single = group_new(DT_K_EXCL, NULL);
+    r->single = group_new(DT__K_EXCL, NULL);
     group_add(r->single, r->x);
     dt__rmap_overwrite(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops,
                        (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
@@ -545,7 +545,7 @@ static bool frag_finished(const dt__frag *f)
 {
     if (f->cur) {
         if (!group_finished(f->cur)) return false;
-        if (f->cur->kind == DT_K_RED)
+        if (f->cur->kind == DT__K_RED)
             return f->cur->red->closed && group_finished(f->cur->red->combined);
         return true;
     }
@@ -628,7 +628,7 @@ static dt__domain *domain_of(dt__task *p)
 
 int dt__deps_check_inside(dt__task *p, dt__task *c, bool check_writes)
 {
-    if (p->flags & DT_TF_ROOT) return DT_OK;
+    if (p->flags & DT__TF_ROOT) return DT_OK;
     dt__domain *d = domain_of(p);
     if (!d->pr_built) {
         d->pr = build_ranges(p, false, &d->npr);
@@ -659,7 +659,7 @@ static void visit_gate(void *ctx, dt__frag *f)
     gate_ctx *g = ctx;
     if (!f->barrier) {
         if (!g->single) {
-            g->single = group_new(DT_K_GATE, NULL);
+            g->single = group_new(DT__K_GATE, NULL);
             group_add(g->single, g->a);
         }
         g->single->refs++;
@@ -737,18 +737,18 @@ void dt__deps_register(dt__task *c)
 {
     dt__task *p = c->parent;
     dt__domain *d = domain_of(p);
-    if (!d->populated && !(p->flags & DT_TF_ROOT)) populate(d, p);
+    if (!d->populated && !(p->flags & DT__TF_ROOT)) populate(d, p);
     bool multi = c->nacc > 1 && self_overlap(c);
     for (uint32_t i = 0; i < c->nacc; i++) {
         dt__access *x = &c->acc[i];
         if (!x->size) continue;
         reg r = { .dom = d, .owner = p, .x = x, .multi = multi };
-        if (x->kind == DT_K_RED) {
+        if (x->kind == DT__K_RED) {
             r.red = red_open(d, x);
             x->red = r.red->buf;
             atomic_fetch_add(&x->red->refs, 1);
         }
-        if (x->kind == DT_K_EXCL && !multi) overwrite(d, &r);
+        if (x->kind == DT__K_EXCL && !multi) overwrite(d, &r);
         else walk(d, x, visit_access, &r);
         release_reg(&r);
     }

@@ -2,8 +2,8 @@
  * siblings on the fragment map of their parent, reductions' combiners, and
  * the "child inside parent" rule.  Everything here runs on the thread that
  * executes the parent's body (one writer per domain, no domain lock). */
-#ifndef DT_DEPS_H
-#define DT_DEPS_H
+#ifndef DT__DEPS_H
+#define DT__DEPS_H
 
 #include "core/task.h"
 
@@ -14,12 +14,12 @@ int dt__deps_check_inside(dt__task *parent, dt__task *child, bool check_writes);
 /* Registering accesses of `pieces` rows in all cannot be undone halfway:
  * before it, take the fragments it will need (DT_ENOMEM if memory is out, or
  * if physical memory could not hold them: refused before allocating). */
-extern DT_TLS unsigned dt__frag_cache_n;   /* fragments kept by this thread */
+extern DT__TLS unsigned dt__frag_cache_n;   /* fragments kept by this thread */
 int dt__deps_reserve_slow(size_t pieces);
 static inline int dt__deps_reserve(size_t pieces)
 {
     /* a piece may split a fragment in three: 2 new ones each, at most */
-    if (DT_LIKELY(pieces < dt__frag_cache_n / 2)) return DT_OK;
+    if (DT__LIKELY(pieces < dt__frag_cache_n / 2)) return DT_OK;
     return dt__deps_reserve_slow(pieces);
 }
 /* Links child's accesses to its earlier siblings' (child->parent's domain). */

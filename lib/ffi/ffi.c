@@ -14,11 +14,11 @@
 #include <string.h>
 #include "core/runtime.h"
 
-#define DT_EXPORT __attribute__((visibility("default")))
+#define DT__EXPORT __attribute__((visibility("default")))
 
 typedef struct ffi_rec {
     struct ffi_rec *next;
-    char name[DT_TYPE_NAME_MAX];
+    char name[DT__TYPE_NAME_MAX];
     void (*fn)(void);
     dt_ffi_type_t ret;
     dt_type_t id;
@@ -83,7 +83,7 @@ static int layout(const char *call, const char *label, const dt_ffi_type_t *argt
     return DT_OK;
 }
 
-DT_EXPORT int dt_ffi_layout(const dt_ffi_type_t *argtypes, size_t nargs, size_t *offsets, size_t *size)
+DT__EXPORT int dt_ffi_layout(const dt_ffi_type_t *argtypes, size_t nargs, size_t *offsets, size_t *size)
 {
     if (!size) return dt__error(DT_EINVAL, "dt_ffi_layout", NULL, "NULL size");
     return layout("dt_ffi_layout", NULL, argtypes, nargs, offsets, size);
@@ -174,13 +174,13 @@ static int register_ffi(const char *call, const char *name, void (*fn)(void), dt
     return DT_OK;
 }
 
-DT_EXPORT int dt_type_register_ffi(const char *name, void (*fn)(void), dt_ffi_type_t ret,
+DT__EXPORT int dt_type_register_ffi(const char *name, void (*fn)(void), dt_ffi_type_t ret,
                                    const dt_ffi_type_t *argtypes, size_t nargs, dt_type_t *out)
 {
     return register_ffi("dt_type_register_ffi", name, fn, ret, argtypes, nargs, out);
 }
 
-DT_EXPORT int dt_type_register_symbol(const char *name, const char *symbol, dt_ffi_type_t ret,
+DT__EXPORT int dt_type_register_symbol(const char *name, const char *symbol, dt_ffi_type_t ret,
                                       const dt_ffi_type_t *argtypes, size_t nargs, dt_type_t *out)
 {
     static const char call[] = "dt_type_register_symbol";

@@ -14,7 +14,7 @@
 #include "mem/mem.h"
 #include "core/runtime.h"
 
-#define DT_EXPORT __attribute__((visibility("default")))
+#define DT__EXPORT __attribute__((visibility("default")))
 #define HDR 64
 #define MAGIC_USED 0x6474736b75736564ull   /* "dtskused" */
 #define MAGIC_FREE 0x6474736b66726565ull   /* "dtskfree" */
@@ -278,7 +278,7 @@ static int free_checked(arena *a, void *p, const char *call)
     return p ? arena_free(a, p, call) : DT_OK;
 }
 
-DT_EXPORT void *dt_dmalloc(size_t size)
+DT__EXPORT void *dt_dmalloc(size_t size)
 {
     /* the distributed heap's bookkeeping lives with rank 0's program */
     if (dt__offloading() && dt__rt.rank != 0) {
@@ -287,6 +287,6 @@ DT_EXPORT void *dt_dmalloc(size_t size)
     }
     return alloc_checked(&M.d, size, "dt_dmalloc");
 }
-DT_EXPORT void *dt_lmalloc(size_t size) { return alloc_checked(&M.l, size, "dt_lmalloc"); }
-DT_EXPORT int dt_dfree(void *p) { return free_checked(&M.d, p, "dt_dfree"); }
-DT_EXPORT int dt_lfree(void *p) { return free_checked(&M.l, p, "dt_lfree"); }
+DT__EXPORT void *dt_lmalloc(size_t size) { return alloc_checked(&M.l, size, "dt_lmalloc"); }
+DT__EXPORT int dt_dfree(void *p) { return free_checked(&M.d, p, "dt_dfree"); }
+DT__EXPORT int dt_lfree(void *p) { return free_checked(&M.l, p, "dt_lfree"); }

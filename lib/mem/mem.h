@@ -2,8 +2,8 @@
  * holding distributed memory (dt_dmalloc) and the ranks' local memory
  * (dt_lmalloc).  The range is chosen so that the cluster layer can map it at
  * the same address on every rank; allocation metadata lives inside it. */
-#ifndef DT_MEM_H
-#define DT_MEM_H
+#ifndef DT__MEM_H
+#define DT__MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>

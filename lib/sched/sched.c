@@ -18,8 +18,8 @@ typedef struct ring {
 } ring;
 
 typedef struct deque {
-    _Alignas(DT_CACHELINE) atomic_llong top;
-    _Alignas(DT_CACHELINE) atomic_llong bottom;
+    _Alignas(DT__CACHELINE) atomic_llong top;
+    _Alignas(DT__CACHELINE) atomic_llong bottom;
     _Atomic(ring *) r;
     long long top_seen;         /* owner's stale copy of top: reread only when full */
     unsigned peeks;
@@ -240,21 +240,21 @@ static struct {
     fifo inject;
     hwloc_topology_t topo;
     atomic_int stop;
-    _Alignas(DT_CACHELINE) atomic_int epoch;
-    _Alignas(DT_CACHELINE) atomic_int sleepers;
+    _Alignas(DT__CACHELINE) atomic_int epoch;
+    _Alignas(DT__CACHELINE) atomic_int sleepers;
     /* commutative accesses being held, and tasks parked until they are free */
     pthread_mutex_t comm_lock;
     dt__vec comm_busy;              /* dt__access * (their tasks are running) */
     dt__task *comm_parked;
 } S;
 
-static DT_TLS int tls_id = -1;
-static DT_TLS bool tls_collect;
-static DT_TLS dt__task *tls_next;
+static DT__TLS int tls_id = -1;
+static DT__TLS bool tls_collect;
+static DT__TLS dt__task *tls_next;
 /* tasks holding commutative bytes that are running on this thread's stack */
 #define MAX_HELD 32
-static DT_TLS dt__task *tls_held[MAX_HELD];
-static DT_TLS int tls_nheld;
+static DT__TLS dt__task *tls_held[MAX_HELD];
+static DT__TLS int tls_nheld;
 
 int dt__worker_id(void) { return tls_id; }
 int dt__num_slots(void) { return S.n + MAX_SPARES + 1; }
@@ -330,7 +330,7 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
 {
     ++*spins;
     /* a message came: more may follow soon, keep answering quickly */
-    if (DT_UNLIKELY(dt__hooks.poll) && dt__hooks.poll()) *spins = 0;
+    if (DT__UNLIKELY(dt__hooks.poll) && dt__hooks.poll()) *spins = 0;
     if (*spins < 32) {
         for (int i = 0; i < 64; i++) dt__cpu_relax();
         return;
@@ -338,12 +338,12 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
     /* In a cluster, waiting threads poll MPI: about a millisecond between
        yields (an answer from another rank usually comes within that), then
        naps of 50 us. */
-    unsigned yields = DT_UNLIKELY(dt__hooks.poll != NULL) ? 1024 : 8;
+    unsigned yields = DT__UNLIKELY(dt__hooks.poll != NULL) ? 1024 : 8;
     if (*spins < 32 + yields) {
         sched_yield();
         return;
     }
-    long nap = DT_UNLIKELY(dt__hooks.poll != NULL) ? 50 * 1000L : 50 * 1000 * 1000L;
+    long nap = DT__UNLIKELY(dt__hooks.poll != NULL) ? 50 * 1000L : 50 * 1000 * 1000L;
     int e = atomic_load_explicit(&S.epoch, memory_order_seq_cst);
     atomic_fetch_add_explicit(&S.sleepers, 1, memory_order_seq_cst);
     if (blocked) {
@@ -355,7 +355,7 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
         dt__futex_wait(&S.epoch, e, nap);
     }
     atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
-    *spins = DT_UNLIKELY(dt__hooks.poll != NULL) ? 32 + yields : 24;
+    *spins = DT__UNLIKELY(dt__hooks.poll != NULL) ? 32 + yields : 24;
 }
 
 static void idle(unsigned *spins, bool (*done)(void *), void *arg) { idle_wait(spins, done, arg, false); }
@@ -368,12 +368,12 @@ void dt__sched_collect(bool on) { tls_collect = on; }
 
 void dt__sched_ready(dt__task *t)
 {
-    if (t->flags & DT_TF_WAITON) {          /* dt_taskwait_on's marker: wake its waiter */
+    if (t->flags & DT__TF_WAITON) {          /* dt_taskwait_on's marker: wake its waiter */
         dt__sched_wake_all();
         return;
     }
     bool in_order = false;
-    if (DT_UNLIKELY(dt__hooks.ready != NULL)) {
+    if (DT__UNLIKELY(dt__hooks.ready != NULL)) {
         int how = dt__hooks.ready(t);
         if (how == DT__READY_TAKEN) return;
         /* placed here by the cluster layer: run in the order placed (not
@@ -424,7 +424,7 @@ static bool needs_held(const dt__task *t)
         if (descends(t, holder)) continue;
         for (uint32_t i = 0; i < holder->nacc; i++) {
             const dt__access *held = &holder->acc[i];
-            if (held->kind != DT_K_COMM || held->weak) continue;
+            if (held->kind != DT__K_COMM || held->weak) continue;
             for (uint32_t j = 0; j < t->nacc; j++)
                 if (t->acc[j].size && rows_overlap(&t->acc[j], held)) return true;
         }
@@ -441,9 +441,9 @@ static bool needs_held(const dt__task *t)
 static bool may_run(const dt__task *t, const dt__task *scope)
 {
     if (tls_nheld && needs_held(t)) return false;
-    if (!scope || (scope->flags & DT_TF_ROOT) || descends(t, scope)) return true;
+    if (!scope || (scope->flags & DT__TF_ROOT) || descends(t, scope)) return true;
     for (uint32_t i = 0; i < t->nacc; i++)
-        if (t->acc[i].weak && (t->acc[i].kind == DT_K_COMM || !atomic_load(&t->acc[i].satisfied)))
+        if (t->acc[i].weak && (t->acc[i].kind == DT__K_COMM || !atomic_load(&t->acc[i].satisfied)))
             return false;
     return true;
 }
@@ -468,7 +468,7 @@ static bool comm_acquire(dt__task *t)
 {
     pthread_mutex_lock(&S.comm_lock);
     for (uint32_t i = 0; i < t->nacc; i++) {
-        if (t->acc[i].kind != DT_K_COMM || t->acc[i].weak) continue;
+        if (t->acc[i].kind != DT__K_COMM || t->acc[i].weak) continue;
         for (uint32_t j = 0; j < S.comm_busy.n; j++) {
             const dt__access *held = S.comm_busy.v[j];
             if (rows_overlap(&t->acc[i], held) && !descends(t, held->task)) {
@@ -480,7 +480,7 @@ static bool comm_acquire(dt__task *t)
         }
     }
     for (uint32_t i = 0; i < t->nacc; i++)
-        if (t->acc[i].kind == DT_K_COMM && !t->acc[i].weak) dt__xvec_push(&S.comm_busy, &t->acc[i]);
+        if (t->acc[i].kind == DT__K_COMM && !t->acc[i].weak) dt__xvec_push(&S.comm_busy, &t->acc[i]);
     pthread_mutex_unlock(&S.comm_lock);
     return true;
 }
@@ -511,7 +511,7 @@ static void run_chain(dt__task *t, const dt__task *scope)
 {
     while (t) {
         bool held = false;
-        if (t->flags & DT_TF_COMM) {
+        if (t->flags & DT__TF_COMM) {
             if (!comm_acquire(t)) return;
             if (tls_nheld == MAX_HELD) dt__fatal("more than %d nested commutative tasks on one thread", MAX_HELD);
             tls_held[tls_nheld++] = t;
@@ -521,7 +521,7 @@ static void run_chain(dt__task *t, const dt__task *scope)
         dt__task_run(t);
         /* its completion or the placement of its successors may be waiting in
            the outbox, and requests may have come while it ran */
-        if (DT_UNLIKELY(dt__hooks.task_end != NULL)) dt__hooks.task_end();
+        if (DT__UNLIKELY(dt__hooks.task_end != NULL)) dt__hooks.task_end();
         if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;
@@ -539,7 +539,7 @@ static void run_chain(dt__task *t, const dt__task *scope)
 void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
 {
     unsigned spins = 0;
-    bool nested = scope && !(scope->flags & DT_TF_ROOT);
+    bool nested = scope && !(scope->flags & DT__TF_ROOT);
     while (!done(arg)) {
         /* look through everything queued before giving the refused back */
         dt__task *t, *refused = NULL;

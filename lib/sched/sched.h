@@ -1,6 +1,6 @@
 /* sched.h - worker threads, ready queues and waiting. */
-#ifndef DT_SCHEDULER_H
-#define DT_SCHEDULER_H
+#ifndef DT__SCHED_H
+#define DT__SCHED_H
 
 #include <hwloc.h>
 #include <pthread.h>

@@ -218,8 +218,8 @@ typedef struct plan {
     pvec *out;                  /* per rank: what it sends rank 0 after the last */
 } plan;
 
-static bool reads(const dt__access *a) { return (a->mode & 0xFF) != DT_OUT; }
-static bool writes(const dt__access *a) { return (a->mode & 0xFF) != DT_IN; }
+static bool reads(const dt__access *a) { return (a->mode & DT__MODE_BASE) != DT_OUT; }
+static bool writes(const dt__access *a) { return (a->mode & DT__MODE_BASE) != DT_IN; }
 
 static void plan_free(plan *p, int nranks)
 {
@@ -260,7 +260,7 @@ static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks
                there before they start), the others did not: alike here */
             if (a->mode & DT_WEAK) {
                 a->mode &= ~(unsigned)DT_WEAK;
-                if ((a->mode & 0xFF) == DT_OUT) a->mode = (a->mode & ~0xFFu) | DT_INOUT;
+                if ((a->mode & DT__MODE_BASE) == DT_OUT) a->mode = (a->mode & ~0xFFu) | DT_INOUT;
             }
             a->writes = writes(a);
             MIX(a->addr);
@@ -269,7 +269,7 @@ static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks
             MIX(a->stride);
             MIX(a->mode);
             if (!a->size) continue;
-            unsigned base = a->mode & 0xFF;
+            unsigned base = a->mode & DT__MODE_BASE;
             if (base != DT_IN && base != DT_OUT && base != DT_INOUT) *plain = true;
             if (!dt__mem_contains(a->addr, (a->rows - 1) * a->stride + a->size))
                 return dt__error(DT_ERANGE, call, t[k]->label,
@@ -413,7 +413,7 @@ static dt__task *xfer_task(const transfer *x, bool send)
         c->rows = x->reg[i].rows;
         c->stride = x->reg[i].stride;
         c->mode = send ? DT_IN : DT_OUT;
-        c->kind = send ? DT_K_IN : DT_K_EXCL;
+        c->kind = send ? DT__K_IN : DT__K_EXCL;
         c->writes = !send;
     }
     return t;

@@ -34,7 +34,7 @@
 #include "deps/deps.h"
 #include "sched/sched.h"
 
-DT_TLS struct dt__iter_rec *dt__iter_recording;
+DT__TLS struct dt__iter_rec *dt__iter_recording;
 
 typedef struct dt__iter_rec {
     dt__task **t;
@@ -76,7 +76,7 @@ int dt__taskiter_record(dt__task *t)
 {
     dt__iter_rec *r = dt__iter_recording;
     const char *label = t->label;
-    if (t->flags & DT_TF_IF0) {
+    if (t->flags & DT__TF_IF0) {
         dt__task_unref(t);
         if (!r->err) r->err = DT_ETASKITER;
         return dt__error(DT_ETASKITER, "dt_task_create", label,
@@ -229,7 +229,7 @@ static bool add_reductions(iter_graph *g)
         dt__task *t = g->node[k].t;
         for (uint32_t i = 0; i < t->nacc; i++) {
             dt__access *a = &t->acc[i];
-            if (a->kind != DT_K_RED || !a->size) continue;
+            if (a->kind != DT__K_RED || !a->size) continue;
             dt__redbuf *b = malloc(sizeof *b + sizeof(void *));
             void *copy = b ? malloc(a->size) : NULL;
             if (!copy) {
@@ -325,7 +325,7 @@ static void launch(iter_graph *g, dt__iter_node *x, long i)
     /* the predecessors of its instance of iteration i+2 all finish after this */
     atomic_store_explicit(&x->pending[i & 1], x->npred, memory_order_relaxed);
     x->t->seq = (uint64_t)i * g->n + x->idx;
-    if (DT_UNLIKELY(!x->t->fn)) dt__iter_dist_launch(x->t, i, g->niter);   /* a transfer (dist.c) */
+    if (DT__UNLIKELY(!x->t->fn)) dt__iter_dist_launch(x->t, i, g->niter);   /* a transfer (dist.c) */
     else dt__sched_ready(x->t);
 }
 
@@ -472,10 +472,10 @@ int dt__taskiter_run(const char *call, dt_type_t body, const void *args, size_t 
     if ((r = dt__type_check_args(body, args_size, call, NULL))) return r;
     if (!args && args_size) return dt__error(DT_EFAULT, call, NULL, "NULL args with size %zu", args_size);
     if (max < 0) return dt__error(DT_EINVAL, call, NULL, "%ld iterations", max);
-    if (DT_UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* nested */
+    if (DT__UNLIKELY(dt__iter_recording)) return dt__taskiter_refuse(call);   /* nested */
     if (!max) return DT_OK;
     dt__task *p = dt__current();
-    if ((dt__offloading() && p != &dt__root) || (p->flags & DT_TF_FINAL)) {
+    if ((dt__offloading() && p != &dt__root) || (p->flags & DT__TF_FINAL)) {
         void *copy = args_size ? malloc(args_size) : NULL;
         if (args_size && !copy) return dt__error(DT_ENOMEM, call, NULL, NULL);
         r = dt__iter_plain_loop(body, args, args_size, max, every, cond, cond_arg, run, copy);

@@ -5,14 +5,14 @@
  * The core calls in here at a few marked places ("taskiter hook"): the
  * recording thread's dt_task_create / dt_taskwait / dt_taskwait_on, and the
  * end of a replayed task (a task with t->iter set). */
-#ifndef DT_TASKITER_H
-#define DT_TASKITER_H
+#ifndef DT__TASKITER_H
+#define DT__TASKITER_H
 
 #include "core/task.h"
 
 struct dt__iter_rec;
 /* Non-NULL while this thread runs a taskiter body to record it. */
-extern DT_TLS struct dt__iter_rec *dt__iter_recording;
+extern DT__TLS struct dt__iter_rec *dt__iter_recording;
 
 /* dt_task_create while recording: t is built and checked but not started;
  * the recording keeps it (DT_OK) or refuses it (an undeferred task). */

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     dt__msg m;
     const char *why;
-    if (dt__msg_decode(buf, size, &m, &why) == 0 && (m.type == DT_MSG_OFFLOAD || m.type == DT_MSG_PUSH)) {
+    if (dt__msg_decode(buf, size, &m, &why) == 0 && (m.type == DT__MSG_OFFLOAD || m.type == DT__MSG_PUSH)) {
         size_t nreg = (size_t)m.nacc + m.nfetch + m.nback;
         size_t payload = (size_t)m.args_size + sizeof(dt__wire_region) * nreg + m.label_len;
         if ((const uint8_t *)m.label + m.label_len != buf + size || payload > size) abort();

@@ -49,8 +49,8 @@ static int app(int argc, char **argv)
         dt_task_create(T_work, NULL, 0, &acc, 1, &on1);
     } else if (!strcmp(mode, "unasked")) {
         dt__wire_region a = { (uintptr_t)x, 8, 1, 8, 0, DT_INOUT, -1 };
-        dt__wire_region f = { (uintptr_t)x, 8, 1, 8, 0x100, DT_MSG_TAG_PUSH0, 1 };
-        dt__msg m = { .type = DT_MSG_OFFLOAD, .task_id = 1, .type_id = (uint32_t)T_work,
+        dt__wire_region f = { (uintptr_t)x, 8, 1, 8, 0x100, DT__MSG_TAG_PUSH0, 1 };
+        dt__msg m = { .type = DT__MSG_OFFLOAD, .task_id = 1, .type_id = (uint32_t)T_work,
                       .type_hash = dt__hash_name("work"), .nacc = 1, .nfetch = 1, .acc = &a, .fetch = &f,
                       .label = "forged" };
         size_t len;

@@ -216,6 +216,11 @@ typedef struct plan_ctx {
 } plan_ctx;
 
 /* transport.c */
+/* One zeroed slot of `size` bytes per rank of this node in a shared MPI
+   window (collective on the node): slot[r] for each rank r of the node.
+   The caller ends with dt__cl_node_barrier on the returned communicator. */
+MPI_Comm dt__cl_node_slots(size_t size, MPI_Win *win, void **slot);
+void dt__cl_node_barrier(MPI_Comm node);
 /* Waits for a collective request without spinning inside MPI. */
 void dt__cl_wait_napping(MPI_Request *req);
 uint64_t dt__cl_bcast_u64(uint64_t v);

@@ -48,30 +48,15 @@ typedef struct load_word {
 
 void dt__cl_open_loads(void)
 {
-    MPI_Comm node;
-    MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
-    int nlocal, world[DT__MAX_RANKS];
-    MPI_Comm_size(node, &nlocal);
-    MPI_Request req;
-    MPI_Iallgather(&dt__cl.rank, 1, MPI_INT, world, 1, MPI_INT, node, &req);
-    dt__cl_wait_napping(&req);
-    load_word *base;
-    MPI_Win_allocate_shared(sizeof(load_word), sizeof(load_word), MPI_INFO_NULL, node, &base, &dt__cl.load_win);
-    atomic_init(&base->n, 0);
-    for (int i = 0; i < nlocal; i++) {
-        MPI_Aint size;
-        int unit;
-        load_word *w;
-        MPI_Win_shared_query(dt__cl.load_win, i, &size, &unit, &w);
-        dt__cl.loadw[world[i]] = &w->n;
-    }
+    void *slot[DT__MAX_RANKS] = { 0 };
+    MPI_Comm node = dt__cl_node_slots(sizeof(load_word), &dt__cl.load_win, slot);
+    for (int r = 0; r < dt__cl.nranks; r++)
+        if (slot[r]) dt__cl.loadw[r] = &((load_word *)slot[r])->n;
     /* on before the barrier: a task may arrive from another rank right
        after it, and its sender counted it.  No one counts a task in a word
        before its owner has cleared it. */
     atomic_store_explicit(&dt__cl.spread, true, memory_order_release);
-    MPI_Ibarrier(node, &req);
-    dt__cl_wait_napping(&req);
-    MPI_Comm_free(&node);
+    dt__cl_node_barrier(node);
 }
 
 /* After the last barrier of the job: no rank sends a task any more. */

@@ -386,9 +386,7 @@ bool dt__cl_all(bool ok)
     return all != 0;
 }
 
-/* One bell per rank of this node in a shared MPI window (collective on
- * the node). */
-void dt__cl_open_doorbells(void)
+MPI_Comm dt__cl_node_slots(size_t size, MPI_Win *win, void **slot)
 {
     MPI_Comm node;
     MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
@@ -397,19 +395,35 @@ void dt__cl_open_doorbells(void)
     MPI_Request req;
     MPI_Iallgather(&dt__cl.rank, 1, MPI_INT, world, 1, MPI_INT, node, &req);
     dt__cl_wait_napping(&req);
-    doorbell *base;
-    MPI_Win_allocate_shared(sizeof(doorbell), sizeof(doorbell), MPI_INFO_NULL, node, &base, &dt__cl.bell_win);
-    memset(base, 0, sizeof *base);
+    void *base;
+    MPI_Win_allocate_shared((MPI_Aint)size, (int)size, MPI_INFO_NULL, node, &base, win);
+    memset(base, 0, size);
     for (int i = 0; i < nlocal; i++) {
-        MPI_Aint size;
+        MPI_Aint got;
         int unit;
-        doorbell *b;
-        MPI_Win_shared_query(dt__cl.bell_win, i, &size, &unit, &b);
-        if (world[i] == dt__cl.rank) dt__cl.mine = b;
-        else dt__cl.bell[world[i]] = b;
+        MPI_Win_shared_query(*win, i, &got, &unit, &slot[world[i]]);
     }
-    /* no one rings a bell before its owner has cleared it */
+    return node;
+}
+
+void dt__cl_node_barrier(MPI_Comm node)
+{
+    MPI_Request req;
     MPI_Ibarrier(node, &req);
     dt__cl_wait_napping(&req);
     MPI_Comm_free(&node);
+}
+
+/* One bell per rank of this node (collective on the node). */
+void dt__cl_open_doorbells(void)
+{
+    void *slot[DT__MAX_RANKS] = { 0 };
+    MPI_Comm node = dt__cl_node_slots(sizeof(doorbell), &dt__cl.bell_win, slot);
+    for (int r = 0; r < dt__cl.nranks; r++) {
+        if (!slot[r]) continue;
+        if (r == dt__cl.rank) dt__cl.mine = slot[r];
+        else dt__cl.bell[r] = slot[r];
+    }
+    /* no one rings a bell before its owner has cleared it */
+    dt__cl_node_barrier(node);
 }

@@ -352,16 +352,19 @@ void dt__taskiter_completed(dt__task *t)
     atomic_store_explicit(&t->completing, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&t->refs, 1, memory_order_release);
     long i = x->iter;
+    /* Read before counting down: once a successor runs, the round may end
+     * and the waiter free the graph while this thread is still here. */
+    bool last = i + 1 == g->niter;
     for (uint32_t e = 0; e < x->nsame; e++) count_down(g, &g->node[x->succ[e]], i);
-    if (i + 1 < g->niter) {
+    if (!last) {
         for (uint32_t e = x->nsame; e < x->nsucc; e++) count_down(g, &g->node[x->succ[e]], i + 1);
         count_down(g, x, i + 1);
+        return;
     }
     /* Each task's instances run one after the other, so the round is over
      * when every task has completed its last one.  The waiter may free the
      * graph as soon as it sees the count reach zero. */
-    if (i + 1 == g->niter && atomic_fetch_sub_explicit(&g->remaining, 1, memory_order_acq_rel) == 1)
-        dt__sched_wake_all();
+    if (atomic_fetch_sub_explicit(&g->remaining, 1, memory_order_acq_rel) == 1) dt__sched_wake_all();
 }
 
 static bool round_done(void *arg)

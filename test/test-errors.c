@@ -531,9 +531,11 @@ static size_t vm_size(void)
 
 static char *big_args;
 
-/* Allocations that fail for real: the address space is capped 64 MiB above
+/* Allocations that fail for real: the address space is capped 128 MiB above
  * what the running runtime uses (the sanitizers' shadow memory cannot live
- * under such a cap: not run under them). */
+ * under such a cap: not run under them).  With 64 MiB, one run in ~15 full
+ * suites died of SIGSEGV: an internal allocation of another thread (not one
+ * that can return a code) failed under the cap; left in the issue's note. */
 START_TEST(enomem_real)
 {
     tu_workers(2);
@@ -545,7 +547,7 @@ START_TEST(enomem_real)
     struct rlimit old, cap;
     ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
     cap = old;
-    cap.rlim_cur = vm_size() + ((size_t)64 << 20);
+    cap.rlim_cur = vm_size() + ((size_t)128 << 20);
     ck_assert_int_eq(setrlimit(RLIMIT_AS, &cap), 0);
     dt_task_attr_t at = { 0, DT_NODE_ANY, label, 0 };
     /* args: copied into a 256 MiB block that cannot be had */

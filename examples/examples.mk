@@ -18,7 +18,7 @@ examples: $(EXAMPLE_BIN)
 $(BUILD)/examples:
 	mkdir -p $@
 
-$(EXAMPLE_BIN): $(BUILD)/examples/%: examples/%.c examples/example.h $(LIBA) | $(BUILD)/examples
+$(EXAMPLE_BIN): $(BUILD)/examples/%: examples/%.c examples/example.h examples/grid.h $(LIBA) | $(BUILD)/examples
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LINK_DTASK)
 
 examples-check: examples

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "grid.h"   /* the starting grid, shared with bench/ and test/ */
 
 /* a block of rows x cols points at u, rows ld points apart */
 typedef struct {
@@ -105,20 +106,6 @@ static void sweeps_sequential(double *u, size_t N, long iterations)
         gauss_seidel(&all);
 }
 
-/* the hot top edge, a cold rest of the boundary, and a deterministic
-   pseudo-random interior so that any wrong read order shows in the result */
-static void init(double *u, size_t N)
-{
-    size_t ld = N + 2;
-    uint64_t x = 88172645463325252u;
-    for (size_t i = 0; i < ld; i++)
-        for (size_t j = 0; j < ld; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;   /* xorshift64 */
-            int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
-            u[i * ld + j] = i == 0 ? 100.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
-        }
-}
-
 static int app(int argc, char **argv)
 {
     size_t N = 512, B = 64, iters = 10;
@@ -137,7 +124,7 @@ static int app(int argc, char **argv)
         fprintf(stderr, "heat: out of memory for N=%zu (DT_DMEM_SIZE?)\n", N);
         return 1;
     }
-    init(u, N);
+    grid_init(u, N, 100.0);
     memcpy(s, u, bytes);
 
     double t0 = now();

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "grid.h"
 
 #define TOL 1e-3
 
@@ -116,19 +117,6 @@ static long sequential(double *a, double *b, size_t N, long max, long K)
     return it;
 }
 
-/* a hot top edge, a cold rest of the boundary, a pseudo-random interior */
-static void init(double *u, size_t N)
-{
-    size_t ld = N + 2;
-    uint64_t x = 88172645463325252u;
-    for (size_t i = 0; i < ld; i++)
-        for (size_t j = 0; j < ld; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
-            u[i * ld + j] = i == 0 ? 1.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
-        }
-}
-
 static int app(int argc, char **argv)
 {
     size_t N = 256, B = 64, max = 2000, K = 10;
@@ -146,7 +134,7 @@ static int app(int argc, char **argv)
         fprintf(stderr, "jacobi: out of memory for N=%zu (DT_DMEM_SIZE?)\n", N);
         return 1;
     }
-    init(a, N);
+    grid_init(a, N, 1.0);
     memcpy(b, a, bytes);
     memcpy(sa, a, bytes);
     memcpy(sb, a, bytes);

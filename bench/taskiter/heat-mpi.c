@@ -17,18 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void init(double *u, size_t N)
-{
-    size_t ld = N + 2;
-    uint64_t x = 88172645463325252u;
-    for (size_t i = 0; i < ld; i++)
-        for (size_t j = 0; j < ld; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
-            u[i * ld + j] = i == 0 ? 100.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
-        }
-}
+#include "../../examples/grid.h"
 
 /* rows [r0, r1) and columns [c0, c1) of the interior, 1-based grid indices */
 static void block(double *u, size_t ld, size_t r0, size_t r1, size_t c0, size_t c1)
@@ -56,7 +45,7 @@ int main(int argc, char **argv)
     double *u = malloc(ld * ld * sizeof *u);
     MPI_Request *up = malloc(nb * sizeof *up), *down = malloc(nb * sizeof *down);
     if (!u || !up || !down) MPI_Abort(MPI_COMM_WORLD, 1);
-    init(u, N);
+    grid_init(u, N, 100.0);
     for (size_t b = 0; b < nb; b++) up[b] = down[b] = MPI_REQUEST_NULL;
     /* this rank's rows, 1-based: [r0, r1) */
     size_t r0 = 1 + N * (size_t)rank / (size_t)nranks, r1 = 1 + N * (size_t)(rank + 1) / (size_t)nranks;
@@ -95,7 +84,7 @@ int main(int argc, char **argv)
         }
         double *ref = malloc(ld * ld * sizeof *ref);
         if (!ref) MPI_Abort(MPI_COMM_WORLD, 1);
-        init(ref, N);
+        grid_init(ref, N, 100.0);
         for (long t = 0; t < T; t++) block(ref, ld, 1, N + 1, 1, N + 1);
         int ok = memcmp(u, ref, ld * ld * sizeof *u) == 0;
         printf("bench=heat-mpi N=%zu B=%zu T=%ld ranks=%d seconds=%.4f %s\n", N, B, T, nranks, secs,

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <dtask.h>
+#include "../../examples/grid.h"
 
 static double now(void)
 {
@@ -78,25 +79,13 @@ static void sweep(void *p)
         }
 }
 
-static void init(double *u, size_t N)
-{
-    size_t ld = N + 2;
-    uint64_t x = 88172645463325252u;
-    for (size_t i = 0; i < ld; i++)
-        for (size_t j = 0; j < ld; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
-            u[i * ld + j] = i == 0 ? 100.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
-        }
-}
-
 static int heat(size_t N, size_t B, long T, const char *mode)
 {
     size_t bytes = (N + 2) * (N + 2) * sizeof(double);
     double *u = dt_dmalloc(bytes), *ref = malloc(bytes);
     if (!u || !ref) { fprintf(stderr, "iter: out of memory\n"); return 1; }
-    init(u, N);
-    init(ref, N);
+    grid_init(u, N, 100.0);
+    grid_init(ref, N, 100.0);
     block_t all = { ref + N + 3, N, N, N + 2 };
     for (long t = 0; t < T; t++) gauss_seidel(&all);          /* the check, untimed */
     grid_t g = { u, N, B };

@@ -22,6 +22,7 @@
 #include <string.h>
 #include "dtask.h"
 #include "check.h"
+#include "../../examples/grid.h"
 
 typedef struct { double *u; size_t rows, cols, ld; } block_t;
 enum { HINT_NONE, HINT_ROWS, HINT_COLS, HINT_MISMATCH, HINT_MALLOC, HINT_CONCURRENT };
@@ -81,18 +82,6 @@ static void sweep(void *p)
     }
 }
 
-static void init(double *u, size_t N)
-{
-    size_t ld = N + 2;
-    uint64_t x = 88172645463325252u;
-    for (size_t i = 0; i < ld; i++)
-        for (size_t j = 0; j < ld; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            int edge = i == 0 || j == 0 || i == ld - 1 || j == ld - 1;
-            u[i * ld + j] = i == 0 ? 100.0 : edge ? 0.0 : (double)(x >> 11) / 9007199254740992.0;
-        }
-}
-
 static void sequential(double *s, size_t N, long iters)
 {
     block_t all = { s + (N + 2) + 1, N, N, N + 2 };
@@ -136,7 +125,7 @@ static void heat(size_t N, size_t B, long iters, int hint)
     double *u = dt_dmalloc(bytes), *s = malloc(bytes);
     CHECK(u && s, "memory");
     if (!u || !s) return;
-    init(u, N);
+    grid_init(u, N, 100.0);
     memcpy(s, u, bytes);
     touch_rows(u, s, N, 1.0);
     sweep_t a = { u, N, B, hint, NULL };
@@ -160,7 +149,7 @@ static void refusals(void)
     double *u = dt_dmalloc(bytes), *s = malloc(bytes), *d = dt_dmalloc(sizeof *d);
     CHECK(u && s && d, "memory");
     if (!u || !s || !d) return;
-    init(u, N);
+    grid_init(u, N, 100.0);
     memcpy(s, u, bytes);
     double local = 0;
     sweep_t a = { u, N, B, HINT_MISMATCH, NULL };

@@ -95,8 +95,10 @@ static dt_type_t T_SWEEP;
 static void sweeps_tasked(double *u, size_t N, size_t B, long iterations)
 {
     sweep_t a = { u, N, B };
-    /* returns when every iteration has completed */
+    /* returns when every iteration has completed; across ranks the results
+       stay where they were computed until rank 0 waits for them */
     CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, iterations));
+    CHECK(dt_taskwait());
 }
 
 static void sweeps_sequential(double *u, size_t N, long iterations)

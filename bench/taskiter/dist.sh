@@ -12,8 +12,9 @@
 # /work/notes/bench.lock, as bench/cluster/run.sh) so that no two benchmark
 # jobs of anyone on the machine overlap.  Prints the medians and the throughput ratios.  The
 # libdtask time includes what the call does once (waiting for earlier tasks,
-# recording, the transfer analysis, the data to the ranks and back); the MPI
-# time excludes its start and its gather.
+# recording, the transfer analysis, the data to the ranks); "+ dt_taskwait"
+# adds the results coming back to rank 0.  The MPI time excludes its start
+# and its gather.
 set -eu -o pipefail
 bindir=${1:?usage: dist.sh BINDIR [N B T]}
 N=${2:-2048} B=${3:-128} T=${4:-100}
@@ -34,17 +35,19 @@ one() {
     echo "$out" >> "$log"
     case $out in *" verified") ;; *) echo "dist.sh: $1 not verified: $out" >&2; exit 1 ;; esac
     echo "$1 $(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')"
+    [ "$1" != taskiter ] || echo "gathered $(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\) gather=\([0-9.]*\).*/\1 \2/p' | awk '{ print $1 + $2 }')"
 }
 
 modes=(mpi taskiter serial)
 results=()
 for ((r = 0; r < rounds; r++)); do
-    for ((k = 0; k < 3; k++)); do results+=("$(one "${modes[(r + k) % 3]}")"); done
+    for ((k = 0; k < 3; k++)); do while read -r line; do results+=("$line"); done < <(one "${modes[(r + k) % 3]}"); done
 done
 median() { printf '%s\n' "${results[@]}" | awk -v m="$1" '$1 == m { print $2 }' | sort -g |
            awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-mpi=$(median mpi) it=$(median taskiter) ser=$(median serial)
+mpi=$(median mpi) it=$(median taskiter) ser=$(median serial) itg=$(median gathered)
 echo "heat N=$N B=$B T=$T, 2 ranks x 1 worker, medians of $rounds rounds ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
 echo "  serial sweep           $ser s"
 echo "  hand-written MPI       $mpi s"
 echo "  dt_taskiter (2 ranks)  $it s   throughput vs MPI: $(awk -v a="$mpi" -v b="$it" 'BEGIN { printf "%.2f", a / b }')x, vs serial: $(awk -v a="$ser" -v b="$it" 'BEGIN { printf "%.2f", a / b }')x"
+echo "  ... + dt_taskwait      $itg s   (the results back on rank 0; heat-mpi does not time its gather): $(awk -v a="$mpi" -v b="$itg" 'BEGIN { printf "%.2f", a / b }')x"

@@ -153,6 +153,13 @@ typedef struct dt__cl_state {
     atomic_int own_load;                /* this rank's word when there is no window */
     MPI_Win load_win;                   /* MPI_WIN_NULL when there is none */
     dt__heap spread_pool;               /* nested tasks waiting for room here or elsewhere */
+    /* the distributed taskiter's channels (iter.c): requests in flight,
+       under poll_lock; open channels (the progress thread's cue that the
+       workers drive the transfers) */
+    MPI_Request *chan_req;
+    struct dt__cl_chan **chan_of;
+    size_t nchan_act, capchan;
+    atomic_int nchan_open;
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
@@ -235,6 +242,13 @@ outmsg *dt__cl_data_msg(int kind, int peer, const dt__wire_region *r, uint32_t t
 void dt__cl_post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending *pend, dt__task *pushed_task);
 void dt__cl_send_data(const dt__wire_region *r, int peer, uint32_t tag);
 bool dt__cl_progress_once(void);
+/* True on the thread inside dt__cl_progress_once (it holds poll_lock). */
+extern DT__TLS bool dt__cl_driving;
+/* One MPI datatype for r (MPI_DATATYPE_NULL: count bytes; else commit'ed,
+ * the caller frees it). */
+MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count);
+/* Completed taskiter channels' callbacks (iter.c; under poll_lock). */
+bool dt__cl_chan_progress(void);
 void *dt__cl_progress_main(void *arg);
 void dt__cl_open_doorbells(void);
 

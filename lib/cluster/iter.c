@@ -67,6 +67,107 @@ static void xfer(bool send, int peer, const dt__access *a, uint32_t tag, void (*
     dt__cl_post(m);
 }
 
+/* ---- channels: the steady state's transfers --------------------------------
+ * One per region of a transfer of the graph, opened when the graph is built:
+ * a persistent request per parity of the producer's iteration (a committed
+ * datatype for a 2-D region, made once).  The thread that launches the
+ * transfer starts it itself, and whoever polls next (a worker at the end of
+ * a task or while it waits, else the progress thread) sees it complete: no
+ * outbox, no doorbell, no allocation per iteration. */
+typedef struct dt__cl_chan {
+    MPI_Request req[2];
+    MPI_Datatype type;
+    void (*done)(void *);
+    void *arg;
+} dt__cl_chan;
+
+static void *chan_open(bool send, int peer, const dt__access *a, uint32_t tag)
+{
+    if (tag + 1 >= DT__MSG_TAG_ITER_N) dt__fatal("taskiter transfer tag %u out of range", tag);
+    dt__wire_region r = { a->addr, a->size, a->rows, a->stride, 0, 0, -1 };
+    dt__cl_chan *c = dt__xmalloc(sizeof *c);
+    int count;
+    c->type = dt__cl_region_type(&r, &count);
+    MPI_Datatype t = c->type == MPI_DATATYPE_NULL ? MPI_BYTE : c->type;
+    for (int p = 0; p < 2; p++) {
+        int mtag = (int)(DT__MSG_TAG_ITER0 + tag + (uint32_t)p);
+        if (send) MPI_Send_init((void *)a->addr, count, t, peer, mtag, dt__cl.comm, &c->req[p]);
+        else MPI_Recv_init((void *)a->addr, count, t, peer, mtag, dt__cl.comm, &c->req[p]);
+    }
+    atomic_fetch_add(&dt__cl.nchan_open, 1);
+    return c;
+}
+
+static void chan_start(void *chan, unsigned parity, void (*done)(void *), void *arg)
+{
+    dt__cl_chan *c = chan;
+    c->done = done;
+    c->arg = arg;
+    /* a completion seen inside dt__cl_progress_once may start the next
+       transfer: that thread holds the lock already */
+    bool held = dt__cl_driving;
+    if (!held) pthread_mutex_lock(&dt__cl.poll_lock);
+    if (dt__cl.nchan_act == dt__cl.capchan) {
+        size_t cap = dt__cl.capchan ? 2 * dt__cl.capchan : 64;
+        MPI_Request *req = realloc(dt__cl.chan_req, sizeof *req * cap);
+        if (req) dt__cl.chan_req = req;
+        dt__cl_chan **of = realloc(dt__cl.chan_of, sizeof *of * cap);
+        if (of) dt__cl.chan_of = of;
+        if (!req || !of) dt__fatal("out of memory for the transfers of a taskiter");
+        dt__cl.capchan = cap;
+    }
+    MPI_Start(&c->req[parity]);
+    dt__cl.chan_req[dt__cl.nchan_act] = c->req[parity];
+    dt__cl.chan_of[dt__cl.nchan_act++] = c;
+    if (!held) pthread_mutex_unlock(&dt__cl.poll_lock);
+}
+
+static void chan_close(void *chan)
+{
+    dt__cl_chan *c = chan;
+    MPI_Request_free(&c->req[0]);
+    MPI_Request_free(&c->req[1]);
+    if (c->type != MPI_DATATYPE_NULL) MPI_Type_free(&c->type);
+    free(c);
+    atomic_fetch_sub(&dt__cl.nchan_open, 1);
+}
+
+bool dt__cl_chan_progress(void)
+{
+    static int *idx;                /* under poll_lock, like the rest */
+    static dt__cl_chan **done;
+    static MPI_Status *st;          /* not MPI_STATUSES_IGNORE: gcc 12 takes it for an array of size 0 */
+    static size_t cap;
+    int n = (int)dt__cl.nchan_act, outcount;
+    if (cap < (size_t)n) {
+        free(idx);
+        free(done);
+        free(st);
+        idx = malloc(sizeof *idx * (size_t)n);
+        done = malloc(sizeof *done * (size_t)n);
+        st = malloc(sizeof *st * (size_t)n);
+        if (!idx || !done || !st) dt__fatal("out of memory for the transfers of a taskiter");
+        cap = (size_t)n;
+    }
+    MPI_Testsome(n, dt__cl.chan_req, &outcount, idx, st);
+    if (outcount == MPI_UNDEFINED || outcount <= 0) return false;
+    for (int i = 0; i < outcount; i++) {
+        done[i] = dt__cl.chan_of[idx[i]];
+        dt__cl.chan_of[idx[i]] = NULL;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < dt__cl.nchan_act; i++)
+        if (dt__cl.chan_of[i]) {
+            dt__cl.chan_req[m] = dt__cl.chan_req[i];
+            dt__cl.chan_of[m++] = dt__cl.chan_of[i];
+        }
+    dt__cl.nchan_act = m;
+    /* callbacks last: they may start channels (appending to the arrays,
+       never to these two) */
+    for (int i = 0; i < outcount; i++) done[i]->done(done[i]->arg);
+    return true;
+}
+
 /* As after dt_taskwait: rank 0 holds everything, in a version no other
  * rank's cache has seen (their copies changed under them). */
 static void reset(void)
@@ -75,6 +176,27 @@ static void reset(void)
     dt__cl_tree_free(&dt__cl.dir);
     dt__cl_tree_free(&dt__cl.cache);
     dt__cl.hole_version = (++dt__cl.next_version << 8) | DT__ROOT_WROTE;
+    pthread_mutex_unlock(&dt__cl.lock);
+}
+
+static uint64_t versions(int n)
+{
+    pthread_mutex_lock(&dt__cl.lock);
+    uint64_t first = dt__cl.next_version + 1;
+    dt__cl.next_version += (uint64_t)n;
+    pthread_mutex_unlock(&dt__cl.lock);
+    return first;
+}
+
+/* The version carries its writer (the holder) in its low bits, as every
+ * version does: a fetch of these bytes goes to it. */
+static void held(int holder, uint64_t version, const dt__access *a)
+{
+    uint64_t v = version << 8 | (uint64_t)holder;
+    dt__wire_region r = { a->addr, a->size, a->rows, a->stride, v, 0, 0 };
+    pthread_mutex_lock(&dt__cl.lock);
+    if (dt__cl.rank == 0) dt__cl_dir_record(&dt__cl.dir, a->addr, a->size, a->rows, a->stride, v, 1ull << holder);
+    if (dt__cl.rank == holder) dt__cl_cache_set(&r, v, NULL);
     pthread_mutex_unlock(&dt__cl.lock);
 }
 
@@ -94,5 +216,10 @@ void dt__cl_iter_fill_hooks(dt__hooks_t *h)
     h->iter_bcast = bcast;
     h->iter_announce = announce;
     h->iter_xfer = xfer;
+    h->iter_chan_open = chan_open;
+    h->iter_chan_start = chan_start;
+    h->iter_chan_close = chan_close;
     h->iter_reset = reset;
+    h->iter_versions = versions;
+    h->iter_held = held;
 }

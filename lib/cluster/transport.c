@@ -106,7 +106,7 @@ static void track(MPI_Request req, MPI_Datatype type, outmsg *m)
     dt__cl.fl[dt__cl.nfl++] = (inflight){ req, type, m };
 }
 
-static MPI_Datatype region_type(const dt__wire_region *r, int *count)
+MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count)
 {
     if (r->size > INT32_MAX || r->rows > INT32_MAX || r->stride > INT32_MAX)
         dt__fatal("a region of %llu rows of %llu bytes is too large for one MPI message",
@@ -133,13 +133,13 @@ static void start_out(outmsg *m)
         track(req, MPI_DATATYPE_NULL, m);
         break;
     case OUT_RECV:
-        t = region_type(&m->region, &count);
+        t = dt__cl_region_type(&m->region, &count);
         MPI_Irecv((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, dt__cl.comm, &req);
         track(req, t, m);
         break;
     default:
-        t = region_type(&m->region, &count);
+        t = dt__cl_region_type(&m->region, &count);
         MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, dt__cl.comm, &req);
         track(req, t, m);
@@ -210,9 +210,12 @@ static outmsg *coalesce(outmsg *list)
     return out;
 }
 
+DT__TLS bool dt__cl_driving;
+
 bool dt__cl_progress_once(void)
 {
     bool did = false;
+    dt__cl_driving = true;
     pthread_mutex_lock(&dt__cl.out_lock);
     outmsg *m = dt__cl.out_head;
     dt__cl.out_head = dt__cl.out_tail = NULL;
@@ -271,6 +274,8 @@ bool dt__cl_progress_once(void)
         finish_out(f.m);
         did = true;
     }
+    if (dt__cl.nchan_act && dt__cl_chan_progress()) did = true;
+    dt__cl_driving = false;
     return did;
 }
 
@@ -323,19 +328,26 @@ void *dt__cl_progress_main(void *arg)
         pthread_mutex_unlock(&dt__cl.poll_lock);
         if (atomic_load(&dt__cl.stop) && !transfers && dt__cl_outbox_empty()) break;
         unsigned polls = atomic_load_explicit(&dt__cl.worker_polls, memory_order_relaxed);
-        if (did || polls != seen) {
+        /* While a distributed taskiter replays, its transfers are driven by
+           the workers (at each task end and while they wait) and its steady
+           state sends no control message: this thread only covers tasks
+           that run long, at its slowest pace (on 2 cores, waking every
+           50 us took a quarter of a core from the workers). */
+        bool replaying = atomic_load_explicit(&dt__cl.nchan_open, memory_order_relaxed) > 0;
+        if ((did || polls != seen) && !replaying) {
             seen = polls;
             nap = nap_min;
             if (did) continue;
         }
         long ns = nap_idle;
         bool all_busy = dt__sched_sleepers() == 0;
-        if (all_busy) {
+        if (all_busy && !replaying) {
             ns = nap;
             nap = nap * 2 > nap_max ? nap_max : nap * 2;
-        } else {
+        } else if (!all_busy) {
             rings = atomic_load(&dt__cl.mine->rings);   /* rings meant for the polling workers */
         }
+        if (replaying) ns = nap_max;
         atomic_store(&dt__cl.mine->listening, all_busy);
         atomic_store(&dt__cl.mine->sleeping, 1);
         if (dt__cl_outbox_empty()) dt__futex_wait_shared(&dt__cl.mine->rings, rings, ns);

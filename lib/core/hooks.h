@@ -88,8 +88,23 @@ typedef struct dt__hooks {
        tag `tag`; done(arg) runs (on any thread) when it completed here. */
     void (*iter_xfer)(bool send, int peer, const struct dt__access *a, uint32_t tag, void (*done)(void *),
                       void *arg);
+    /* The steady state's transfers: a channel is a pair of persistent MPI
+       requests for a's bytes (tags tag and tag + 1, by the parity of the
+       producer's iteration), opened once per region; iter_chan_start posts
+       one from the calling thread (no outbox, no progress thread) and
+       done(arg) runs on whichever thread sees it complete. */
+    void *(*iter_chan_open)(bool send, int peer, const struct dt__access *a, uint32_t tag);
+    void (*iter_chan_start)(void *chan, unsigned parity, void (*done)(void *), void *arg);
+    void (*iter_chan_close)(void *chan);
     /* Rank 0 after a taskiter: it holds every byte, in a new version. */
     void (*iter_reset)(void);
+    /* After a taskiter whose results stay where they were written (then
+       iter_reset first on rank 0): iter_versions (rank 0) reserves n fresh
+       versions, the first returned; iter_held records that rank `holder`
+       alone holds a's bytes in version `version` (rank 0: its directory;
+       the holder: its version cache; others: nothing). */
+    uint64_t (*iter_versions)(int n);
+    void (*iter_held)(int holder, uint64_t version, const struct dt__access *a);
     /* Collective: rank 0's len bytes at buf on every rank. */
     void (*iter_bcast)(void *buf, size_t len);
 } dt__hooks_t;

@@ -24,21 +24,25 @@
  * Each rank then keeps only its own tasks and transfers, and the
  * shared-memory graph (taskiter.c) orders them: the receive waits for the
  * readers of the old bytes on b, the consumer for the receive, the next
- * writer on a for the send.  A transfer posts its MPI operations through
- * the cluster layer (hooks.iter_xfer) and completes when they do: no worker
- * waits, and in steady state no control message is sent at all.
+ * writer on a for the send.  Each region of a transfer is a channel of the
+ * cluster layer (hooks.iter_chan_*: persistent MPI requests made when the
+ * graph is built); the thread that launches a transfer starts them and the
+ * transfer completes when they do: no worker waits, nothing is allocated,
+ * and in steady state no control message is sent at all.
  *
  * Iteration 0 has no previous iteration: before it, rank 0 sends each rank
  * the bytes its tasks read before they are written (or that are never
  * written), and transfers from the previous iteration are skipped in
  * iteration 0 (receive) and in the last iteration (send).  After the last
- * iteration every rank sends rank 0 the bytes whose last writer it owns,
- * and rank 0's directory starts afresh (hooks.iter_reset): rank 0 holds
- * everything, other ranks' caches are stale and fetch again.
+ * iteration the results stay where they were written: rank 0's directory
+ * starts afresh (hooks.iter_reset) and records every other rank as the
+ * only holder of the bytes whose last writer it owns, in a fresh version
+ * (hooks.iter_held), so rank 0's next dt_taskwait fetches them and tasks
+ * placed after find them where they are.
  *
- * dt_taskiter_while: each round of `every` iterations is run as above (data
- * back to rank 0 at its end); rank 0 evaluates the condition and
- * broadcasts the decision (one broadcast per round).
+ * dt_taskiter_while: each round of `every` iterations is run as above, but
+ * with the data sent back to rank 0 at its end; rank 0 evaluates the
+ * condition and broadcasts the decision (one broadcast per round).
  *
  * Refused (on every rank, before anything runs): accesses outside the common
  * address space (DT_ERANGE).  A graph with concurrent, commutative or
@@ -46,6 +50,7 @@
  * offloading its tasks as usual).  Weak accesses count as strong, and a weak
  * out as inout. */
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +76,7 @@ typedef struct xfer_arg {
     bool prev;                  /* the producer is in the previous iteration */
     uint32_t base;              /* its first region's global number */
     atomic_int left;            /* MPI operations of the instance in flight */
+    void **chan;                /* per region (hooks.iter_chan_open) */
 } xfer_arg;
 
 /* ---- transfer tasks ------------------------------------------------------- */
@@ -97,9 +103,7 @@ void dt__iter_dist_launch(dt__task *t, long i, long niter)
     }
     long producer_iter = x->send ? i : i - x->prev;
     atomic_store_explicit(&x->left, (int)t->nacc, memory_order_relaxed);
-    for (uint32_t k = 0; k < t->nacc; k++)
-        dt__hooks.iter_xfer(x->send, x->peer, &t->acc[k], 2 * (x->base + k) + (uint32_t)(producer_iter & 1),
-                            xfer_done, t);
+    for (uint32_t k = 0; k < t->nacc; k++) dt__hooks.iter_chan_start(x->chan[k], producer_iter & 1, xfer_done, t);
 }
 
 /* ---- pieces and regions --------------------------------------------------- */
@@ -215,7 +219,7 @@ typedef struct plan {
     transfer *x;
     size_t nx;
     pvec *in;                   /* per rank: what rank 0 sends before the first iteration */
-    pvec *out;                  /* per rank: what it sends rank 0 after the last */
+    pvec *out;                  /* per rank: the bytes whose last writer it owns */
 } plan;
 
 static bool reads(const dt__access *a) { return (a->mode & DT__MODE_BASE) != DT_OUT; }
@@ -392,8 +396,8 @@ oom:
     return DT_ENOMEM;
 }
 
-/* A transfer task of this rank. */
-static dt__task *xfer_task(const transfer *x, bool send)
+/* A transfer task of this rank, its channels at chan. */
+static dt__task *xfer_task(const transfer *x, bool send, void **chan)
 {
     dt__task *t = dt__task_try_alloc((uint32_t)x->nreg, sizeof(xfer_arg));
     if (!t) return NULL;
@@ -403,6 +407,7 @@ static dt__task *xfer_task(const transfer *x, bool send)
     a->prev = x->prev;
     a->base = x->base;
     atomic_init(&a->left, 0);
+    a->chan = chan;
     t->label = send ? "taskiter send" : "taskiter receive";
     t->type = -1;
     t->parent = dt__current();
@@ -415,19 +420,25 @@ static dt__task *xfer_task(const transfer *x, bool send)
         c->mode = send ? DT_IN : DT_OUT;
         c->kind = send ? DT__K_IN : DT__K_EXCL;
         c->writes = !send;
+        chan[i] = dt__hooks.iter_chan_open(send, a->peer, c, 2 * (x->base + (uint32_t)i));
     }
     return t;
 }
 
 /* This rank's sequence: its tasks and transfers in recorded order (the
  * others' tasks are dropped).  Takes t[] over. */
-static int local_sequence(dt__task **t, uint32_t n, const plan *p, int me, dt__task ***out, uint32_t *nout)
+static int local_sequence(dt__task **t, uint32_t n, const plan *p, int me, dt__task ***out, uint32_t *nout,
+                          void ***chans, size_t *nchans)
 {
-    size_t cap = n + 2 * p->nx, m = 0;
+    size_t cap = n + 2 * p->nx, m = 0, nc = 0, c = 0;
+    for (size_t i = 0; i < p->nx; i++)
+        if (p->x[i].dst == me || p->x[i].src == me) nc += p->x[i].nreg;
+    void **chan = *chans = calloc(nc ? nc : 1, sizeof *chan);
+    *nchans = nc;
     dt__task **s = malloc(sizeof *s * (cap ? cap : 1));
     uint32_t *recv = malloc(sizeof *recv * (p->nx ? p->nx : 1)), *send = malloc(sizeof *send * (p->nx ? p->nx : 1));
     size_t nr = 0, ns = 0;
-    if (!s || !recv || !send) goto oom;
+    if (!s || !recv || !send || !chan) goto oom;
     /* transfers are made in order of their first consumer: receives come
        sorted; sends are bucketed by producer */
     for (size_t i = 0; i < p->nx; i++) {
@@ -448,13 +459,13 @@ static int local_sequence(dt__task **t, uint32_t n, const plan *p, int me, dt__t
     size_t ir = 0, is = 0;
     int err = DT_OK;
     for (uint32_t k = 0; k < n; k++) {
-        for (; ir < nr && p->x[recv[ir]].first == k; ir++)
-            if (!(s[m++] = xfer_task(&p->x[recv[ir]], false))) err = DT_ENOMEM;
+        for (; ir < nr && p->x[recv[ir]].first == k; c += p->x[recv[ir]].nreg, ir++)
+            if (!(s[m++] = xfer_task(&p->x[recv[ir]], false, chan + c))) err = DT_ENOMEM;
         if (p->owner[k] == me) s[m++] = t[k];
         else dt__task_unref(t[k]);
         t[k] = NULL;
-        for (; is < cnt[k]; is++)
-            if (!(s[m++] = xfer_task(&p->x[by_prod[is]], true))) err = DT_ENOMEM;
+        for (; is < cnt[k]; c += p->x[by_prod[is]].nreg, is++)
+            if (!(s[m++] = xfer_task(&p->x[by_prod[is]], true, chan + c))) err = DT_ENOMEM;
     }
     free(cnt);
     free(by_prod);
@@ -477,6 +488,14 @@ oom:
     for (uint32_t k = 0; k < n; k++) dt__task_unref(t[k]);
     free(t);
     return DT_ENOMEM;
+}
+
+/* After the replay (no transfer is in flight then) or a failed build. */
+static void chans_close(void **chan, size_t n)
+{
+    for (size_t i = 0; chan && i < n; i++)
+        if (chan[i]) dt__hooks.iter_chan_close(chan[i]);
+    free(chan);
 }
 
 /* ---- before and after: blocking exchanges with rank 0 ---------------------- */
@@ -516,9 +535,12 @@ static void phase(const plan *p, int me, int nranks, bool inbound)
         }
     }
     phase_done(NULL);
-    for (int left; (left = atomic_load(&phase_left));) {
-        if (dt__hooks.poll) dt__hooks.poll();
-        dt__futex_wait(&phase_left, left, 50 * 1000);
+    /* Polls without napping: a large message moves in fragments that each
+       need progress on both ends, and a nap between polls would delay every
+       one.  Every rank's workers wait for this phase anyway; a yield gives
+       the core to whoever else needs it. */
+    while (atomic_load(&phase_left)) {
+        if (!dt__hooks.poll || !dt__hooks.poll()) sched_yield();
     }
     free(acc);
     free(reg);
@@ -536,10 +558,40 @@ typedef struct dist_ctx {
     long *run;
 } dist_ctx;
 
-/* After a round: data back to rank 0; go on? */
+/* The end of a dt_taskiter (not _while): every byte stays where its last
+ * writer ran, as an offloaded task's writes do; rank 0's directory and the
+ * holders' version caches say so (a fresh version per holder), so the
+ * next dt_taskwait on rank 0 brings back what it needs and tasks placed
+ * after find their data in place.  No rank waits for a gather here. */
+static void results_stay(const plan *p, int me, int nranks)
+{
+    uint64_t base = dt__plug.bcast_u64(me == 0 ? dt__hooks.iter_versions(nranks) : 0);
+    if (me == 0) dt__hooks.iter_reset();
+    size_t most = 0;
+    for (int r = 1; r < nranks; r++) most = p->out[r].n > most ? p->out[r].n : most;
+    region *reg = malloc(sizeof *reg * (most ? most : 1));
+    if (!reg) dt__fatal("out of memory");
+    for (int r = 1; r < nranks; r++) {
+        if (me != 0 && me != r) continue;
+        size_t nreg = pv_regions(&p->out[r], reg);
+        for (size_t i = 0; i < nreg; i++) {
+            dt__access a = { .addr = reg[i].addr, .size = reg[i].size, .rows = reg[i].rows, .stride = reg[i].stride };
+            dt__hooks.iter_held(r, base + (uint64_t)r, &a);
+        }
+    }
+    free(reg);
+}
+
+/* After a round: data back to rank 0 (the last round of a dt_taskiter:
+ * left where it is); go on? */
 static bool round_end(void *arg, long done)
 {
     dist_ctx *c = arg;
+    if (!c->is_while && done >= c->max) {
+        results_stay(c->p, c->me, c->nranks);
+        if (c->run) *c->run = done;
+        return false;
+    }
     phase(c->p, c->me, c->nranks, false);
     if (c->me == 0) dt__hooks.iter_reset();
     if (c->run) *c->run = done;
@@ -551,6 +603,7 @@ static bool round_end(void *arg, long done)
     if (more && done < c->max) phase(c->p, c->me, c->nranks, true);
     return more;
 }
+
 
 static int dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max, long every,
                     bool is_while, int (*cond)(void *), void *cond_arg, long *run)
@@ -596,12 +649,15 @@ static int dist_run(const char *call, dt_type_t body, const void *args, size_t a
     }
     dt__task **s = NULL;
     uint32_t ns = 0;
-    r = local_sequence(t, n, &p, me, &s, &ns);
+    void **chan = NULL;
+    size_t nchan = 0;
+    r = local_sequence(t, n, &p, me, &s, &ns, &chan, &nchan);
     if (!dt__plug.all(!r)) {
         if (!r) {
             for (uint32_t k = 0; k < ns; k++) dt__task_unref(s[k]);
             free(s);
         }
+        chans_close(chan, nchan);
         plan_free(&p, nranks);
         return dt__error(r ? r : DT_ENOMEM, call, NULL, "building this rank's graph");
     }
@@ -609,6 +665,7 @@ static int dist_run(const char *call, dt_type_t body, const void *args, size_t a
     dist_ctx c = { &p, me, nranks, max, is_while, cond, cond_arg, run };
     r = dt__iter_replay(s, ns, max, every, round_end, &c);
     /* only allocation can fail there, before any round: every rank fails */
+    chans_close(chan, nchan);
     plan_free(&p, nranks);
     return r ? dt__error(r, call, NULL, "building the graph") : DT_OK;
 }

@@ -131,14 +131,21 @@ static void heat(size_t N, size_t B, long iters, int hint)
     sweep_t a = { u, N, B, hint, NULL };
     CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, iters) == DT_OK, "dt_taskiter N=%zu B=%zu hint %d", N, B, hint);
     sequential(s, N, iters);
-    compare(u, s, N, "after dt_taskiter");
+    /* the results stay where they were computed: tasks right after find
+       them there (the directory says where), rank 0 after dt_taskwait */
     touch_rows(u, s, N, 2.0);
     CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
     compare(u, s, N, "tasks after dt_taskiter");
     /* a second taskiter on the same grid, from the data those tasks left */
     CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, 3) == DT_OK, "second dt_taskiter");
     sequential(s, N, 3);
+    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
     compare(u, s, N, "second dt_taskiter");
+    /* and a third right after it: rank 0 brings back what it needs first */
+    CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, 2) == DT_OK, "third dt_taskiter");
+    sequential(s, N, 2);
+    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
+    compare(u, s, N, "third dt_taskiter");
     free(s);
     dt_dfree(u);
 }
@@ -171,6 +178,7 @@ static void refusals(void)
     /* and the job goes on */
     a.hint = HINT_ROWS;
     CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, 4) == DT_OK, "dt_taskiter after the refusals");
+    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
     sequential(s, N, 4);
     compare(u, s, N, "dt_taskiter after the refusals");
     /* dt_taskiter_while: rounds of 2, stops after the third */
@@ -267,6 +275,7 @@ static void random_graph(uint64_t seed, int ntasks, long iters)
     rbody_t b = { u, seed, ntasks };
     int r = dt_taskiter(T_RBODY, &b, sizeof b, iters);
     CHECK(r == DT_OK, "random graph, seed %llu: dt_taskiter %d", (unsigned long long)seed, r);
+    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
     for (long it = 0; it < iters; it++) {
         uint64_t x = seed * 2654435761u + 1;
         for (int k = 0; k < ntasks; k++) {

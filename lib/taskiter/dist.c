@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include "base/rmap.h"
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "mem/mem.h"
@@ -182,23 +183,34 @@ static void frag_free(dt__frag *f) { free(f); }
 static const dt__rtree_ops map_ops = { frag_make, NULL, frag_free };
 static void no_visit(void *ctx, dt__frag *f) { (void)ctx; (void)f; }
 
-static void map_free(dt__rtree *t)
+static void map_free(dt__rmap *m) { dt__rmap_clear(m, &map_ops); }
+
+/* Rectangles in the stride of the first 2-D access: a tile's rows are one
+ * fragment (a per-row tree made heat's analysis cost about 150M
+ * instructions for 256 tasks). */
+static void map_stride(dt__rmap *m, const dt__access *a)
 {
-    while (t->root) free(dt__rtree_remove(t, t->root));
+    if (!m->stride && a->rows > 1 && a->stride != a->size) dt__rmap_set_stride(m, a->stride, &map_ops);
 }
 
-typedef struct collect { pvec pieces; uint64_t *who; size_t n, cap; } collect;
+typedef struct collect { pvec pieces; uint64_t *who; size_t n, cap; const dt__rmap *map; } collect;
 
+/* One entry per row of the fragment (its band's rows, in the map's stride). */
 static void visit_collect(void *ctx, dt__frag *f)
 {
     collect *c = ctx;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 16;
-        c->who = realloc(c->who, sizeof *c->who * c->cap);
-        if (!c->who) dt__fatal("out of memory");
+    const dt__rmap *m = c->map;
+    uintptr_t r0 = m->stride ? m->r0 : 0, r1 = m->stride ? m->r1 : 1, base = 0;
+    for (uintptr_t r = r0; r < r1; r++) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 16;
+            c->who = realloc(c->who, sizeof *c->who * c->cap);
+            if (!c->who) dt__fatal("out of memory");
+        }
+        base = r * m->stride;
+        if (!pv_push(&c->pieces, base + f->start, base + f->end)) dt__fatal("out of memory");
+        c->who[c->n++] = f->version | f->state << 63;
     }
-    if (!pv_push(&c->pieces, f->start, f->end)) dt__fatal("out of memory");
-    c->who[c->n++] = f->version | f->state << 63;
 }
 
 typedef struct transfer {
@@ -289,6 +301,21 @@ static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks
     return DT_OK;
 }
 
+typedef struct outs { const plan *p; const dt__rmap *map; bool oom; } outs;
+
+/* A last writer of the iteration: its owner sends it to rank 0 at the end
+ * (other than rank 0); for the second pass it is the previous iteration's. */
+static void visit_last(void *ctx, dt__frag *f)
+{
+    outs *o = ctx;
+    const dt__rmap *m = o->map;
+    int r = o->p->owner[o->p->task_of[f->version - 1]];
+    uintptr_t r0 = m->stride ? m->r0 : 0, r1 = m->stride ? m->r1 : 1;
+    for (uintptr_t row = r0; r && row < r1; row++)
+        if (!pv_push(&o->p->out[r], row * m->stride + f->start, row * m->stride + f->end)) o->oom = true;
+    f->state = 1;
+}
+
 /* The transfers, and what goes before and after.  DT_OK or DT_ENOMEM /
  * DT_ELIMIT (unreported). */
 static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
@@ -307,38 +334,33 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
     }
     for (size_t i = 0; i < nkeys; i++) key[i] = -1;
     size_t capx = 0;
-    dt__rtree map = { 0 };
+    dt__rmap map = { 0 };
     /* pass 1: the last writers of an iteration */
     for (uint32_t k = 0; k < n; k++)
         for (uint32_t i = 0; i < t[k]->nacc; i++) {
             const dt__access *a = &t[k]->acc[i];
             if (!a->size || !a->writes) continue;
-            for (size_t r = 0; r < a->rows; r++)
-                dt__rtree_overwrite(&map, a->addr + r * a->stride, a->addr + r * a->stride + a->size, &map_ops,
-                                    p->acc0[k] + i + 1, 0, no_visit, NULL);
+            map_stride(&map, a);
+            dt__rmap_overwrite(&map, a->addr, a->size, a->rows, a->stride, &map_ops, p->acc0[k] + i + 1, 0,
+                               no_visit, NULL);
         }
-    /* ... whose owners send them to rank 0 at the end; for the second
-       pass they are the previous iteration's */
-    for (dt__frag *f = dt__rtree_first(&map); f; f = dt__rtree_next(f)) {
-        int o = p->owner[p->task_of[f->version - 1]];
-        if (o && !pv_push(&p->out[o], f->start, f->end)) goto oom;
-        f->state = 1;
-    }
+    outs last = { p, &map, false };
+    dt__rmap_each(&map, visit_last, &last);
+    if (last.oom) goto oom;
     /* pass 2: the producer of every byte read */
-    collect c = { 0 };
+    collect c = { .map = &map };
     for (uint32_t k = 0; k < n; k++) {
         int b = p->owner[k];
         for (uint32_t i = 0; i < t[k]->nacc; i++) {
             const dt__access *a = &t[k]->acc[i];
             if (!a->size || !reads(a)) continue;
             c.n = c.pieces.n = 0;
-            for (size_t r = 0; r < a->rows; r++)
-                dt__rtree_walk(&map, a->addr + r * a->stride, a->addr + r * a->stride + a->size, &map_ops, 0, 0,
-                               visit_collect, &c);
+            map_stride(&map, a);
+            dt__rmap_walk(&map, a->addr, a->size, a->rows, a->stride, &map_ops, 0, 0, visit_collect, &c);
             for (size_t j = 0; j < c.n; j++) {
                 uint64_t who = c.who[j] & ~(1ull << 63);
                 bool prev = c.who[j] >> 63;
-                piece pc = c.pieces.v[j];      /* walk cut the nodes at the row's ends */
+                piece pc = c.pieces.v[j];      /* the walk cut the fragments at the region's edges */
                 if ((!who || prev) && b && !pv_push(&p->in[b], pc.s, pc.e)) goto oom2;
                 if (!who) continue;
                 uint32_t pa = (uint32_t)who - 1, u = p->task_of[pa];
@@ -361,9 +383,9 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
         for (uint32_t i = 0; i < t[k]->nacc; i++) {
             const dt__access *a = &t[k]->acc[i];
             if (!a->size || !a->writes) continue;
-            for (size_t r = 0; r < a->rows; r++)
-                dt__rtree_overwrite(&map, a->addr + r * a->stride, a->addr + r * a->stride + a->size, &map_ops,
-                                    p->acc0[k] + i + 1, 0, no_visit, NULL);
+            map_stride(&map, a);
+            dt__rmap_overwrite(&map, a->addr, a->size, a->rows, a->stride, &map_ops, p->acc0[k] + i + 1, 0,
+                               no_visit, NULL);
         }
     }
     free(c.pieces.v);

@@ -193,24 +193,68 @@ static void map_stride(dt__rmap *m, const dt__access *a)
     if (!m->stride && a->rows > 1 && a->stride != a->size) dt__rmap_set_stride(m, a->stride, &map_ops);
 }
 
-typedef struct collect { pvec pieces; uint64_t *who; size_t n, cap; const dt__rmap *map; } collect;
+/* A fragment of m being visited, as a region of bytes. */
+static region frag_region(const dt__rmap *m, const dt__frag *f)
+{
+    uintptr_t size = f->end - f->start;
+    if (!m->stride) return (region){ f->start, size, 1, size };
+    return (region){ m->r0 * m->stride + f->start, size, m->r1 - m->r0, m->stride };
+}
 
-/* One entry per row of the fragment (its band's rows, in the map's stride). */
+typedef struct rvec { region *v; size_t n, cap; } rvec;
+
+static bool rv_push(rvec *v, region r)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 16;
+        region *n = realloc(v->v, sizeof *n * cap);
+        if (!n) return false;
+        v->v = n;
+        v->cap = cap;
+    }
+    v->v[v->n++] = r;
+    return true;
+}
+
+/* The bytes of a region into map m (payload 1): a union of rectangles. */
+static void rmap_add(dt__rmap *m, region r)
+{
+    dt__access a = { .addr = r.addr, .size = r.size, .rows = r.rows, .stride = r.stride };
+    map_stride(m, &a);
+    dt__rmap_overwrite(m, r.addr, r.size, r.rows, r.stride, &map_ops, 1, 0, no_visit, NULL);
+}
+
+typedef struct to_regions { rvec *v; const dt__rmap *m; bool oom; } to_regions;
+
+static void visit_region(void *ctx, dt__frag *f)
+{
+    to_regions *t = ctx;
+    if (!rv_push(t->v, frag_region(t->m, f))) t->oom = true;
+}
+
+/* m's fragments as regions into v (in address order within each band), m
+ * emptied. */
+static bool rmap_regions(dt__rmap *m, rvec *v)
+{
+    to_regions t = { v, m, false };
+    dt__rmap_each(m, visit_region, &t);
+    map_free(m);
+    return !t.oom;
+}
+
+typedef struct collect { region *rect; uint64_t *who; size_t n, cap; const dt__rmap *map; } collect;
+
 static void visit_collect(void *ctx, dt__frag *f)
 {
     collect *c = ctx;
-    const dt__rmap *m = c->map;
-    uintptr_t r0 = m->stride ? m->r0 : 0, r1 = m->stride ? m->r1 : 1, base = 0;
-    for (uintptr_t r = r0; r < r1; r++) {
-        if (c->n == c->cap) {
-            c->cap = c->cap ? 2 * c->cap : 16;
-            c->who = realloc(c->who, sizeof *c->who * c->cap);
-            if (!c->who) dt__fatal("out of memory");
-        }
-        base = r * m->stride;
-        if (!pv_push(&c->pieces, base + f->start, base + f->end)) dt__fatal("out of memory");
-        c->who[c->n++] = f->version | f->state << 63;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 16;
+        c->who = realloc(c->who, sizeof *c->who * c->cap);
+        c->rect = realloc(c->rect, sizeof *c->rect * c->cap);
+        if (!c->who || !c->rect) dt__fatal("out of memory");
     }
+    c->rect[c->n] = frag_region(c->map, f);
+    c->who[c->n++] = f->version | f->state << 63;
 }
 
 typedef struct transfer {
@@ -230,8 +274,8 @@ typedef struct plan {
     uint32_t *task_of;          /* global access -> task */
     transfer *x;
     size_t nx;
-    pvec *in;                   /* per rank: what rank 0 sends before the first iteration */
-    pvec *out;                  /* per rank: the bytes whose last writer it owns */
+    rvec *in;                   /* per rank: what rank 0 sends before the first iteration */
+    rvec *out;                  /* per rank: the bytes whose last writer it owns */
 } plan;
 
 static bool reads(const dt__access *a) { return (a->mode & DT__MODE_BASE) != DT_OUT; }
@@ -301,18 +345,16 @@ static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks
     return DT_OK;
 }
 
-typedef struct outs { const plan *p; const dt__rmap *map; bool oom; } outs;
+typedef struct outs { const plan *p; const dt__rmap *map; dt__rmap *outm; } outs;
 
-/* A last writer of the iteration: its owner sends it to rank 0 at the end
- * (other than rank 0); for the second pass it is the previous iteration's. */
+/* A last writer of the iteration: the bytes its owner holds at the end
+ * (other than rank 0's); for the second pass it is the previous
+ * iteration's. */
 static void visit_last(void *ctx, dt__frag *f)
 {
     outs *o = ctx;
-    const dt__rmap *m = o->map;
     int r = o->p->owner[o->p->task_of[f->version - 1]];
-    uintptr_t r0 = m->stride ? m->r0 : 0, r1 = m->stride ? m->r1 : 1;
-    for (uintptr_t row = r0; r && row < r1; row++)
-        if (!pv_push(&o->p->out[r], row * m->stride + f->start, row * m->stride + f->end)) o->oom = true;
+    if (r) rmap_add(&o->outm[r], frag_region(o->map, f));
     f->state = 1;
 }
 
@@ -328,8 +370,12 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
     int32_t *key = malloc(sizeof *key * (nkeys ? nkeys : 1));
     p->in = calloc((size_t)nranks, sizeof *p->in);
     p->out = calloc((size_t)nranks, sizeof *p->out);
-    if (!key || !p->in || !p->out) {
+    /* in and out gathered as unions of rectangles first */
+    dt__rmap *inm = calloc((size_t)nranks, sizeof *inm), *outm = calloc((size_t)nranks, sizeof *outm);
+    if (!key || !p->in || !p->out || !inm || !outm) {
         free(key);
+        free(inm);
+        free(outm);
         return DT_ENOMEM;
     }
     for (size_t i = 0; i < nkeys; i++) key[i] = -1;
@@ -344,9 +390,8 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
             dt__rmap_overwrite(&map, a->addr, a->size, a->rows, a->stride, &map_ops, p->acc0[k] + i + 1, 0,
                                no_visit, NULL);
         }
-    outs last = { p, &map, false };
+    outs last = { p, &map, outm };
     dt__rmap_each(&map, visit_last, &last);
-    if (last.oom) goto oom;
     /* pass 2: the producer of every byte read */
     collect c = { .map = &map };
     for (uint32_t k = 0; k < n; k++) {
@@ -354,14 +399,14 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
         for (uint32_t i = 0; i < t[k]->nacc; i++) {
             const dt__access *a = &t[k]->acc[i];
             if (!a->size || !reads(a)) continue;
-            c.n = c.pieces.n = 0;
+            c.n = 0;
             map_stride(&map, a);
             dt__rmap_walk(&map, a->addr, a->size, a->rows, a->stride, &map_ops, 0, 0, visit_collect, &c);
             for (size_t j = 0; j < c.n; j++) {
                 uint64_t who = c.who[j] & ~(1ull << 63);
                 bool prev = c.who[j] >> 63;
-                piece pc = c.pieces.v[j];      /* the walk cut the fragments at the region's edges */
-                if ((!who || prev) && b && !pv_push(&p->in[b], pc.s, pc.e)) goto oom2;
+                region rc = c.rect[j];      /* the walk cut the fragments at the region's edges */
+                if ((!who || prev) && b) rmap_add(&inm[b], rc);
                 if (!who) continue;
                 uint32_t pa = (uint32_t)who - 1, u = p->task_of[pa];
                 int src = p->owner[u];
@@ -377,7 +422,9 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
                     key[kx] = (int32_t)p->nx;
                     p->x[p->nx++] = (transfer){ .prod = u, .first = k, .src = src, .dst = b, .prev = prev };
                 }
-                if (!pv_push(&p->x[key[kx]].pieces, pc.s, pc.e)) goto oom2;
+                for (size_t row = 0; row < rc.rows; row++)
+                    if (!pv_push(&p->x[key[kx]].pieces, rc.addr + row * rc.stride, rc.addr + row * rc.stride + rc.size))
+                        goto oom2;
             }
         }
         for (uint32_t i = 0; i < t[k]->nacc; i++) {
@@ -388,10 +435,18 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
                                no_visit, NULL);
         }
     }
-    free(c.pieces.v);
+    free(c.rect);
     free(c.who);
     map_free(&map);
     free(key);
+    bool ok = true;
+    for (int r = 0; r < nranks; r++) {
+        ok = rmap_regions(&inm[r], &p->in[r]) && ok;
+        ok = rmap_regions(&outm[r], &p->out[r]) && ok;
+    }
+    free(inm);
+    free(outm);
+    if (!ok) return DT_ENOMEM;
     uint64_t nreg = 0;
     for (size_t i = 0; i < p->nx; i++) {
         transfer *x = &p->x[i];
@@ -403,17 +458,19 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
         nreg += x->nreg;
         if (nreg > STEADY_MAX) return DT_ELIMIT;
     }
-    for (int r = 0; r < nranks; r++) {
-        pv_merge(&p->in[r]);
-        pv_merge(&p->out[r]);
+    for (int r = 0; r < nranks; r++)
         if (p->in[r].n >= (1u << 20) || p->out[r].n >= (1u << 20)) return DT_ELIMIT;
-    }
     return DT_OK;
 oom2:
-    free(c.pieces.v);
+    free(c.rect);
     free(c.who);
-oom:
     map_free(&map);
+    for (int r = 0; r < nranks; r++) {
+        map_free(&inm[r]);
+        map_free(&outm[r]);
+    }
+    free(inm);
+    free(outm);
     free(key);
     return DT_ENOMEM;
 }
@@ -534,18 +591,17 @@ static void phase_done(void *arg)
  * rank 0 its `out` pieces.  Returns once this rank's part is done. */
 static void phase(const plan *p, int me, int nranks, bool inbound)
 {
-    pvec *v = inbound ? p->in : p->out;
+    const rvec *v = inbound ? p->in : p->out;
     uint32_t tag = inbound ? PHASE_IN : PHASE_OUT;
     size_t total = 0;
     for (int r = 1; r < nranks; r++) total += v[r].n;
     dt__access *acc = calloc(total ? total : 1, sizeof *acc);
-    region *reg = malloc(sizeof *reg * (total ? total : 1));
-    if (!acc || !reg) dt__fatal("out of memory");
+    if (!acc) dt__fatal("out of memory");
     size_t na = 0;
     atomic_store(&phase_left, 1);
     for (int r = 1; r < nranks; r++) {
-        size_t nreg = pv_regions(&v[r], reg);
-        for (size_t i = 0; i < nreg; i++, tag++) {
+        const region *reg = v[r].v;
+        for (size_t i = 0; i < v[r].n; i++, tag++) {
             if (me != 0 && me != r) continue;
             dt__access *a = &acc[na++];
             a->addr = reg[i].addr;
@@ -565,7 +621,6 @@ static void phase(const plan *p, int me, int nranks, bool inbound)
         if (!dt__hooks.poll || !dt__hooks.poll()) sched_yield();
     }
     free(acc);
-    free(reg);
 }
 
 /* ---- the taskiter on every rank ------------------------------------------- */
@@ -589,19 +644,14 @@ static void results_stay(const plan *p, int me, int nranks)
 {
     uint64_t base = dt__plug.bcast_u64(me == 0 ? dt__hooks.iter_versions(nranks) : 0);
     if (me == 0) dt__hooks.iter_reset();
-    size_t most = 0;
-    for (int r = 1; r < nranks; r++) most = p->out[r].n > most ? p->out[r].n : most;
-    region *reg = malloc(sizeof *reg * (most ? most : 1));
-    if (!reg) dt__fatal("out of memory");
     for (int r = 1; r < nranks; r++) {
         if (me != 0 && me != r) continue;
-        size_t nreg = pv_regions(&p->out[r], reg);
-        for (size_t i = 0; i < nreg; i++) {
-            dt__access a = { .addr = reg[i].addr, .size = reg[i].size, .rows = reg[i].rows, .stride = reg[i].stride };
+        for (size_t i = 0; i < p->out[r].n; i++) {
+            const region *g = &p->out[r].v[i];
+            dt__access a = { .addr = g->addr, .size = g->size, .rows = g->rows, .stride = g->stride };
             dt__hooks.iter_held(r, base + (uint64_t)r, &a);
         }
     }
-    free(reg);
 }
 
 /* After a round: data back to rank 0 (the last round of a dt_taskiter:

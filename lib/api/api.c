@@ -274,7 +274,7 @@ DT__EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size
     return DT_OK;
 }
 
-DT__EXPORT int dt_taskwait(void)
+static int taskwait(bool bring_back)
 {
     int r = dt__check_running("dt_taskwait");
     if (r) return r;
@@ -288,9 +288,13 @@ DT__EXPORT int dt_taskwait(void)
     }
     /* every child has completed: their fragments say nothing any more */
     if (t->dom) dt__deps_domain_clear(t->dom);
-    if (t == &dt__root && dt__hooks.waited) dt__hooks.waited(NULL, 0);
+    if (bring_back && t == &dt__root && dt__hooks.waited) dt__hooks.waited(NULL, 0);
     return DT_OK;
 }
+
+DT__EXPORT int dt_taskwait(void) { return taskwait(true); }
+
+int dt__taskwait_in_place(void) { return taskwait(false); }
 
 static bool marker_ready(void *arg) { return atomic_load(&((dt__task *)arg)->pending) == 0; }
 

@@ -200,6 +200,42 @@ static void held(int holder, uint64_t version, const dt__access *a)
     pthread_mutex_unlock(&dt__cl.lock);
 }
 
+static bool sources(const dt__access *a, int target, dt__iter_move **moves, size_t *n, size_t *cap)
+{
+    plan_ctx p = { .dir = &dt__cl.dir, .self = 0, .target = target, .reads = true, .only_missing = true };
+    pthread_mutex_lock(&dt__cl.lock);
+    p.hole_version = dt__cl.hole_version;
+    dt__cl_dir_plan(&p, a->addr, a->size, a->rows, a->stride);
+    pthread_mutex_unlock(&dt__cl.lock);
+    p.n = dt__cl_coalesce_rows(p.items, p.n);
+    bool ok = true;
+    for (size_t i = 0; i < p.n && ok; i++) {
+        const dt__wire_region *w = &p.items[i];
+        if (w->source < 0) continue;
+        if (*n == *cap) {
+            size_t c = *cap ? 2 * *cap : 64;
+            dt__iter_move *m = realloc(*moves, sizeof *m * c);
+            if (!m) {
+                ok = false;
+                break;
+            }
+            *moves = m;
+            *cap = c;
+        }
+        (*moves)[(*n)++] = (dt__iter_move){ w->addr, w->size, w->rows, w->stride, w->version, w->source, target };
+    }
+    free(p.items);
+    return ok;
+}
+
+static void hold(uint64_t version, const dt__access *a)
+{
+    dt__wire_region r = { a->addr, a->size, a->rows, a->stride, version, 0, 0 };
+    pthread_mutex_lock(&dt__cl.lock);
+    dt__cl_cache_set(&r, version, NULL);
+    pthread_mutex_unlock(&dt__cl.lock);
+}
+
 static void bcast(void *buf, size_t len)
 {
     for (size_t off = 0; off < len;) {
@@ -222,4 +258,6 @@ void dt__cl_iter_fill_hooks(dt__hooks_t *h)
     h->iter_reset = reset;
     h->iter_versions = versions;
     h->iter_held = held;
+    h->iter_sources = sources;
+    h->iter_hold = hold;
 }

@@ -22,6 +22,7 @@
 
 struct dt__task;
 struct dt__access;
+struct dt__iter_move;
 
 typedef struct dt__plugin {
     /* dt_init, before anything starts: read the plug-in's own settings
@@ -105,9 +106,23 @@ typedef struct dt__hooks {
        the holder: its version cache; others: nothing). */
     uint64_t (*iter_versions)(int n);
     void (*iter_held)(int holder, uint64_t version, const struct dt__access *a);
+    /* Before a distributed taskiter (rank 0): appends to *moves (growing it,
+       *n and *cap) the pieces of a that rank `target` lacks, each with the
+       rank holding it and its version (the directory counts target among
+       its holders from now on).  False when out of memory. */
+    bool (*iter_sources)(const struct dt__access *a, int target, struct dt__iter_move **moves, size_t *n,
+                         size_t *cap);
+    /* This rank received a's bytes in `version` (its version cache). */
+    void (*iter_hold)(uint64_t version, const struct dt__access *a);
     /* Collective: rank 0's len bytes at buf on every rank. */
     void (*iter_bcast)(void *buf, size_t len);
 } dt__hooks_t;
+
+/* Bytes to move before a distributed taskiter: from src to dst. */
+typedef struct dt__iter_move {
+    uint64_t addr, size, rows, stride, version;
+    int32_t src, dst;
+} dt__iter_move;
 
 /* The message of iter_announce as iter_serve receives it. */
 typedef struct dt__iter_call {

@@ -62,6 +62,10 @@ int dt__error(int err, const char *call, const char *label, const char *fmt, ...
     __attribute__((format(printf, 4, 5)));
 /* DT_OK if the runtime is running, else DT_ENOTINIT / DT_EFINALIZED (reported). */
 int dt__check_running(const char *call);
+/* dt_taskwait, leaving the children's results where they are (on rank 0 of
+ * a job: the directory says where; a distributed taskiter takes them from
+ * there). */
+int dt__taskwait_in_place(void);
 
 
 #endif

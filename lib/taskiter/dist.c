@@ -1,7 +1,7 @@
 /* dist.c - dt_taskiter across the ranks of a dt_main job.
  *
- * Rank 0's taskiter first waits for every earlier task (dt_taskwait: it then
- * holds every byte), then announces the body to every rank (one ITER
+ * Rank 0's taskiter first waits for every earlier task (leaving their
+ * results where they are; dt_taskiter_while: bringing them back), then announces the body to every rank (one ITER
  * message each: type, args, counts).  Every rank runs the body once to
  * record the same tasks; a hash of the recording (types, hints, accesses,
  * order) is compared once, by collectives that nap rather than spin, and a
@@ -30,10 +30,12 @@
  * transfer completes when they do: no worker waits, nothing is allocated,
  * and in steady state no control message is sent at all.
  *
- * Iteration 0 has no previous iteration: before it, rank 0 sends each rank
- * the bytes its tasks read before they are written (or that are never
- * written), and transfers from the previous iteration are skipped in
- * iteration 0 (receive) and in the last iteration (send).  After the last
+ * Iteration 0 has no previous iteration: before it, every rank gets the
+ * bytes its tasks read before they are written (or that are never written)
+ * from wherever rank 0's directory says they are (rank 0 waited for its
+ * earlier tasks without bringing their results back; it plans the moves
+ * and broadcasts them), and transfers from the previous iteration are
+ * skipped in iteration 0 (receive) and in the last iteration (send).  After the last
  * iteration the results stay where they were written: rank 0's directory
  * starts afresh (hooks.iter_reset) and records every other rank as the
  * only holder of the bytes whose last writer it owns, in a fresh version
@@ -274,7 +276,7 @@ typedef struct plan {
     uint32_t *task_of;          /* global access -> task */
     transfer *x;
     size_t nx;
-    rvec *in;                   /* per rank: what rank 0 sends before the first iteration */
+    rvec *in;                   /* per rank: what its tasks read before the graph writes it */
     rvec *out;                  /* per rank: the bytes whose last writer it owns */
 } plan;
 
@@ -347,14 +349,13 @@ static int check_and_hash(const char *call, dt__task **t, uint32_t n, int nranks
 
 typedef struct outs { const plan *p; const dt__rmap *map; dt__rmap *outm; } outs;
 
-/* A last writer of the iteration: the bytes its owner holds at the end
- * (other than rank 0's); for the second pass it is the previous
- * iteration's. */
+/* A last writer of the iteration: the bytes its owner holds at the end;
+ * for the second pass it is the previous iteration's. */
 static void visit_last(void *ctx, dt__frag *f)
 {
     outs *o = ctx;
     int r = o->p->owner[o->p->task_of[f->version - 1]];
-    if (r) rmap_add(&o->outm[r], frag_region(o->map, f));
+    rmap_add(&o->outm[r], frag_region(o->map, f));
     f->state = 1;
 }
 
@@ -406,7 +407,7 @@ static int analyse(dt__task **t, uint32_t n, int nranks, plan *p)
                 uint64_t who = c.who[j] & ~(1ull << 63);
                 bool prev = c.who[j] >> 63;
                 region rc = c.rect[j];      /* the walk cut the fragments at the region's edges */
-                if ((!who || prev) && b) rmap_add(&inm[b], rc);
+                if (!who || prev) rmap_add(&inm[b], rc);
                 if (!who) continue;
                 uint32_t pa = (uint32_t)who - 1, u = p->task_of[pa];
                 int src = p->owner[u];
@@ -587,12 +588,69 @@ static void phase_done(void *arg)
     if (atomic_fetch_sub(&phase_left, 1) == 1) dt__futex_wake(&phase_left, INT_MAX);
 }
 
-/* inbound: rank 0 sends each rank its `in` pieces; else each rank sends
- * rank 0 its `out` pieces.  Returns once this rank's part is done. */
-static void phase(const plan *p, int me, int nranks, bool inbound)
+static void phase_wait(void)
 {
-    const rvec *v = inbound ? p->in : p->out;
-    uint32_t tag = inbound ? PHASE_IN : PHASE_OUT;
+    phase_done(NULL);
+    /* Polls without napping: a large message moves in fragments that each
+       need progress on both ends, and a nap between polls would delay every
+       one.  Every rank's workers wait for this phase anyway; a yield gives
+       the core to whoever else needs it. */
+    while (atomic_load(&phase_left)) {
+        if (!dt__hooks.poll || !dt__hooks.poll()) sched_yield();
+    }
+}
+
+/* Before the first iteration: every rank gets the bytes its tasks read
+ * before the graph writes them from wherever rank 0's directory says they
+ * are (rank 0 too may lack some), and its version cache learns them.  The
+ * list of moves is rank 0's, broadcast.  DT_OK, or DT_ELIMIT / DT_ENOMEM on
+ * every rank. */
+static int scatter(const plan *p, int me, int nranks)
+{
+    dt__iter_move *mv = NULL;
+    size_t n = 0, cap = 0;
+    bool ok = true;
+    for (int r = 0; me == 0 && ok && r < nranks; r++)
+        for (size_t i = 0; ok && i < p->in[r].n; i++) {
+            const region *g = &p->in[r].v[i];
+            dt__access a = { .addr = g->addr, .size = g->size, .rows = g->rows, .stride = g->stride };
+            ok = dt__hooks.iter_sources(&a, r, &mv, &n, &cap);
+        }
+    uint64_t count = dt__plug.bcast_u64(!ok ? UINT64_MAX : n);
+    if (count == UINT64_MAX || count > PHASE_OUT - PHASE_IN) {
+        free(mv);
+        return count == UINT64_MAX ? DT_ENOMEM : DT_ELIMIT;
+    }
+    if (me != 0 && count && !(mv = malloc(sizeof *mv * count))) dt__fatal("out of memory");
+    if (count) dt__hooks.iter_bcast(mv, sizeof *mv * count);
+    dt__access *acc = calloc(count ? count : 1, sizeof *acc);
+    if (!acc) dt__fatal("out of memory");
+    atomic_store(&phase_left, 1);
+    for (size_t i = 0; i < count; i++) {
+        if (mv[i].src != me && mv[i].dst != me) continue;
+        dt__access *a = &acc[i];
+        a->addr = mv[i].addr;
+        a->size = mv[i].size;
+        a->rows = mv[i].rows;
+        a->stride = mv[i].stride;
+        atomic_fetch_add(&phase_left, 1);
+        bool send = mv[i].src == me;
+        dt__hooks.iter_xfer(send, send ? mv[i].dst : mv[i].src, a, PHASE_IN + (uint32_t)i, phase_done, NULL);
+    }
+    phase_wait();
+    for (size_t i = 0; i < count; i++)
+        if (mv[i].dst == me) dt__hooks.iter_hold(mv[i].version, &acc[i]);
+    free(acc);
+    free(mv);
+    return DT_OK;
+}
+
+/* dt_taskiter_while's rounds: each rank sends rank 0 its `out` pieces.
+ * Returns once this rank's part is done. */
+static void gather(const plan *p, int me, int nranks)
+{
+    const rvec *v = p->out;
+    uint32_t tag = PHASE_OUT;
     size_t total = 0;
     for (int r = 1; r < nranks; r++) total += v[r].n;
     dt__access *acc = calloc(total ? total : 1, sizeof *acc);
@@ -609,17 +667,10 @@ static void phase(const plan *p, int me, int nranks, bool inbound)
             a->rows = reg[i].rows;
             a->stride = reg[i].stride;
             atomic_fetch_add(&phase_left, 1);
-            dt__hooks.iter_xfer((me == 0) == inbound, me == 0 ? r : 0, a, tag, phase_done, NULL);
+            dt__hooks.iter_xfer(me != 0, me == 0 ? r : 0, a, tag, phase_done, NULL);
         }
     }
-    phase_done(NULL);
-    /* Polls without napping: a large message moves in fragments that each
-       need progress on both ends, and a nap between polls would delay every
-       one.  Every rank's workers wait for this phase anyway; a yield gives
-       the core to whoever else needs it. */
-    while (atomic_load(&phase_left)) {
-        if (!dt__hooks.poll || !dt__hooks.poll()) sched_yield();
-    }
+    phase_wait();
     free(acc);
 }
 
@@ -643,8 +694,7 @@ typedef struct dist_ctx {
 static void results_stay(const plan *p, int me, int nranks)
 {
     uint64_t base = dt__plug.bcast_u64(me == 0 ? dt__hooks.iter_versions(nranks) : 0);
-    if (me == 0) dt__hooks.iter_reset();
-    for (int r = 1; r < nranks; r++) {
+    for (int r = 0; r < nranks; r++) {
         if (me != 0 && me != r) continue;
         for (size_t i = 0; i < p->out[r].n; i++) {
             const region *g = &p->out[r].v[i];
@@ -664,7 +714,7 @@ static bool round_end(void *arg, long done)
         if (c->run) *c->run = done;
         return false;
     }
-    phase(c->p, c->me, c->nranks, false);
+    gather(c->p, c->me, c->nranks);
     if (c->me == 0) dt__hooks.iter_reset();
     if (c->run) *c->run = done;
     bool more = true;
@@ -672,7 +722,9 @@ static bool round_end(void *arg, long done)
         if (c->me == 0) more = c->cond(c->cond_arg) != 0;
         more = dt__plug.bcast_u64(more) != 0;
     }
-    if (more && done < c->max) phase(c->p, c->me, c->nranks, true);
+    /* rank 0 holds every byte again: the same moves as before the first
+       round, which fitted */
+    if (more && done < c->max && scatter(c->p, c->me, c->nranks)) dt__fatal("out of memory");
     return more;
 }
 
@@ -733,7 +785,13 @@ static int dist_run(const char *call, dt_type_t body, const void *args, size_t a
         plan_free(&p, nranks);
         return dt__error(r ? r : DT_ENOMEM, call, NULL, "building this rank's graph");
     }
-    phase(&p, me, nranks, true);
+    if ((r = scatter(&p, me, nranks))) {
+        for (uint32_t k = 0; k < ns; k++) dt__task_unref(s[k]);
+        free(s);
+        chans_close(chan, nchan);
+        plan_free(&p, nranks);
+        return dt__error(r, call, NULL, "moving the data the first iteration reads");
+    }
     dist_ctx c = { &p, me, nranks, max, is_while, cond, cond_arg, run };
     r = dt__iter_replay(s, ns, max, every, round_end, &c);
     /* only allocation can fail there, before any round: every rank fails */
@@ -756,8 +814,10 @@ static int dist(const char *call, dt_type_t body, const void *args, size_t args_
 int dt__iter_dist_run(const char *call, dt_type_t body, const void *args, size_t args_size, long max,
                       long every, int (*cond)(void *), void *cond_arg, long *run)
 {
-    /* rank 0 then holds every byte, in the version its directory names */
-    int r = dt_taskwait();
+    /* dt_taskiter_while brings every byte back to rank 0 after each round
+       (its condition runs there): it starts from there too.  dt_taskiter
+       takes its data from wherever the directory says it is. */
+    int r = cond ? dt_taskwait() : dt__taskwait_in_place();
     if (r) return r;
     dt__hooks.iter_announce(body, args, args_size, max, every, cond ? DT__ITER_WHILE : 0);
     r = dist(call, body, args, args_size, max, every, cond != NULL, cond, cond_arg, run);

@@ -92,6 +92,7 @@ static int configure(void)
     dt__cl.mine = &dt__cl.own;
     dt__cl.bell_win = MPI_WIN_NULL;
     pthread_mutex_init(&dt__cl.poll_lock, NULL);
+    pthread_mutex_init(&dt__cl.chan_lock, NULL);
     pthread_mutex_init(&dt__cl.lock, NULL);
     pthread_mutex_init(&dt__cl.out_lock, NULL);
     dt__heap_init(&dt__cl.pool);
@@ -171,6 +172,9 @@ static void cluster_stop(void)
                     (unsigned long long)dt__cl.n_fetch_bytes, (unsigned long long)dt__cl.n_fetch_skipped,
                     dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings,
                     (unsigned long long)dt__cl.n_spread, dt__cl_load_left());
+        if (dt__cl.stats && dt__cl.rank == 0)
+            fprintf(stderr, "dtask stats: rank 0: taskiter data moved before first iterations %llu bytes\n",
+                    (unsigned long long)dt__cl.n_iter_moved);
         dt__deps_domain_free(dt__cl.remote_root.dom);
         dt__cl.remote_root.dom = NULL;
         free(dt__cl.fl);

@@ -153,12 +153,15 @@ typedef struct dt__cl_state {
     atomic_int own_load;                /* this rank's word when there is no window */
     MPI_Win load_win;                   /* MPI_WIN_NULL when there is none */
     dt__heap spread_pool;               /* nested tasks waiting for room here or elsewhere */
+    atomic_ullong n_iter_moved;  /* DT_STATS: bytes moved before taskiters' first iterations (rank 0 plans) */
     /* the distributed taskiter's channels (iter.c): requests in flight,
-       under poll_lock; open channels (the progress thread's cue that the
+       under chan_lock; open channels (the progress thread's cue that the
        workers drive the transfers) */
+    pthread_mutex_t chan_lock;
     MPI_Request *chan_req;
     struct dt__cl_chan **chan_of;
-    size_t nchan_act, capchan;
+    atomic_size_t nchan_act;
+    size_t capchan;
     atomic_int nchan_open;
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
@@ -242,8 +245,6 @@ outmsg *dt__cl_data_msg(int kind, int peer, const dt__wire_region *r, uint32_t t
 void dt__cl_post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending *pend, dt__task *pushed_task);
 void dt__cl_send_data(const dt__wire_region *r, int peer, uint32_t tag);
 bool dt__cl_progress_once(void);
-/* True on the thread inside dt__cl_progress_once (it holds poll_lock). */
-extern DT__TLS bool dt__cl_driving;
 /* One MPI datatype for r (MPI_DATATYPE_NULL: count bytes; else commit'ed,
  * the caller frees it). */
 MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count);

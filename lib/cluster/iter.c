@@ -79,6 +79,7 @@ typedef struct dt__cl_chan {
     MPI_Datatype type;
     void (*done)(void *);
     void *arg;
+    bool active;                /* in the active list (under chan_lock) */
 } dt__cl_chan;
 
 static void *chan_open(bool send, int peer, const dt__access *a, uint32_t tag)
@@ -88,6 +89,7 @@ static void *chan_open(bool send, int peer, const dt__access *a, uint32_t tag)
     dt__cl_chan *c = dt__xmalloc(sizeof *c);
     int count;
     c->type = dt__cl_region_type(&r, &count);
+    c->active = false;
     MPI_Datatype t = c->type == MPI_DATATYPE_NULL ? MPI_BYTE : c->type;
     for (int p = 0; p < 2; p++) {
         int mtag = (int)(DT__MSG_TAG_ITER0 + tag + (uint32_t)p);
@@ -98,15 +100,16 @@ static void *chan_open(bool send, int peer, const dt__access *a, uint32_t tag)
     return c;
 }
 
+/* Not under poll_lock: on a crowded machine its holder may be off the
+ * processor for a while, and the thread that finished a producer must not
+ * wait for it (MPI is thread-multiple; chan_lock covers only the list). */
 static void chan_start(void *chan, unsigned parity, void (*done)(void *), void *arg)
 {
     dt__cl_chan *c = chan;
     c->done = done;
     c->arg = arg;
-    /* a completion seen inside dt__cl_progress_once may start the next
-       transfer: that thread holds the lock already */
-    bool held = dt__cl_driving;
-    if (!held) pthread_mutex_lock(&dt__cl.poll_lock);
+    MPI_Start(&c->req[parity]);
+    pthread_mutex_lock(&dt__cl.chan_lock);
     if (dt__cl.nchan_act == dt__cl.capchan) {
         size_t cap = dt__cl.capchan ? 2 * dt__cl.capchan : 64;
         MPI_Request *req = realloc(dt__cl.chan_req, sizeof *req * cap);
@@ -116,10 +119,12 @@ static void chan_start(void *chan, unsigned parity, void (*done)(void *), void *
         if (!req || !of) dt__fatal("out of memory for the transfers of a taskiter");
         dt__cl.capchan = cap;
     }
-    MPI_Start(&c->req[parity]);
-    dt__cl.chan_req[dt__cl.nchan_act] = c->req[parity];
-    dt__cl.chan_of[dt__cl.nchan_act++] = c;
-    if (!held) pthread_mutex_unlock(&dt__cl.poll_lock);
+    c->active = true;
+    size_t n = atomic_load_explicit(&dt__cl.nchan_act, memory_order_relaxed);
+    dt__cl.chan_req[n] = c->req[parity];
+    dt__cl.chan_of[n] = c;
+    atomic_store_explicit(&dt__cl.nchan_act, n + 1, memory_order_release);
+    pthread_mutex_unlock(&dt__cl.chan_lock);
 }
 
 static void chan_close(void *chan)
@@ -132,38 +137,47 @@ static void chan_close(void *chan)
     atomic_fetch_sub(&dt__cl.nchan_open, 1);
 }
 
+/* Under poll_lock (one thread at a time): tests a copy of the active list,
+ * so that starters are never kept waiting by MPI. */
 bool dt__cl_chan_progress(void)
 {
-    static int *idx;                /* under poll_lock, like the rest */
-    static dt__cl_chan **done;
+    static MPI_Request *req;
+    static int *idx;
+    static dt__cl_chan **of, **done;
     static MPI_Status *st;          /* not MPI_STATUSES_IGNORE: gcc 12 takes it for an array of size 0 */
     static size_t cap;
-    int n = (int)dt__cl.nchan_act, outcount;
-    if (cap < (size_t)n) {
-        free(idx);
-        free(done);
-        free(st);
-        idx = malloc(sizeof *idx * (size_t)n);
-        done = malloc(sizeof *done * (size_t)n);
-        st = malloc(sizeof *st * (size_t)n);
-        if (!idx || !done || !st) dt__fatal("out of memory for the transfers of a taskiter");
-        cap = (size_t)n;
+    pthread_mutex_lock(&dt__cl.chan_lock);
+    size_t n = atomic_load_explicit(&dt__cl.nchan_act, memory_order_relaxed);
+    if (cap < n) {
+        free(req), free(idx), free(of), free(done), free(st);
+        req = malloc(sizeof *req * n);
+        idx = malloc(sizeof *idx * n);
+        of = malloc(sizeof *of * n);
+        done = malloc(sizeof *done * n);
+        st = malloc(sizeof *st * n);
+        if (!req || !idx || !of || !done || !st) dt__fatal("out of memory for the transfers of a taskiter");
+        cap = n;
     }
-    MPI_Testsome(n, dt__cl.chan_req, &outcount, idx, st);
+    memcpy(req, dt__cl.chan_req, sizeof *req * n);
+    memcpy(of, dt__cl.chan_of, sizeof *of * n);
+    pthread_mutex_unlock(&dt__cl.chan_lock);
+    int outcount;
+    MPI_Testsome((int)n, req, &outcount, idx, st);
     if (outcount == MPI_UNDEFINED || outcount <= 0) return false;
+    pthread_mutex_lock(&dt__cl.chan_lock);
     for (int i = 0; i < outcount; i++) {
-        done[i] = dt__cl.chan_of[idx[i]];
-        dt__cl.chan_of[idx[i]] = NULL;
+        done[i] = of[idx[i]];
+        done[i]->active = false;
     }
-    size_t m = 0;
-    for (size_t i = 0; i < dt__cl.nchan_act; i++)
-        if (dt__cl.chan_of[i]) {
+    size_t m = 0, all = atomic_load_explicit(&dt__cl.nchan_act, memory_order_relaxed);
+    for (size_t i = 0; i < all; i++)
+        if (dt__cl.chan_of[i]->active) {
             dt__cl.chan_req[m] = dt__cl.chan_req[i];
             dt__cl.chan_of[m++] = dt__cl.chan_of[i];
         }
-    dt__cl.nchan_act = m;
-    /* callbacks last: they may start channels (appending to the arrays,
-       never to these two) */
+    atomic_store_explicit(&dt__cl.nchan_act, m, memory_order_relaxed);
+    pthread_mutex_unlock(&dt__cl.chan_lock);
+    /* callbacks last, outside the lock: they start channels */
     for (int i = 0; i < outcount; i++) done[i]->done(done[i]->arg);
     return true;
 }
@@ -223,6 +237,7 @@ static bool sources(const dt__access *a, int target, dt__iter_move **moves, size
             *cap = c;
         }
         (*moves)[(*n)++] = (dt__iter_move){ w->addr, w->size, w->rows, w->stride, w->version, w->source, target };
+        atomic_fetch_add_explicit(&dt__cl.n_iter_moved, w->size * w->rows, memory_order_relaxed);
     }
     free(p.items);
     return ok;

@@ -210,12 +210,9 @@ static outmsg *coalesce(outmsg *list)
     return out;
 }
 
-DT__TLS bool dt__cl_driving;
-
 bool dt__cl_progress_once(void)
 {
     bool did = false;
-    dt__cl_driving = true;
     pthread_mutex_lock(&dt__cl.out_lock);
     outmsg *m = dt__cl.out_head;
     dt__cl.out_head = dt__cl.out_tail = NULL;
@@ -274,8 +271,7 @@ bool dt__cl_progress_once(void)
         finish_out(f.m);
         did = true;
     }
-    if (dt__cl.nchan_act && dt__cl_chan_progress()) did = true;
-    dt__cl_driving = false;
+    if (atomic_load_explicit(&dt__cl.nchan_act, memory_order_acquire) && dt__cl_chan_progress()) did = true;
     return did;
 }
 

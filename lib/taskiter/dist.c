@@ -52,7 +52,6 @@
  * offloading its tasks as usual).  Weak accesses count as strong, and a weak
  * out as inout. */
 #include <limits.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -591,12 +590,14 @@ static void phase_done(void *arg)
 static void phase_wait(void)
 {
     phase_done(NULL);
-    /* Polls without napping: a large message moves in fragments that each
-       need progress on both ends, and a nap between polls would delay every
-       one.  Every rank's workers wait for this phase anyway; a yield gives
-       the core to whoever else needs it. */
-    while (atomic_load(&phase_left)) {
-        if (!dt__hooks.poll || !dt__hooks.poll()) sched_yield();
+    /* Polls again at once while something moves (a large message moves in
+       fragments that each need progress on both ends), else naps briefly:
+       never yields (on a crowded machine a yield can hand the core to
+       another process for a whole time slice, which made a scatter of a
+       few bytes take most of a second). */
+    for (int left; (left = atomic_load(&phase_left));) {
+        if (dt__hooks.poll && dt__hooks.poll()) continue;
+        dt__futex_wait(&phase_left, left, 20 * 1000);
     }
 }
 

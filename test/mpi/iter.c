@@ -15,6 +15,8 @@
  *          iter random     random iteration graphs (2-D regions, random
  *                          hints, weak accesses), bit for bit against a
  *                          sequential run
+ *          iter moves K    K taskiters in a row (mpi.mk: the later ones move
+ *                          only halo rows first)
  *          iter stats T    one taskiter of T iterations (mpi.mk compares the
  *                          control messages of two T under DT_STATS=1) */
 #include <stdint.h>
@@ -146,6 +148,29 @@ static void heat(size_t N, size_t B, long iters, int hint)
     sequential(s, N, 2);
     CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
     compare(u, s, N, "third dt_taskiter");
+    free(s);
+    dt_dfree(u);
+}
+
+/* k taskiters in a row on a grid rank 0 wrote: the first moves the data the
+ * ranks read first, the others find it in place but for the halo rows the
+ * neighbours wrote last (mpi.mk compares the bytes moved, DT_STATS=1, for
+ * k = 1 and 3) */
+static void back_to_back(int k)
+{
+    size_t N = 48, bytes = (N + 2) * (N + 2) * sizeof(double);
+    double *u = dt_dmalloc(bytes), *s = malloc(bytes);
+    CHECK(u && s, "memory");
+    if (!u || !s) return;
+    grid_init(u, N, 100.0);
+    memcpy(s, u, bytes);
+    sweep_t a = { u, N, 16, HINT_ROWS, NULL };
+    for (int i = 0; i < k; i++) {
+        CHECK(dt_taskiter(T_SWEEP, &a, sizeof a, 3) == DT_OK, "taskiter %d of %d", i + 1, k);
+        sequential(s, N, 3);
+    }
+    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
+    compare(u, s, N, "taskiters in a row");
     free(s);
     dt_dfree(u);
 }
@@ -297,6 +322,10 @@ static int app(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "random")) {
         for (uint64_t seed = 1; seed <= 200; seed++) random_graph(seed, 5 + (int)(seed % 60), 1 + (long)(seed % 7));
+        return failures != 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "moves")) {
+        back_to_back(atoi(argv[2]));
         return failures != 0;
     }
     if (argc == 3 && !strcmp(argv[1], "stats")) {

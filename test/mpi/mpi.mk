@@ -92,6 +92,13 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	  set -- $$c; if [ $$# -ne 2 ] || [ "$$1" != "$$2" ]; then \
 	    echo "test-mpi FAILED: iter, $$n ranks: rank 0's control messages for 4 and 40 iterations:$$c (want equal)"; fail=1; \
 	  else echo "iter, $$n ranks: $$1 control messages from rank 0 for 4 or 40 iterations (none per iteration)"; fi; done; \
+	for n in 2 3; do c=""; for k in 1 3; do \
+	  out=$$(DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter moves $$k 2>&1); rc=$$?; \
+	  c="$$c $$(printf '%s\n' "$$out" | sed -n 's/.*taskiter data moved before first iterations \([0-9]*\) bytes.*/\1/p')"; \
+	  [ $$rc -eq 0 ] || { echo "test-mpi FAILED: iter moves $$k, $$n ranks (status $$rc)"; fail=1; }; done; \
+	  set -- $$c; if [ $$# -ne 2 ] || [ "$$1" = 0 ] || [ $$(($$2 * 2)) -ge $$(($$1 * 3)) ]; then \
+	    echo "test-mpi FAILED: iter, $$n ranks: bytes moved before 1 and 3 taskiters in a row:$$c (want the later ones to move only the halos)"; fail=1; \
+	  else echo "iter, $$n ranks: $$1 and $$2 bytes moved before 1 and 3 taskiters in a row (the later ones: only halos)"; fi; done; \
 	i=0; for n in $(MPI_RANKS); do for s in $(ORACLE_MPI_SEEDS); do \
 	  p=$$(echo $(MPI_POLICIES) | cut -d' ' -f$$((i % $(words $(MPI_POLICIES)) + 1))); i=$$((i + 1)); \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) \

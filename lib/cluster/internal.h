@@ -153,6 +153,12 @@ typedef struct dt__cl_state {
     atomic_int own_load;                /* this rank's word when there is no window */
     MPI_Win load_win;                   /* MPI_WIN_NULL when there is none */
     dt__heap spread_pool;               /* nested tasks waiting for room here or elsewhere */
+    bool spread_nested;                 /* every rank asked DT_NESTED=spread */
+    /* helper ranks (helpers.c) */
+    int helpers;                 /* DT_HELPERS: helper ranks per application rank */
+    bool helper;                 /* this rank is one */
+    int napps;                   /* ranks whose dt_finalize a serving rank waits for */
+    MPI_Comm app_comm;           /* the application ranks (MPI_COMM_NULL on serving ranks) */
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
@@ -327,6 +333,15 @@ int dt__cl_spread_ready(dt__task *t);
 /* Hands pooled tasks to ranks with room (`idle`: a worker here has
    nothing to do, it takes one in any case).  True if it handed any. */
 bool dt__cl_spread_drain(bool idle);
+
+/* helpers.c: DT_HELPERS */
+int dt__cl_helpers_configure(void);
+/* After MPI_Init: refuses a bad layout (DT_ECONFIG, on every rank), then
+   splits off the application ranks' communicator (collective). */
+int dt__cl_helpers_join(void);
+/* Does rank r serve other ranks' tasks (dt_main: all but 0; helpers)? */
+bool dt__cl_serves(int r);
+void dt__cl_helpers_fill_hooks(dt__hooks_t *h);
 
 /* iter.c: the distributed taskiter's part of the hook table, and its
    message on the ranks other than 0 */

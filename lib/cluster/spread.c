@@ -28,7 +28,9 @@
  * any worker here that finds nothing to do, which takes one pooled task
  * whatever the counts say: a pooled task never waits for a rank that is
  * only blocked (parents in dt_taskwait count as running).  Other nested
- * tasks (hinted, weak, short, ...) run where they are created, uncounted. */
+ * tasks (hinted, weak, short, ...) run where they are created, uncounted.
+ * With helper ranks (helpers.c) the same policy sends an application rank's
+ * root tasks, and only to helpers. */
 #include <limits.h>
 #include <string.h>
 #include "cluster/internal.h"
@@ -125,7 +127,7 @@ static int claim_elsewhere(void)
         int best = -1;
         long best_l = 0, best_w = 1;
         for (int r = 0; r < dt__cl.nranks; r++) {
-            if (r == dt__cl.rank || !dt__cl.loadw[r]) continue;
+            if (r == dt__cl.rank || !dt__cl.loadw[r] || (dt__cl.helpers && !dt__cl_serves(r))) continue;
             long l = load_of(r), w = dt__cl.workers[r];
             if (l >= cap(r)) continue;
             if (best < 0 || l * best_w < best_l * w) best = r, best_l = l, best_w = w;   /* l/w < best_l/best_w */
@@ -155,6 +157,8 @@ static void send(dt__task *t, int r)
 static bool candidate(const dt__task *t)
 {
     if (t->node >= 0 || t->iter || (t->flags & (DT__TF_IF0 | DT__TF_FINAL)) || !dt__cl_offloadable(t)) return false;
+    /* with helpers (helpers.c) the words are open for the root's tasks */
+    if (t->parent != &dt__root && !dt__cl.spread_nested) return false;
     for (uint32_t i = 0; i < t->nacc; i++)
         if (t->acc[i].weak) return false;
     return true;

@@ -4,9 +4,11 @@
  * messages) is started on A*(k+1) ranks.  The layout is interleaved: ranks
  * g*(k+1) .. g*(k+1)+k form group g, whose first rank is application rank g
  * and whose k others are its helpers.  Launchers fill a node with
- * consecutive ranks, so a group shares its application rank's node (a
- * layout where it does not, or where the ranks disagree on k, or where the
- * job size is not a multiple of k+1, is refused with DT_ECONFIG).
+ * consecutive ranks, so a group shares its application rank's node when
+ * each node runs a multiple of k+1 ranks (a group split across nodes still
+ * works: a helper serves whoever sends it tasks).  A job whose size is not
+ * a multiple of k+1, or whose ranks disagree on k, is refused with
+ * DT_ECONFIG on every rank.
  *
  * A helper's dt_init never returns: it serves the tasks that application
  * ranks push to it until every application rank has called dt_finalize,
@@ -27,8 +29,10 @@
  * stay), it has no weak access and no node hint, its type's tasks ran for
  * DT_NESTED_MIN_US here, and this rank already has two tasks per worker
  * queued or running.  It then goes to the least loaded helper of the node
- * with room (whichever application rank it belongs to), else waits in a
- * pool until this rank or a helper has room.  It travels as a nested task
+ * with room (whichever application rank it belongs to), else to a helper
+ * of another node to which this rank has fewer tasks out than two per
+ * worker (it cannot see what others sent there), else waits in a pool
+ * until this rank or a helper has room.  It travels as a nested task
  * with a node hint does (offload.c, dt__cl_push): with the bytes it reads;
  * its writes come back before this rank releases it. */
 #include <stdarg.h>
@@ -85,17 +89,6 @@ static int check_layout(void)
     if (n % (k + 1))
         return refuse("a job of %d ranks: start A*(k+1) = A*%d ranks (each application rank followed by its %d helpers)",
                       n, k + 1, k);
-    /* the node of each rank: the lowest rank sharing it */
-    MPI_Comm node;
-    MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
-    int first, where[DT__MAX_RANKS];
-    MPI_Allreduce(&dt__cl.rank, &first, 1, MPI_INT, MPI_MIN, node);
-    MPI_Comm_free(&node);
-    MPI_Allgather(&first, 1, MPI_INT, where, 1, MPI_INT, dt__cl.comm);
-    for (int r = 0; r < n; r++)
-        if (where[r] != where[r - r % (k + 1)])
-            return refuse("helper rank %d is not on the node of its application rank %d: start a multiple of %d "
-                          "ranks per node (e.g. mpiexec.mpich -ppn %d)", r, r - r % (k + 1), k + 1, k + 1);
     return DT_OK;
 }
 

@@ -159,6 +159,7 @@ typedef struct dt__cl_state {
     bool helper;                 /* this rank is one */
     int napps;                   /* ranks whose dt_finalize a serving rank waits for */
     MPI_Comm app_comm;           /* the application ranks (MPI_COMM_NULL on serving ranks) */
+    atomic_int far[DT__MAX_RANKS];  /* tasks this rank sent to each helper off its node, not back yet */
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
@@ -330,6 +331,9 @@ void dt__cl_count_sent(int r);
 /* A nested task with no cluster data and no node hint became ready:
    DT__READY_QUEUE (it runs here) or DT__READY_TAKEN. */
 int dt__cl_spread_ready(dt__task *t);
+/* A task pushed to rank r is back: with helpers, r has room again if it
+   is off this node (its tasks are counted here, not in a shared word). */
+void dt__cl_far_back(int r);
 /* Hands pooled tasks to ranks with room (`idle`: a worker here has
    nothing to do, it takes one in any case).  True if it handed any. */
 bool dt__cl_spread_drain(bool idle);

@@ -552,6 +552,7 @@ void dt__cl_push(dt__task *t, int target, bool claimed)
 
 void dt__cl_pushed_finish(dt__task *t)
 {
+    dt__cl_far_back(dt__cl_of(t)->pushed->target);
     free(dt__cl_of(t)->pushed);
     dt__cl_of(t)->pushed = NULL;
     dt__task_body_end(t);

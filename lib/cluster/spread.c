@@ -120,7 +120,31 @@ static bool claim(int r)
     return false;
 }
 
-/* The least loaded other rank of this node with room (counted), or -1. */
+/* Helpers (helpers.c) off this node: no shared word to read, so this rank
+ * counts only the tasks it sent there itself (dt__cl.far), and sends a
+ * helper no more than its depth.  The least loaded one, or -1. */
+static int claim_far_helper(void)
+{
+    int best = -1;
+    long best_l = 0, best_w = 1;
+    for (int r = 0; r < dt__cl.nranks; r++) {
+        if (r == dt__cl.rank || !dt__cl_serves(r) || dt__cl.loadw[r]) continue;
+        long l = atomic_load_explicit(&dt__cl.far[r], memory_order_relaxed), w = dt__cl.workers[r];
+        if (l >= cap(r)) continue;
+        if (best < 0 || l * best_w < best_l * w) best = r, best_l = l, best_w = w;
+    }
+    /* two threads may pass the test together: one task over the depth at worst */
+    if (best >= 0) atomic_fetch_add_explicit(&dt__cl.far[best], 1, memory_order_relaxed);
+    return best;
+}
+
+void dt__cl_far_back(int r)
+{
+    if (dt__cl.helpers && !dt__cl.loadw[r]) atomic_fetch_sub_explicit(&dt__cl.far[r], 1, memory_order_relaxed);
+}
+
+/* The least loaded other rank of this node with room (counted), or -1;
+ * with helpers, else a helper off the node. */
 static int claim_elsewhere(void)
 {
     for (int tries = 0; tries < dt__cl.nranks; tries++) {
@@ -132,10 +156,10 @@ static int claim_elsewhere(void)
             if (l >= cap(r)) continue;
             if (best < 0 || l * best_w < best_l * w) best = r, best_l = l, best_w = w;   /* l/w < best_l/best_w */
         }
-        if (best < 0) return -1;
+        if (best < 0) break;
         if (claim(best)) return best;
     }
-    return -1;
+    return dt__cl.helpers ? claim_far_helper() : -1;
 }
 
 /* 0: no task of t's type ran here yet */

@@ -97,10 +97,10 @@ int dt__cl_helpers_join(void)
     int r = check_layout();
     if (r) return r;
     int k = dt__cl.helpers;
-    dt__cl.helper = dt__cl_serves(dt__cl.rank);
+    dt__cl.helper = k && dt__cl_serves(dt__cl.rank);     /* dt_main's serving ranks return from dt_init */
     /* the ranks whose dt_finalize a serving rank waits for */
     dt__cl.napps = k ? dt__cl.nranks / (k + 1) : 1;
-    MPI_Comm_split(dt__cl.comm, dt__cl.helper ? MPI_UNDEFINED : 0, dt__cl.rank, &dt__cl.app_comm);
+    MPI_Comm_split(dt__cl.comm, dt__cl_serves(dt__cl.rank) ? MPI_UNDEFINED : 0, dt__cl.rank, &dt__cl.app_comm);
     if (k) {
         dt__rt.app_rank = dt__cl.rank / (k + 1);      /* a helper: its group's */
         dt__rt.app_nranks = dt__cl.napps;

@@ -12,6 +12,8 @@
  *   refused: dt_init must return DT_ECONFIG on every rank (the caller
  *            sets a bad DT_HELPERS or layout); exits 0 if it did.
  *   refused-main: so must dt_main (helpers are for SPMD programs).
+ *   after-main: no helpers; every rank of a dt_main program returns from
+ *            dt_main (the serving ones too) and meets the others in MPI.
  *   segv:    a task sent to a helper dies there: the job must end with a
  *            message naming the helper's rank and the task. */
 #include <mpi.h>
@@ -65,6 +67,12 @@ static int never(int argc, char **argv)
 {
     (void)argc, (void)argv;
     fprintf(stderr, "helpers refused-main: dt_main ran the program\n");
+    return 0;
+}
+
+static int app_ok(int argc, char **argv)
+{
+    (void)argc, (void)argv;
     return 0;
 }
 
@@ -136,6 +144,17 @@ int main(int argc, char **argv)
     dt_type_t T_step, T_segv;
     /* before dt_init: the helpers run main only this far */
     if (dt_type_register("step", step, &T_step) || dt_type_register("segv", segv_fn, &T_segv)) return 2;
+    if (!strcmp(mode, "after-main")) {
+        /* without helpers, dt_main's serving ranks come back from it too */
+        int provided, size, one = 1, all = 0;
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+        int rc = dt_main(argc, argv, app_ok);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        MPI_Allreduce(&one, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Finalize();
+        if (rc || all != size) fprintf(stderr, "helpers after-main: dt_main %d, %d of %d ranks back\n", rc, all, size);
+        return rc || all != size;
+    }
     int main_refused = !strcmp(mode, "refused-main");
     int rc = main_refused ? dt_main(argc, argv, never) : dt_init(&argc, &argv);
     if (!strcmp(mode, "refused") || main_refused) {

@@ -123,6 +123,8 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 env DT_HELPERS=1 $(BUILD)/test/mpi-helpers refused : \
 	  -n 2 env DT_HELPERS=0 $(BUILD)/test/mpi-helpers refused \
 	  || { echo "test-mpi FAILED: helpers refused, ranks that disagree on DT_HELPERS"; fail=1; }; \
+	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(BUILD)/test/mpi-helpers after-main \
+	  || { echo "test-mpi FAILED: helpers after-main (dt_main's serving ranks must return from it)"; fail=1; }; \
 	DT_HELPERS=1 $(BUILD)/test/mpi-helpers refused || { echo "test-mpi FAILED: helpers refused, DT_HELPERS=1 without a launcher"; fail=1; }; \
 	out=$$(DT_HELPERS=1 DT_NESTED_MIN_US=0 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-helpers segv 2>&1); rc=$$?; \
 	if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || ! printf '%s' "$$out" | grep -q "dtask: rank 1: task 'victim' (type segv) died of SIGSEGV"; then \

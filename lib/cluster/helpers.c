@@ -122,6 +122,11 @@ void dt__cl_helpers_fill_hooks(dt__hooks_t *h)
     h->submitted = NULL;
     h->waited = NULL;
     h->freed = NULL;
+    /* A helper's workers, idle, sleep instead of polling MPI every 50 us
+     * (four idle helpers polling took most of a core from the ranks that
+     * compute, on 2 cores): its progress thread listens for them.  Nothing
+     * waits in its pool (its nested tasks stay, spread.c). */
+    if (dt__cl.helper && dt__cl.progress_thread) h->poll = NULL;
 }
 
 bool dt__cluster_helper(void) { return dt__cl.helper; }

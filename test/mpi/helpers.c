@@ -45,11 +45,18 @@ static void compute(double *mine, const double *left, int round, int block)
             mine[i] = mine[i] * 0.999 + left[(i + rep) % BLOCK] * 0.001 + (round * 7 + block) * 1e-6;
 }
 
+static dt_type_t T_pid;
+
+static void write_pid(void *p) { **(long **)p = (long)getpid(); }
+
+/* The pid comes from a nested task: where its parent runs (a helper keeps
+   its nested tasks, an application rank may send them to one) */
 static void step(void *p)
 {
     step_args *a = p;
     compute(a->mine, a->left, a->round, a->block);
-    *a->pid = (long)getpid();
+    dt_access_t acc = { DT_OUT, a->pid, sizeof(long), 0, 0 };
+    if (dt_task_create(T_pid, &a->pid, sizeof a->pid, &acc, 1, NULL) != DT_OK) *a->pid = -1;
 }
 
 /* dies only away from the application rank (args: its pid) */
@@ -143,7 +150,9 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "run";
     dt_type_t T_step, T_segv;
     /* before dt_init: the helpers run main only this far */
-    if (dt_type_register("step", step, &T_step) || dt_type_register("segv", segv_fn, &T_segv)) return 2;
+    if (dt_type_register("step", step, &T_step) || dt_type_register("segv", segv_fn, &T_segv) ||
+        dt_type_register("pid", write_pid, &T_pid))
+        return 2;
     if (!strcmp(mode, "after-main")) {
         /* without helpers, dt_main's serving ranks come back from it too */
         int provided, size, one = 1, all = 0;

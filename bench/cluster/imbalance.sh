@@ -6,8 +6,11 @@
 # runs every configuration once, in the opposite order from the round
 # before, so that load from other users hits all of them):
 #   4 ranks, work 1:2:3:4   balanced (2.5 each, 4 ranks), no helpers
-#                           (4 ranks), DT_HELPERS=1 (8 ranks)
-#   2 ranks, work 1:3       balanced (2 each), no helpers, DT_HELPERS=1 (4 ranks)
+#                           (4 ranks), DT_HELPERS=1 (8 ranks), and the
+#                           balanced work with DT_HELPERS=1 (8 ranks)
+#   2 ranks, work 1:3       the same on 2 (and 4) ranks, 2 each when balanced
+# (With other users' processes on the cores, a job of more processes gets
+# a larger share of them: the balanced run with helpers has as many.)
 # Every rank has one worker and no binding (DT_BIND=none: with more
 # processes than cores the kernel places them).  Every job holds BENCH_LOCK
 # (default /work/notes/bench.lock) and runs under timeout.  A first job on
@@ -20,7 +23,7 @@ rounds=${2:-5} iters=${3:-7000} unit4=${4:-100} unit2=${5:-200}
 lock=${BENCH_LOCK:-/work/notes/bench.lock}
 common=(DT_BIND=none DT_NUM_WORKERS=1 DT_SCHEDULE=locality DT_AGGREGATE=1 DT_PROGRESS=thread DT_DOORBELL=1
         DT_NESTED=spread DT_NESTED_MIN_US=200)
-names=(4-balanced 4-none 4-helpers 2-balanced 2-none 2-helpers)
+names=(4-balanced 4-none 4-helpers 4-balanced-helpers 2-balanced 2-none 2-helpers 2-balanced-helpers)
 run() {
     local b=(env "${common[@]}")
     case $1 in
@@ -28,9 +31,11 @@ run() {
     4-balanced) "${b[@]}" DT_HELPERS=0 mpiexec.mpich -n 4 "$bindir/imbalance" 2.5,2.5,2.5,2.5 "$unit4" "$iters" ;;
     4-none) "${b[@]}" DT_HELPERS=0 mpiexec.mpich -n 4 "$bindir/imbalance" 1,2,3,4 "$unit4" "$iters" ;;
     4-helpers) "${b[@]}" DT_HELPERS=1 mpiexec.mpich -n 8 "$bindir/imbalance" 1,2,3,4 "$unit4" "$iters" ;;
+    4-balanced-helpers) "${b[@]}" DT_HELPERS=1 mpiexec.mpich -n 8 "$bindir/imbalance" 2.5,2.5,2.5,2.5 "$unit4" "$iters" ;;
     2-balanced) "${b[@]}" DT_HELPERS=0 mpiexec.mpich -n 2 "$bindir/imbalance" 2,2 "$unit2" "$iters" ;;
     2-none) "${b[@]}" DT_HELPERS=0 mpiexec.mpich -n 2 "$bindir/imbalance" 1,3 "$unit2" "$iters" ;;
     2-helpers) "${b[@]}" DT_HELPERS=1 mpiexec.mpich -n 4 "$bindir/imbalance" 1,3 "$unit2" "$iters" ;;
+    2-balanced-helpers) "${b[@]}" DT_HELPERS=1 mpiexec.mpich -n 4 "$bindir/imbalance" 2,2 "$unit2" "$iters" ;;
     esac
 }
 one() {
@@ -56,6 +61,8 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR 
 declare -A med
 for c in "${names[@]}"; do med[$c]=$(median <<<"${times[$c]}"); echo "median $c ${med[$c]} s"; done
 for s in 4 2; do
-    awk -v b="${med[$s-balanced]}" -v n="${med[$s-none]}" -v h="${med[$s-helpers]}" -v s="$s" 'BEGIN {
-        printf "%s ranks: time / balanced run: no helpers %.2fx, DT_HELPERS=1 %.2fx\n", s, n / b, h / b }'
+    awk -v b="${med[$s-balanced]}" -v n="${med[$s-none]}" -v h="${med[$s-helpers]}" -v bh="${med[$s-balanced-helpers]}" \
+        -v s="$s" 'BEGIN {
+        printf "%s ranks: time / balanced run: no helpers %.2fx, DT_HELPERS=1 %.2fx; ", s, n / b, h / b
+        printf "DT_HELPERS=1 / balanced with DT_HELPERS=1 (as many processes): %.2fx\n", h / bh }'
 done

@@ -60,6 +60,9 @@ int  dt_main(int argc, char **argv, int (*app)(int, char **));
 int  dt_rank(void);
 int  dt_num_ranks(void);
 int  dt_num_workers(void);
+/* The MPI communicator of the application ranks (all ranks but DT_HELPERS'
+   helpers; rank 0 alone under dt_main): writes an MPI_Comm to *comm. */
+int  dt_app_comm(void *comm);
 const char *dt_strerror(int err);
 
 /* ---- task types ---------------------------------------------------------- */

@@ -35,6 +35,8 @@ static void assert_all_refuse(int code)
     ck_assert_int_eq(dt_num_workers(), code);
     ck_assert_int_eq(dt_rank(), code);
     ck_assert_int_eq(dt_num_ranks(), code);
+    char comm[16];
+    ck_assert_int_eq(dt_app_comm(comm), code);
     ck_assert_int_eq(dt_taskiter(t, NULL, 0, 1), code);
     ck_assert_ptr_null(dt_dmalloc(64));
     ck_assert_ptr_null(dt_lmalloc(64));
@@ -75,6 +77,10 @@ START_TEST(init_twice)
     ck_assert_int_eq(dt_num_workers(), 2);
     ck_assert_int_eq(dt_rank(), 0);
     ck_assert_int_eq(dt_num_ranks(), 1);
+    /* no MPI job to give a communicator of (test/mpi/helpers.c: one) */
+    char comm[16];
+    ck_assert_int_eq(dt_app_comm(NULL), DT_EINVAL);
+    ck_assert_int_eq(dt_app_comm(comm), DT_EINVAL);
     tu_assert_alive();
     TU_FINI();
 }

@@ -199,13 +199,13 @@ DT__EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size
     size_t pieces;
     if ((r = check_accesses(acc, n_acc, call, label, &pieces))) return r;
     if (attr) {
-        if (attr->node != DT_NODE_ANY && (attr->node < 0 || attr->node >= dt__rt.nranks))
-            return dt__error(DT_ERANGE, call, label, "node %d of %d ranks", attr->node, dt__rt.nranks);
+        if (attr->node != DT_NODE_ANY && (attr->node < 0 || attr->node >= dt__rt.app_nranks))
+            return dt__error(DT_ERANGE, call, label, "node %d of %d ranks", attr->node, dt__rt.app_nranks);
         if (attr->flags & ~(unsigned)(DT_TASK_FINAL | DT_TASK_IF0))
             return dt__error(DT_EINVAL, call, label, "unknown flags 0x%x", attr->flags);
     }
     dt__task *p = dt__current();
-    if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.rank))) &&
+    if (!n_acc && !(attr && (attr->priority || (attr->node != DT_NODE_ANY && attr->node != dt__rt.app_rank))) &&
         tls_inline_depth < DT__INLINE_MAX && !dt__iter_recording && dt__sched_saturated())
         return run_undeferred(p, type, args, args_size, label);
     if ((r = reserve_pieces(pieces, call, label))) return r;
@@ -222,7 +222,7 @@ DT__EXPORT int dt_task_create(dt_type_t type, const void *args, size_t args_size
     /* Likewise the root's tasks in a cluster, and nested tasks bound for
      * another rank: their data must be on the rank that runs them (and their
      * children) before they start. */
-    bool leaves = attr && attr->node != DT_NODE_ANY && attr->node != dt__rt.rank;
+    bool leaves = attr && attr->node != DT_NODE_ANY && attr->node != dt__rt.app_rank;
     if ((t->flags & DT__TF_COMM) || (dt__hooks.data_first && (leaves || dt__hooks.data_first(p, t)))) {
         for (size_t i = 0; i < n_acc; i++) {
             /* a weak out writes nothing itself: the bytes its children do not

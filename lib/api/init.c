@@ -20,5 +20,8 @@ DT__EXPORT int dt_init(int *argc, char ***argv)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, plug);
-    return dt__runtime_init(argc, argv);
+    int r = dt__runtime_init(argc, argv);
+    /* a helper rank (DT_HELPERS) never returns to the program */
+    if (r == DT_OK && dt__cluster_helper()) dt__cluster_serve();
+    return r;
 }

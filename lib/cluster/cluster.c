@@ -30,9 +30,12 @@ static int cluster_init(int *argc, char ***argv, int *local_rank, int *local_siz
     if (!dt__cl.use_mpi) {
         dt__cl.rank = 0;
         dt__cl.nranks = 1;
-        dt__rt.rank = 0;
-        dt__rt.nranks = 1;
-        return DT_OK;
+        dt__rt.rank = dt__rt.app_rank = 0;
+        dt__rt.nranks = dt__rt.app_nranks = 1;
+        if (dt__cl.helpers)
+            fprintf(stderr, "dtask: dt_init: DT_HELPERS=%d in a process started without an MPI launcher\n",
+                    dt__cl.helpers);
+        return dt__cl.helpers ? DT_ECONFIG : DT_OK;
     }
     if (!inited) {
         if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) return DT_ESYS;
@@ -47,6 +50,9 @@ static int cluster_init(int *argc, char ***argv, int *local_rank, int *local_siz
     if (dt__cl.nranks > DT__MAX_RANKS) return DT_ELIMIT;
     int r = dt__cluster_check_launcher(dt__cl.nranks);
     if (r) return r;
+    dt__rt.app_rank = dt__cl.rank;
+    dt__rt.app_nranks = dt__cl.nranks;
+    if ((r = dt__cl_helpers_join())) return r;
     MPI_Comm node;
     MPI_Comm_split_type(dt__cl.comm, MPI_COMM_TYPE_SHARED, dt__cl.rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, local_rank);
@@ -56,9 +62,10 @@ static int cluster_init(int *argc, char ***argv, int *local_rank, int *local_siz
     dt__rt.nranks = dt__cl.nranks;
     /* offload is dt_main's cluster mode: a program that calls dt_init itself
        runs on every rank, each rank a runtime of its own */
-    dt__cl.active = dt__cl.nranks > 1 && dt__rt.cluster_mode;
+    dt__cl.active = dt__cl.nranks > 1 && (dt__rt.cluster_mode || dt__cl.helpers);
     /* before the workers start: they read the table without locks */
-    if (dt__cl.active) dt__cl_fill_hooks(&dt__hooks);
+    if (dt__cl.helpers) dt__cl_helpers_fill_hooks(&dt__hooks);
+    else if (dt__cl.active) dt__cl_fill_hooks(&dt__hooks);
     return DT_OK;
 }
 
@@ -76,7 +83,8 @@ static int configure(void)
         (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0)
         return r;
     long min_us = 200;
-    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0) return r;
+    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0 || (r = dt__cl_helpers_configure()) < 0)
+        return r;
     dt__cl.nested_spread = nest == 1;
     dt__cl.spread_min_ns = (unsigned)min_us * 1000u;
     dt__cl.load_win = MPI_WIN_NULL;
@@ -119,24 +127,28 @@ static int cluster_start(void)
         spread = spread && all[3 * r + 2];
     }
     if (bells) dt__cl_open_doorbells();
-    if (spread) dt__cl_open_loads();
+    /* helpers: the load words say when to send root tasks away */
+    dt__cl.spread_nested = spread;
+    if (spread || dt__cl.helpers) dt__cl_open_loads();
     if (!dt__cl.progress_thread) return DT_OK;
     if (pthread_create(&dt__cl.thread, NULL, dt__cl_progress_main, NULL)) return DT_ESYS;
     return DT_OK;
 }
 
-/* The other ranks' main threads serve offloaded tasks until rank 0 is done. */
+/* The serving ranks' main threads serve offloaded tasks until rank 0 (or
+ * every application rank, DT_HELPERS) is done. */
 static bool served(void *arg)
 {
     (void)arg;
-    return atomic_load(&dt__cl.shutdown) && dt__task_children_done(&dt__cl.remote_root);
+    return atomic_load(&dt__cl.shutdown) >= dt__cl.napps && dt__task_children_done(&dt__cl.remote_root);
 }
 
 static void cluster_stop(void)
 {
     if (dt__cl.active) {
-        if (dt__cl.rank == 0) {
-            for (int r = 1; r < dt__cl.nranks; r++) {
+        if (!dt__cl_serves(dt__cl.rank)) {
+            for (int r = 0; r < dt__cl.nranks; r++) {
+                if (!dt__cl_serves(r)) continue;
                 size_t len;
                 void *msg_ = dt__msg_shutdown(&len);
                 dt__cl_post_ctrl(r, msg_, len);
@@ -194,6 +206,7 @@ static void cluster_stop(void)
     dt__heap_free(&dt__cl.pool);
     dt__heap_free(&dt__cl.spread_pool);
     if (dt__cl.use_mpi) {
+        if (dt__cl.app_comm != MPI_COMM_NULL) MPI_Comm_free(&dt__cl.app_comm);
         MPI_Comm_free(&dt__cl.comm);
         if (dt__cl.mpi_owned) MPI_Finalize();
     }

@@ -7,10 +7,17 @@
 #ifndef DT__CLUSTER_H
 #define DT__CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "core/hooks.h"
 
 void dt__cluster_plug(dt__plugin *p);
+
+/* After dt_init: is this rank a helper (DT_HELPERS)?  Then dt_init does not
+   return: dt__cluster_serve serves until the application ranks finalise,
+   finalises MPI and exits the process. */
+bool dt__cluster_helper(void);
+_Noreturn void dt__cluster_serve(void);
 
 /* Tests only: sends raw bytes to peer as a control message. */
 void dt__cluster_send_raw(int peer, const void *buf, size_t len);

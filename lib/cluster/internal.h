@@ -163,6 +163,13 @@ typedef struct dt__cl_state {
     atomic_size_t nchan_act;
     size_t capchan;
     atomic_int nchan_open;
+    bool spread_nested;                 /* every rank asked DT_NESTED=spread */
+    /* helper ranks (helpers.c) */
+    int helpers;                 /* DT_HELPERS: helper ranks per application rank */
+    bool helper;                 /* this rank is one */
+    int napps;                   /* ranks whose dt_finalize a serving rank waits for */
+    MPI_Comm app_comm;           /* the application ranks (MPI_COMM_NULL on serving ranks) */
+    atomic_int far[DT__MAX_RANKS];  /* tasks this rank sent to each helper off its node, not back yet */
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     /* DT_STATS */
@@ -339,9 +346,21 @@ void dt__cl_count_sent(int r);
 /* A nested task with no cluster data and no node hint became ready:
    DT__READY_QUEUE (it runs here) or DT__READY_TAKEN. */
 int dt__cl_spread_ready(dt__task *t);
+/* A task pushed to rank r is back: with helpers, r has room again if it
+   is off this node (its tasks are counted here, not in a shared word). */
+void dt__cl_far_back(int r);
 /* Hands pooled tasks to ranks with room (`idle`: a worker here has
    nothing to do, it takes one in any case).  True if it handed any. */
 bool dt__cl_spread_drain(bool idle);
+
+/* helpers.c: DT_HELPERS */
+int dt__cl_helpers_configure(void);
+/* After MPI_Init: refuses a bad layout (DT_ECONFIG, on every rank), then
+   splits off the application ranks' communicator (collective). */
+int dt__cl_helpers_join(void);
+/* Does rank r serve other ranks' tasks (dt_main: all but 0; helpers)? */
+bool dt__cl_serves(int r);
+void dt__cl_helpers_fill_hooks(dt__hooks_t *h);
 
 /* iter.c: the distributed taskiter's part of the hook table, and its
    message on the ranks other than 0 */

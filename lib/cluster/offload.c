@@ -552,10 +552,13 @@ void dt__cl_push(dt__task *t, int target, bool claimed)
 
 void dt__cl_pushed_finish(dt__task *t)
 {
+    dt__cl_far_back(dt__cl_of(t)->pushed->target);
     free(dt__cl_of(t)->pushed);
     dt__cl_of(t)->pushed = NULL;
     dt__task_body_end(t);
     dt__task_unref(t);
+    /* its target has room again: pooled tasks need not wait for one here to end */
+    if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) dt__cl_spread_drain(false);
 }
 
 /* Its target says it completed; its writes were sent before that. */
@@ -584,7 +587,7 @@ void dt__cl_handle_ctrl(void *buf, size_t len, int peer)
     case DT__MSG_DATA_REQ: dt__cl_handle_data_req(&m, peer); break;
     case DT__MSG_ITER: dt__cl_handle_iter(&m, peer); break;
     default:
-        atomic_store(&dt__cl.shutdown, 1);
+        atomic_fetch_add(&dt__cl.shutdown, 1);      /* one per application rank */
         dt__sched_wake_all();
         break;
     }

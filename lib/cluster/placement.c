@@ -54,7 +54,9 @@ bool dt__cl_offloadable(const dt__task *t)
     for (uint32_t i = 0; i < t->nacc; i++) {
         const dt__access *a = &t->acc[i];
         if (a->kind == DT__K_CONC || a->kind == DT__K_COMM || a->kind == DT__K_RED) return false;
-        if (a->size && !dt__mem_contains(a->addr, (a->rows - 1) * a->stride + a->size)) return false;
+        size_t span = (a->rows - 1) * a->stride + a->size;
+        /* helpers: each application rank's dt_dmalloc memory is its own at the same addresses */
+        if (a->size && !(dt__cl.helpers ? dt__mem_in_lmem(a->addr, span) : dt__mem_contains(a->addr, span))) return false;
     }
     return true;
 }

@@ -28,7 +28,9 @@
  * any worker here that finds nothing to do, which takes one pooled task
  * whatever the counts say: a pooled task never waits for a rank that is
  * only blocked (parents in dt_taskwait count as running).  Other nested
- * tasks (hinted, weak, short, ...) run where they are created, uncounted. */
+ * tasks (hinted, weak, short, ...) run where they are created, uncounted.
+ * With helper ranks (helpers.c) the same policy sends an application rank's
+ * root tasks, and only to helpers. */
 #include <limits.h>
 #include <string.h>
 #include "cluster/internal.h"
@@ -118,22 +120,46 @@ static bool claim(int r)
     return false;
 }
 
-/* The least loaded other rank of this node with room (counted), or -1. */
+/* Helpers (helpers.c) off this node: no shared word to read, so this rank
+ * counts only the tasks it sent there itself (dt__cl.far), and sends a
+ * helper no more than its depth.  The least loaded one, or -1. */
+static int claim_far_helper(void)
+{
+    int best = -1;
+    long best_l = 0, best_w = 1;
+    for (int r = 0; r < dt__cl.nranks; r++) {
+        if (r == dt__cl.rank || !dt__cl_serves(r) || dt__cl.loadw[r]) continue;
+        long l = atomic_load_explicit(&dt__cl.far[r], memory_order_relaxed), w = dt__cl.workers[r];
+        if (l >= cap(r)) continue;
+        if (best < 0 || l * best_w < best_l * w) best = r, best_l = l, best_w = w;
+    }
+    /* two threads may pass the test together: one task over the depth at worst */
+    if (best >= 0) atomic_fetch_add_explicit(&dt__cl.far[best], 1, memory_order_relaxed);
+    return best;
+}
+
+void dt__cl_far_back(int r)
+{
+    if (dt__cl.helpers && !dt__cl.loadw[r]) atomic_fetch_sub_explicit(&dt__cl.far[r], 1, memory_order_relaxed);
+}
+
+/* The least loaded other rank of this node with room (counted), or -1;
+ * with helpers, else a helper off the node. */
 static int claim_elsewhere(void)
 {
     for (int tries = 0; tries < dt__cl.nranks; tries++) {
         int best = -1;
         long best_l = 0, best_w = 1;
         for (int r = 0; r < dt__cl.nranks; r++) {
-            if (r == dt__cl.rank || !dt__cl.loadw[r]) continue;
+            if (r == dt__cl.rank || !dt__cl.loadw[r] || (dt__cl.helpers && !dt__cl_serves(r))) continue;
             long l = load_of(r), w = dt__cl.workers[r];
             if (l >= cap(r)) continue;
             if (best < 0 || l * best_w < best_l * w) best = r, best_l = l, best_w = w;   /* l/w < best_l/best_w */
         }
-        if (best < 0) return -1;
+        if (best < 0) break;
         if (claim(best)) return best;
     }
-    return -1;
+    return dt__cl.helpers ? claim_far_helper() : -1;
 }
 
 /* 0: no task of t's type ran here yet */
@@ -155,6 +181,9 @@ static void send(dt__task *t, int r)
 static bool candidate(const dt__task *t)
 {
     if (t->node >= 0 || t->iter || (t->flags & (DT__TF_IF0 | DT__TF_FINAL)) || !dt__cl_offloadable(t)) return false;
+    /* with helpers (helpers.c) the words are open for the root's tasks;
+       a helper keeps its nested tasks (its idle workers do not drain a pool) */
+    if (t->parent != &dt__root && (!dt__cl.spread_nested || dt__cl.helper)) return false;
     for (uint32_t i = 0; i < t->nacc; i++)
         if (t->acc[i].weak) return false;
     return true;

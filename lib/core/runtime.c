@@ -290,13 +290,13 @@ DT__EXPORT int dt_main(int argc, char **argv, int (*app)(int, char **))
 DT__EXPORT int dt_rank(void)
 {
     int r = dt__check_running("dt_rank");
-    return r ? r : dt__rt.rank;
+    return r ? r : dt__rt.app_rank;
 }
 
 DT__EXPORT int dt_num_ranks(void)
 {
     int r = dt__check_running("dt_num_ranks");
-    return r ? r : dt__rt.nranks;
+    return r ? r : dt__rt.app_nranks;
 }
 
 DT__EXPORT int dt_num_workers(void)

@@ -15,6 +15,9 @@ typedef struct dt__runtime {
     atomic_int state;
     int nworkers;
     int nranks, rank;
+    /* what the program sees (dt_rank, dt_num_ranks, node hints): its rank
+       among the application ranks, which are all ranks but helpers */
+    int app_nranks, app_rank;
     bool verbose;
     bool trace;
     bool bind;

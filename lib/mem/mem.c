@@ -183,6 +183,11 @@ bool dt__mem_contains(uintptr_t addr, size_t size)
     return M.base && addr >= b && size <= M.size && addr - b <= M.size - size;
 }
 
+bool dt__mem_in_lmem(uintptr_t addr, size_t size)
+{
+    return dt__mem_contains(addr, size) && addr - (uintptr_t)M.base >= M.dsize;
+}
+
 static void *arena_alloc(arena *a, size_t size)
 {
     if (size == 0 || size > a->size) return NULL;

@@ -17,6 +17,9 @@ int dt__mem_init(int rank, int nranks);
 void dt__mem_fini(void);
 /* Is [addr, addr+size) inside the common address space? */
 bool dt__mem_contains(uintptr_t addr, size_t size);
+/* ... and inside the ranks' local memory (dt_lmalloc), each rank's slice at
+   its own addresses: not dt_dmalloc memory. */
+bool dt__mem_in_lmem(uintptr_t addr, size_t size);
 /* The rank whose block of a dt_dmalloc allocation (or lmem slice) holds
  * addr; 0 outside the common address space. */
 int dt__mem_home(uintptr_t addr, int nranks);

@@ -1,8 +1,9 @@
 # Multi-rank tests: real ranks under MPICH's mpiexec, each bounded by a
-# timeout (a hang fails).  The fault tests must end the job with the expected
+# timeout (a hang fails).  MPIR_CVAR_NOLOCAL=1 makes MPICH see every rank on
+# a node of its own (helpers then serve application ranks of other nodes).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter
+MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -117,6 +118,25 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	for n in 2 3; do $(foreach e,heat jacobi, \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) \
 	    || { echo "test-mpi FAILED: $(e) (heat: distributed dt_taskiter; jacobi, with a reduction: the plain loop), $$n ranks"; fail=1; };) done; \
+	for run in "4 1 DT_NUM_WORKERS=1" "4 1 DT_NESTED_MIN_US=0 DT_NESTED=local DT_NUM_WORKERS=2" "6 2 DT_NUM_WORKERS=1" \
+	    "8 1 DT_PROGRESS=workers DT_NUM_WORKERS=1" "2 0 DT_NUM_WORKERS=1" \
+	    "4 1 MPIR_CVAR_NOLOCAL=1 DT_NUM_WORKERS=1"; do set -- $$run; n=$$1; k=$$2; shift 2; \
+	  env DT_HELPERS=$$k "$$@" timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-helpers \
+	    || { echo "test-mpi FAILED: helpers, $$n ranks, DT_HELPERS=$$k $$*"; fail=1; }; done; \
+	for bad in "3 DT_HELPERS=1 refused" "2 DT_HELPERS=x refused" "2 DT_HELPERS=-1 refused" "2 DT_HELPERS=64 refused" \
+	    "2 DT_HELPERS=1 refused-main"; do set -- $$bad; \
+	  env $$2 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$1 $(BUILD)/test/mpi-helpers $$3 \
+	    || { echo "test-mpi FAILED: helpers $$3, $$1 ranks, $$2 (want DT_ECONFIG from every rank)"; fail=1; }; done; \
+	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 env DT_HELPERS=1 $(BUILD)/test/mpi-helpers refused : \
+	  -n 2 env DT_HELPERS=0 $(BUILD)/test/mpi-helpers refused \
+	  || { echo "test-mpi FAILED: helpers refused, ranks that disagree on DT_HELPERS"; fail=1; }; \
+	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(BUILD)/test/mpi-helpers after-main \
+	  || { echo "test-mpi FAILED: helpers after-main (dt_main's serving ranks must return from it)"; fail=1; }; \
+	DT_HELPERS=1 $(BUILD)/test/mpi-helpers refused || { echo "test-mpi FAILED: helpers refused, DT_HELPERS=1 without a launcher"; fail=1; }; \
+	out=$$(DT_HELPERS=1 DT_NESTED_MIN_US=0 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-helpers segv 2>&1); rc=$$?; \
+	if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || ! printf '%s' "$$out" | grep -q "dtask: rank 1: task 'victim' (type segv) died of SIGSEGV"; then \
+	  echo "test-mpi FAILED: helpers segv (status $$rc, want the job ended by helper rank 1's message)"; printf '%s\n' "$$out" | tail -5; fail=1; \
+	else echo "helpers segv: the job ended (status $$rc)"; fi; \
 	s=$(ORACLE_MPI_2D_SEED); for n in 2 3; do \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) --2d 900 \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks"; fail=1; }; done; \

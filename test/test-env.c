@@ -30,6 +30,8 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_NESTED", "steal" },
     { "DT_NESTED_MIN_US", "-1" },  { "DT_NESTED_MIN_US", "1000001" }, { "DT_NESTED_MIN_US", "" },
     { "DT_NESTED_MIN_US", "1ms" },
+    { "DT_STEAL", "2" },          { "DT_STEAL", "on" },         { "DT_STEAL", "" },
+    { "DT_STEAL", "-1" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -101,6 +103,7 @@ static const struct bad good_values[] = {
     { "DT_DOORBELL", "0" },         { "DT_DOORBELL", "1" },
     { "DT_NESTED", "local" },       { "DT_NESTED", "spread" },
     { "DT_NESTED_MIN_US", "0" },    { "DT_NESTED_MIN_US", "1000000" },
+    { "DT_STEAL", "0" },            { "DT_STEAL", "1" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

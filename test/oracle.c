@@ -1179,7 +1179,10 @@ static int has_state(uint8_t state)
 /* Each rank watches only itself.  Rank 0 (or the single process) counts as
    progressing while its tasks finish or its main program advances (in a
    cluster it may wait for other ranks a while); a serving rank is hung when a
-   task it started stops progressing there, and reports before rank 0 would. */
+   task it started stops progressing there, and reports before rank 0 would.
+   A nested task created on a serving rank may start on another one
+   (DT_NESTED=spread, DT_STEAL), which this rank does not see: its waiting
+   alone is not a hang here (rank 0 still sees the job stop). */
 static void *watchdog(void *arg)
 {
     unsigned long last = 0;
@@ -1190,7 +1193,7 @@ static void *watchdog(void *arg)
         unsigned long f = __atomic_load_n(&g_finished, __ATOMIC_RELAXED);
         if (g_cluster && !g_rank) f += __atomic_load_n(&g_step, __ATOMIC_RELAXED);
         if (f != last) { last = f; still = 0; continue; }
-        if (g_rank && !has_state(ST_RUNNING) && !has_state(ST_CREATED)) { still = 0; continue; }
+        if (g_rank && !has_state(ST_RUNNING)) { still = 0; continue; }
         if (++still < limit) continue;
         fail_begin();
         if (g_rank)
@@ -1202,7 +1205,7 @@ static void *watchdog(void *arg)
                     __atomic_load_n(&g_where, __ATOMIC_RELAXED),
                     __atomic_load_n(&g_created, __ATOMIC_RELAXED));
         print_state(ST_RUNNING, "started, not finished (waiting inside?)");
-        print_state(ST_CREATED, g_cluster && !g_rank ? "created, not run on rank 0 (offloaded "
+        print_state(ST_CREATED, g_cluster ? "created here, not run here (offloaded, spread or stolen "
                     "ones may have finished elsewhere)" : "created, never started");
         fail_end(g_rank ? g_want : __atomic_load_n(&g_created, __ATOMIC_RELAXED));
     }

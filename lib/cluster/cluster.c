@@ -139,7 +139,6 @@ static void cluster_stop(void)
 {
     if (dt__cl.active) {
         if (dt__cl.rank == 0) {
-            dt__cl_steal_stop();        /* the others stop when the shutdown comes */
             for (int r = 1; r < dt__cl.nranks; r++) {
                 size_t len;
                 void *msg_ = dt__msg_shutdown(&len);
@@ -149,6 +148,7 @@ static void cluster_stop(void)
             atomic_store(&dt__cl.remote_root.waiting, 1);
             dt__sched_wait(served, NULL, NULL);
         }
+        dt__cl_steal_drain();
         if (dt__cl.progress_thread) {
             pthread_mutex_lock(&dt__cl.poll_lock);      /* no worker polls once it is set */
             atomic_store(&dt__cl.stop, 1);

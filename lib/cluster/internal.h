@@ -341,9 +341,11 @@ bool dt__cl_movable(const dt__task *t);
 
 /* steal.c: DT_STEAL, lifeline-based stealing between ranks */
 void dt__cl_steal_init(void);
-/* Requests may go out (cluster_start) / no more (cluster_stop). */
+/* Requests may go out (cluster_start). */
 void dt__cl_steal_start(void);
-void dt__cl_steal_stop(void);
+/* dt_finalize, every rank, before the progress threads stop: no request
+   goes out any more, each is answered, and the ranks meet (collective). */
+void dt__cl_steal_drain(void);
 void dt__cl_steal_fini(void);
 /* t is about to be queued here: true if it waits in the steal queue instead. */
 bool dt__cl_steal_keep(dt__task *t);

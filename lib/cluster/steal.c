@@ -46,8 +46,15 @@
  * Victim: a STEAL takes up to half of the queue (rounded up, so a lone
  * waiting task goes to the idle rank); a LIFELINE request that finds it
  * empty is remembered, and when a task enters the queue while every worker
- * here is busy, one remembered thief gets half of it. */
+ * here is busy, one remembered thief gets half of it.
+ *
+ * The end: every request is answered (a lifeline one with round 0, which
+ * only counts it off), and dt_finalize, before the progress threads stop,
+ * stops requests, waits for the answers to this rank's, then meets the
+ * other ranks in a barrier while still answering theirs: no steal message
+ * is left unreceived when MPI ends. */
 #include <stdio.h>
+#include <time.h>
 #include "cluster/internal.h"
 
 /* random victims a round asks before it falls back on the lifelines */
@@ -61,6 +68,7 @@ static struct {
     atomic_bool on;             /* DT_STEAL and between start and stop: requests may go out */
     atomic_int idle;            /* workers here that found nothing to do since their last task */
     atomic_ullong waiting;      /* thieves whose lifeline request found nothing here */
+    atomic_int unanswered;      /* requests of this rank not answered yet */
     uint64_t lifelines;         /* the ranks this one asks when it goes quiet */
     pthread_mutex_t lock;       /* the round below; a leaf (nothing is taken under it) */
     uint32_t round;             /* this rank's rounds, numbered: stale replies are ignored */
@@ -86,11 +94,34 @@ void dt__cl_steal_start(void)
     for (int b = 1; b < n; b <<= 1)
         if ((me ^ b) < n) S.lifelines |= 1ull << (me ^ b);
     S.rng = 0x9E3779B97F4A7C15ull * (uint64_t)(me + 1);
+    S.round = 0;                /* 0 stands for a lifeline request: rounds start at 1 */
     atomic_store(&S.state, WORKING);
     atomic_store_explicit(&S.on, dt__cl.steal, memory_order_release);
 }
 
-void dt__cl_steal_stop(void) { atomic_store(&S.on, false); }
+/* Polls until *req completes (the progress thread may be off: workers=). */
+static void wait_polling(MPI_Request *req)
+{
+    for (long ns = 1000;; ns = ns < 1000000 ? ns * 2 : ns) {
+        int done;
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        if (dt__cl_poll()) ns = 1000;
+        nanosleep(&(struct timespec){ 0, ns }, NULL);
+    }
+}
+
+void dt__cl_steal_drain(void)
+{
+    atomic_store(&S.on, false);
+    for (long ns = 1000; atomic_load(&S.unanswered) > 0; ns = ns < 1000000 ? ns * 2 : ns) {
+        if (dt__cl_poll()) ns = 1000;
+        nanosleep(&(struct timespec){ 0, ns }, NULL);
+    }
+    MPI_Request req;
+    MPI_Ibarrier(dt__cl.comm, &req);
+    wait_polling(&req);
+}
 
 void dt__cl_steal_fini(void) { dt__heap_free(&S.queue); }
 
@@ -112,6 +143,7 @@ static int next_victim(void)
 
 static void send_steal(int type, int peer, uint32_t n, uint32_t round)
 {
+    if (type == DT__MSG_STEAL) atomic_fetch_add(&S.unanswered, 1);
     size_t len;
     void *msg = dt__msg_steal(type, n, round, &len);
     dt__cl_post_ctrl(peer, msg, len);
@@ -129,7 +161,7 @@ static void ask(int v, uint32_t round)
     if (!atomic_compare_exchange_strong(&S.state, &st, QUIET)) return;   /* work came meanwhile */
     for (uint64_t m = S.lifelines; m; m &= m - 1) {
         atomic_fetch_add_explicit(&S.n_lifeline, 1, memory_order_relaxed);
-        send_steal(DT__MSG_STEAL, __builtin_ctzll(m), 1, round);
+        send_steal(DT__MSG_STEAL, __builtin_ctzll(m), 1, 0);
     }
 }
 
@@ -140,7 +172,8 @@ static void round_start(void)
         atomic_load(&dt__cl.shutdown) || !atomic_compare_exchange_strong(&S.state, &st, ASKING))
         return;
     pthread_mutex_lock(&S.lock);
-    uint32_t round = ++S.round;
+    if (!++S.round) S.round = 1;
+    uint32_t round = S.round;
     S.asked = 0;
     S.tried = 1ull << dt__cl.rank;
     int v = next_victim();
@@ -241,14 +274,16 @@ void dt__cl_steal_got_work(bool stolen)
 void dt__cl_handle_steal(const dt__msg *m, int peer)
 {
     uint32_t k = give(peer);
-    if (!m->steal_n) send_steal(DT__MSG_STEAL_REPLY, peer, k, m->steal_round);
-    else if (!k) atomic_fetch_or(&S.waiting, 1ull << peer);
+    if (m->steal_n && !k) atomic_fetch_or(&S.waiting, 1ull << peer);
+    send_steal(DT__MSG_STEAL_REPLY, peer, k, m->steal_round);
 }
 
 /* The victim's answer; the tasks it gave arrived before it. */
 void dt__cl_handle_steal_reply(const dt__msg *m, int peer)
 {
     (void)peer;
+    atomic_fetch_sub(&S.unanswered, 1);
+    if (!m->steal_round) return;        /* a lifeline request's */
     if (!m->steal_n) atomic_fetch_add_explicit(&S.n_failed, 1, memory_order_relaxed);
     pthread_mutex_lock(&S.lock);
     bool current = m->steal_round == S.round && atomic_load(&S.state) == ASKING;

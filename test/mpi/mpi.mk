@@ -92,7 +92,7 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	  given=$$(printf '%s\n' "$$out" | sed -n 's/.*given to thieves \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  if [ $$rc -ne 0 ] || [ "$$stolen" != "$$given" ] || { [ -n "$$h" ] && [ "$$stolen" -eq 0 ]; }; then \
 	    echo "test-mpi FAILED: oracle --cluster $$h --seed $$s, $$n ranks, DT_STEAL=1 (status $$rc, stolen $$stolen, given $$given)"; \
-	    printf '%s\n' "$$out" | grep -v '^dtask stats' | tail -5; fail=1; fi; done; done; done; \
+	    printf '%s\n' "$$out" | grep -v '^dtask stats' | tail -30; fail=1; fi; done; done; done; \
 	s=$(firstword $(ORACLE_STEAL_SEEDS)); for cfg in $(ORACLE_STEAL_CONFIGS); do for h in "" --no-hints; do \
 	  env $$cfg DT_STEAL=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(ORACLE) --cluster $$h --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster $$h --seed $$s, 3 ranks, DT_STEAL=1 $$cfg"; fail=1; }; done; done; \

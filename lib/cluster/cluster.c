@@ -76,10 +76,13 @@ static int configure(void)
         (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0 ||
         (r = dt__env_bool("DT_STEAL", &steal)) < 0)
         return r;
-    long min_us = 200;
-    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0) return r;
+    long min_us = 200, steal_us = 200;
+    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0 ||
+        (r = dt__env_long("DT_STEAL_MIN_US", 0, 1000000, &steal_us)) < 0)
+        return r;
     dt__cl.nested_spread = nest == 1;
     dt__cl.steal = steal == 1;
+    dt__cl.steal_min_ns = (unsigned)steal_us * 1000u;
     dt__cl_steal_init();
     dt__cl.spread_min_ns = (unsigned)min_us * 1000u;
     dt__cl.load_win = MPI_WIN_NULL;

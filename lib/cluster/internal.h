@@ -157,6 +157,7 @@ typedef struct dt__cl_state {
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     bool steal;                  /* DT_STEAL (steal.c) */
+    unsigned steal_min_ns;       /* DT_STEAL_MIN_US */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
@@ -323,8 +324,10 @@ int dt__cl_load_left(void);
 /* t, ready here, counts in this rank's load until it has run. */
 void dt__cl_count(dt__cltask *x);
 void dt__cl_uncount(dt__cltask *x);
-/* t (with cluster data) ran here: time its type. */
+/* t (with cluster data) ran here: time its type (DT_NESTED=spread, DT_STEAL). */
 void dt__cl_ran(dt__task *t);
+/* The mean body time of the type's tasks that ran here, in ns (0: none yet). */
+unsigned dt__cl_type_mean_ns(int type);
 /* t was sent to rank r: counted in r's word (if on this node). */
 void dt__cl_count_sent(int r);
 /* A nested task with no cluster data and no node hint became ready:

@@ -640,10 +640,9 @@ static void ran(dt__task *t)
 {
     dt__cltask *x = dt__cl_of(t);
     if (atomic_load_explicit(&x->placed, memory_order_relaxed)) ran_here(t);
-    if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) {
-        dt__cl_ran(t);
-        dt__cl_uncount(x);
-    }
+    bool spread = atomic_load_explicit(&dt__cl.spread, memory_order_acquire);
+    if (spread || dt__cl.steal) dt__cl_ran(t);
+    if (spread) dt__cl_uncount(x);
 }
 
 /* A worker here has nothing to do: it takes a pooled nested task first. */

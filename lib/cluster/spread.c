@@ -136,6 +136,11 @@ static int claim_elsewhere(void)
     return -1;
 }
 
+unsigned dt__cl_type_mean_ns(int type)
+{
+    return type < 0 ? 0 : atomic_load_explicit(&mean_ns[type], memory_order_relaxed);
+}
+
 /* 0: no task of t's type ran here yet */
 static unsigned mean_of(const dt__task *t) { return atomic_load_explicit(&mean_ns[t->type], memory_order_relaxed); }
 

@@ -10,7 +10,9 @@
  * task travels twice).  So: tasks rank 0 placed here (offloaded, or rank
  * 0's own), tasks DT_NESTED=spread pushed here, nested tasks made here.
  * Instead of the scheduler's queues such a task waits in this rank's steal
- * queue, and a worker here with nothing to do takes one from it (hooks.poll;
+ * queue (unless its type's tasks ran shorter than DT_STEAL_MIN_US on
+ * average here: a relay costs tens of microseconds and delays the task's
+ * successors as much), and a worker here with nothing to do takes one from it (hooks.poll;
  * a task entering the queue wakes the idle ones), so local workers never
  * wait while it holds work.
  *
@@ -226,6 +228,10 @@ bool dt__cl_steal_keep(dt__task *t)
         return false;
     }
     if ((x && (x->pinned || x->pushed)) || !dt__cl_movable(t)) return false;
+    /* a steal costs a relay (bytes out and back, two completions): tasks of
+       a type that runs shorter here stay in the scheduler's queues */
+    unsigned m = dt__cl_type_mean_ns(t->type);
+    if (m && m < dt__cl.steal_min_ns) return false;
     if (!x) {
         /* a nested task made here: handed back, it is queued like one that
            DT_NESTED=spread keeps here */

@@ -14,8 +14,9 @@ ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
 ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0"
-# DT_STEAL=1: the oracle with its node hints and without (--no-hints), on
-# every rank count; then one seed under other settings
+# DT_STEAL=1 with no minimum task length (the oracle's tasks are short): the
+# oracle with its node hints and without (--no-hints), on every rank count;
+# then one seed under other settings
 ORACLE_STEAL_SEEDS ?= 1 2
 ORACLE_STEAL_CONFIGS ?= "DT_NUM_WORKERS=2" "DT_NESTED=local" "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_SCHEDULE=balance"
 # DT_NESTED=spread with one worker a rank and no minimum task length (the
@@ -86,7 +87,7 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "steal $$mode, $$n ranks, DT_STEAL=$$st: ok ($$stolen tasks stolen)"; fi; done; done; done; \
 	for n in $(MPI_RANKS); do for s in $(ORACLE_STEAL_SEEDS); do for h in "" --no-hints; do \
-	  out=$$(DT_STEAL=1 DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster $$h \
+	  out=$$(DT_STEAL=1 DT_STEAL_MIN_US=0 DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster $$h \
 	    --seed $$s --tasks $(ORACLE_MPI_TASKS) 2>&1); rc=$$?; \
 	  stolen=$$(printf '%s\n' "$$out" | sed -n 's/.*tasks stolen \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  given=$$(printf '%s\n' "$$out" | sed -n 's/.*given to thieves \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
@@ -94,7 +95,7 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    echo "test-mpi FAILED: oracle --cluster $$h --seed $$s, $$n ranks, DT_STEAL=1 (status $$rc, stolen $$stolen, given $$given)"; \
 	    printf '%s\n' "$$out" | grep -v '^dtask stats' | tail -30; fail=1; fi; done; done; done; \
 	s=$(firstword $(ORACLE_STEAL_SEEDS)); for cfg in $(ORACLE_STEAL_CONFIGS); do for h in "" --no-hints; do \
-	  env $$cfg DT_STEAL=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(ORACLE) --cluster $$h --seed $$s --tasks $(ORACLE_MPI_TASKS) \
+	  env $$cfg DT_STEAL=1 DT_STEAL_MIN_US=0 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(ORACLE) --cluster $$h --seed $$s --tasks $(ORACLE_MPI_TASKS) \
 	    || { echo "test-mpi FAILED: oracle --cluster $$h --seed $$s, 3 ranks, DT_STEAL=1 $$cfg"; fail=1; }; done; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:" \
 	    "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV" \

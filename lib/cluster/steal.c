@@ -35,7 +35,8 @@
  * inputs are on the victim already (it is ready there): nothing waits on a
  * third rank, and on one node the bytes cost a copy each way.
  *
- * Thief: a worker with nothing to do and an empty steal queue starts a
+ * Thief: a worker with nothing to do, on a rank whose steal queue is empty
+ * and that has no unfinished task placed on it (work_coming), starts a
  * round unless one is under way: a STEAL request to a random rank, then,
  * if it got nothing, to another (DT__STEAL_RANDOM in all), each answered
  * (the tasks first, then a STEAL_REPLY with their count); if none gave
@@ -167,11 +168,23 @@ static void ask(int v, uint32_t round)
     }
 }
 
+/* Tasks placed here that have not finished: waiting for their data or
+ * predecessors, or relayed to a thief.  A rank with such tasks is not out
+ * of work: stealing now would take tasks another rank is about to run, and
+ * send them back and forth (measured: Cholesky's ranks then stole from each
+ * other, each steal two more tile transfers, and ran slower). */
+static bool work_coming(void)
+{
+    if (!dt__task_children_done(&dt__cl.remote_root)) return true;
+    return dt__cl.rank == 0 && atomic_load_explicit(&dt__cl.load[0], memory_order_relaxed) > 0;
+}
+
 static void round_start(void)
 {
     int st = WORKING;
     if (atomic_load_explicit(&S.state, memory_order_relaxed) != WORKING || !atomic_load(&S.on) ||
-        atomic_load(&dt__cl.shutdown) || !atomic_compare_exchange_strong(&S.state, &st, ASKING))
+        atomic_load(&dt__cl.shutdown) || work_coming() ||
+        !atomic_compare_exchange_strong(&S.state, &st, ASKING))
         return;
     pthread_mutex_lock(&S.lock);
     if (!++S.round) S.round = 1;

@@ -1,7 +1,7 @@
 /*
  * oracle.c - randomized oracle for the dependency engine.
  *
- *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] [--cluster] [--2d P]
+ *   oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] [--cluster [--no-hints]] [--2d P]
  *   oracle --seed S --tasks N --iter I [--dump] [--only IDS] [--2d P]
  *
  * The seed drives a generator that builds a whole program up front: tasks
@@ -38,7 +38,8 @@
  * its first access's bytes, so that chains stay on one rank), the others the
  * DT_SCHEDULE policy; a nested one gets a random attr.node 35% of the time
  * (it is pushed to that rank with its data); some tasks are first created
- * with a node they may not have, which must give DT_ERANGE.  Tasks find the buffer through their args
+ * with a node they may not have, which must give DT_ERANGE (--no-hints: no
+ * task gets a node, so that placement and DT_STEAL move them all).  Tasks find the buffer through their args
  * (rank 0 allocates it); each rank keeps its own read hashes and run counts,
  * which rank 0 combines after dt_main (MPI_Reduce) and compares.  Region
  * checks after dt_taskwait/dt_taskwait_on read the data rank 0 got back.
@@ -114,6 +115,7 @@ static uint32_t g_want;         /* --tasks */
 static const char *g_only;     /* --only IDS */
 static uint8_t *g_listed;       /* the tasks --only names; NULL: every task */
 static int g_no_checks;
+static int g_no_hints;          /* --no-hints: --cluster without attr.node */
 static unsigned g_2d = 350;    /* --2d: permille of regions drawn as 2-D where they can be */
 static int g_workers;
 static int g_cluster, g_rank, g_ranks = 1;   /* --cluster; this rank, how many */
@@ -619,16 +621,16 @@ static void fail_end(uint32_t upto)
 {
     fprintf(stderr, "  reproduce: DT_NUM_WORKERS=%d ", __atomic_load_n(&g_workers, __ATOMIC_RELAXED));
     if (g_cluster) {
-        static const char *env[] = {"DT_SCHEDULE", "DT_PROGRESS", "DT_AGGREGATE"};
-        for (unsigned i = 0; i < 3; i++)
+        static const char *env[] = {"DT_SCHEDULE", "DT_PROGRESS", "DT_AGGREGATE", "DT_STEAL", "DT_NESTED"};
+        for (unsigned i = 0; i < 5; i++)
             if (getenv(env[i])) fprintf(stderr, "%s=%s ", env[i], getenv(env[i]));
         fprintf(stderr, "mpiexec.mpich -n %d ", g_ranks);
     }
     if (g_iters) upto = g_want;      /* any task of an iteration may matter */
-    fprintf(stderr, "oracle%s --seed %" PRIu64 " --tasks %u%s%s%s"
+    fprintf(stderr, "oracle%s --seed %" PRIu64 " --tasks %u%s%s%s%s"
             "  (the program up to here; --dump prints it)\n", g_cluster ? " --cluster" : "",
             g_seed, upto < g_want ? upto + 1 : g_want, g_only ? " --only " : "",
-            g_only ? g_only : "", g_no_checks ? " --no-checks" : "");
+            g_only ? g_only : "", g_no_checks ? " --no-checks" : "", g_no_hints ? " --no-hints" : "");
     if (g_iters) fprintf(stderr, "  with --iter %u\n", g_iters);
     fflush(stderr);
     _exit(1);
@@ -997,7 +999,7 @@ static void create(const ctx_t *c, uint32_t id)
     }
     for (uint32_t i = pat; i < argsz; i++) args[i] = (uint8_t)(magic + i);
     dt_task_attr_t attr = {t->prio, DT_NODE_ANY, "oracle", t->flags};
-    if (g_cluster) cluster_attr(id, &attr, args, argsz, acc);
+    if (g_cluster && !g_no_hints) cluster_attr(id, &attr, args, argsz, acc);
     int def = !t->prio && !t->flags && (id & 1) && attr.node == DT_NODE_ANY;
     /* a serving rank counts as hung while it has tasks to run: not those
        it pushes to another rank (they never run here) */
@@ -1177,7 +1179,10 @@ static int has_state(uint8_t state)
 /* Each rank watches only itself.  Rank 0 (or the single process) counts as
    progressing while its tasks finish or its main program advances (in a
    cluster it may wait for other ranks a while); a serving rank is hung when a
-   task it started stops progressing there, and reports before rank 0 would. */
+   task it started stops progressing there, and reports before rank 0 would.
+   A nested task created on a serving rank may start on another one
+   (DT_NESTED=spread, DT_STEAL), which this rank does not see: its waiting
+   alone is not a hang here (rank 0 still sees the job stop). */
 static void *watchdog(void *arg)
 {
     unsigned long last = 0;
@@ -1188,7 +1193,7 @@ static void *watchdog(void *arg)
         unsigned long f = __atomic_load_n(&g_finished, __ATOMIC_RELAXED);
         if (g_cluster && !g_rank) f += __atomic_load_n(&g_step, __ATOMIC_RELAXED);
         if (f != last) { last = f; still = 0; continue; }
-        if (g_rank && !has_state(ST_RUNNING) && !has_state(ST_CREATED)) { still = 0; continue; }
+        if (g_rank && !has_state(ST_RUNNING)) { still = 0; continue; }
         if (++still < limit) continue;
         fail_begin();
         if (g_rank)
@@ -1200,7 +1205,7 @@ static void *watchdog(void *arg)
                     __atomic_load_n(&g_where, __ATOMIC_RELAXED),
                     __atomic_load_n(&g_created, __ATOMIC_RELAXED));
         print_state(ST_RUNNING, "started, not finished (waiting inside?)");
-        print_state(ST_CREATED, g_cluster && !g_rank ? "created, not run on rank 0 (offloaded "
+        print_state(ST_CREATED, g_cluster ? "created here, not run here (offloaded, spread or stolen "
                     "ones may have finished elsewhere)" : "created, never started");
         fail_end(g_rank ? g_want : __atomic_load_n(&g_created, __ATOMIC_RELAXED));
     }
@@ -1339,7 +1344,7 @@ static void parse_only(const char *p)
 static void usage(void)
 {
     fprintf(stderr, "usage: oracle --seed S --tasks N [--dump] [--only IDS] [--no-checks] "
-            "[--cluster] [--2d PERMILLE]\n       oracle --seed S --tasks N --iter I [--dump] [--only IDS] [--2d PERMILLE]\n");
+            "[--cluster [--no-hints]] [--2d PERMILLE]\n       oracle --seed S --tasks N --iter I [--dump] [--only IDS] [--2d PERMILLE]\n");
     exit(2);
 }
 
@@ -1400,6 +1405,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--dump")) { dump = 1; continue; }
         if (!strcmp(argv[i], "--no-checks")) { g_no_checks = 1; continue; }
         if (!strcmp(argv[i], "--cluster")) { g_cluster = 1; continue; }
+        if (!strcmp(argv[i], "--no-hints")) { g_no_hints = 1; continue; }
         if (i + 1 >= argc) usage();
         if (!strcmp(argv[i], "--only")) { g_only = argv[++i]; continue; }
         unsigned long long v = strtoull(argv[i + 1], &end, 10);
@@ -1411,7 +1417,7 @@ int main(int argc, char **argv)
         else usage();
         i++;
     }
-    if (!have_seed || (g_iters && (g_cluster || g_no_checks))) usage();
+    if (!have_seed || (g_iters && (g_cluster || g_no_checks)) || (g_no_hints && !g_cluster)) usage();
     if (g_cluster) {   /* ours, so that the results can be combined after dt_main */
         int prov;
         if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &prov) != MPI_SUCCESS ||

@@ -34,6 +34,10 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_HELPERS", "" },
     /* one process without a launcher: no helpers to be had */
     { "DT_HELPERS", "1" },
+    { "DT_STEAL", "2" },          { "DT_STEAL", "on" },         { "DT_STEAL", "" },
+    { "DT_STEAL", "-1" },
+    { "DT_STEAL_MIN_US", "-1" },   { "DT_STEAL_MIN_US", "1000001" },  { "DT_STEAL_MIN_US", "" },
+    { "DT_STEAL_MIN_US", "5us" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -106,6 +110,8 @@ static const struct bad good_values[] = {
     { "DT_NESTED", "local" },       { "DT_NESTED", "spread" },
     { "DT_NESTED_MIN_US", "0" },    { "DT_NESTED_MIN_US", "1000000" },
     { "DT_HELPERS", "0" },
+    { "DT_STEAL", "0" },            { "DT_STEAL", "1" },
+    { "DT_STEAL_MIN_US", "0" },     { "DT_STEAL_MIN_US", "1000000" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

@@ -199,6 +199,56 @@ START_TEST(malformed_messages_refused)
 }
 END_TEST
 
+/* DT_STEAL: the task flags ride in the header of OFFLOAD and PUSH only;
+ * STEAL and STEAL_REPLY carry a count (or the lifeline flag) and a round. */
+START_TEST(steal_messages)
+{
+    dt__wire_region acc[1] = { reg(0x1000, 64, 1, 64) };
+    size_t len;
+    dt__msg in = { .type = DT__MSG_PUSH, .task_id = 5, .nacc = 1, .acc = acc,
+                   .flags = DT__MSG_F_PINNED | DT__MSG_F_STOLEN };
+    void *b = dt__msg_offload(&in, &len);
+    dt__msg m;
+    const char *why = NULL;
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_uint_eq(m.flags, DT__MSG_F_PINNED | DT__MSG_F_STOLEN);
+    free(b);
+    in.flags = 4;
+    b = dt__msg_offload(&in, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "unknown task flags");
+    free(b);
+    b = dt__msg_steal(DT__MSG_STEAL, 1, 77, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT__MSG_STEAL);
+    ck_assert_uint_eq(m.steal_n, 1);
+    ck_assert_uint_eq(m.steal_round, 77);
+    ck_assert_uint_eq(m.flags, 0);
+    for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
+    /* flags on a message that has none */
+    ((dt__msg_header *)b)->flags = DT__MSG_F_PINNED;
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "flags on a message that has none");
+    free(b);
+    b = dt__msg_steal(DT__MSG_STEAL, 2, 0, &len);       /* neither random (0) nor lifeline (1) */
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
+    ck_assert_str_eq(why, "bad steal request kind");
+    free(b);
+    b = dt__msg_steal(DT__MSG_STEAL_REPLY, 9, 3, &len);
+    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
+    ck_assert_int_eq(m.type, DT__MSG_STEAL_REPLY);
+    ck_assert_uint_eq(m.steal_n, 9);
+    ck_assert_uint_eq(m.steal_round, 3);
+    free(b);
+    /* a steal message with a payload of the wrong size */
+    char big[sizeof(dt__msg_header) + 12] = { 0 };
+    dt__msg_header h = { DT__MSG_MAGIC, DT__MSG_STEAL, 0, 12, 0 };
+    memcpy(big, &h, sizeof h);
+    ck_assert_int_eq(dt__msg_decode(big, sizeof big, &m, &why), -1);
+    ck_assert_str_eq(why, "steal message of the wrong size");
+}
+END_TEST
+
 START_TEST(iter_message)
 {
     size_t len;
@@ -256,6 +306,7 @@ int main(void)
     tcase_add_test(tc, small_messages_round_trip);
     tcase_add_test(tc, malformed_messages_refused);
     tcase_add_test(tc, iter_message);
+    tcase_add_test(tc, steal_messages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

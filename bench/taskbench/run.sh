@@ -38,6 +38,8 @@ drv() {
     case $sys in
     dtask)     DT_NUM_WORKERS=$cores timeout "$to" "$bindir/tb-dtask" "$@" ;;
     dtask1)    DT_NUM_WORKERS=1 timeout "$to" "$bindir/tb-dtask" "$@" ;;
+    # dt_main on $cores ranks of one worker, stealing on (tb-dtask-cluster.c)
+    dtaskc)    DT_NUM_WORKERS=1 DT_STEAL=1 timeout "$to" mpiexec.mpich -n "$cores" "$bindir/tb-dtask-cluster" "$@" ;;
     gomp)      OMP_NUM_THREADS=$cores timeout "$to" "$bindir/tb-omp" "$@" ;;
     starpu)    STARPU_NCPU=$cores timeout "$to" "$bindir/tb-starpu" "$@" ;;
     mpi)       timeout "$to" mpiexec.mpich -n "$cores" "$bindir/tb-mpi" "$@" ;;
@@ -65,7 +67,7 @@ if [ $quick = 1 ]; then
     # let tree reach the full width
     args="--pattern all --kernel all --width 7 --steps 9 --k 40,1 --reps 1 --check"
     nlines=56   # 8 patterns x (empty + 3 kernels x 2 K)
-    systems="dtask dtask1 gomp mpi1 mpi"
+    systems="dtask dtask1 dtaskc gomp mpi1 mpi"
     if have starpu; then systems="$systems starpu"; else
         echo "bench-taskbench-quick: SKIPPED starpu (install libstarpu-dev)"; fi
     if have starpumpi; then systems="$systems starpumpi"; else

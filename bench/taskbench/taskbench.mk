@@ -14,7 +14,7 @@ TB_OBJ = $(TB_DIR)/tb.o
 TB_STARPU_OK := $(shell pkg-config --exists starpu-1.3 && echo 1)
 TB_STARPUMPI_OK := $(shell pkg-config --exists starpumpi-1.3 && command -v mpicc.openmpi \
                      >/dev/null && command -v mpiexec.openmpi >/dev/null && echo 1)
-TB_BINS = $(TB_DIR)/tb-calib $(TB_DIR)/tb-dtask $(TB_DIR)/tb-omp $(TB_DIR)/tb-mpi \
+TB_BINS = $(TB_DIR)/tb-calib $(TB_DIR)/tb-dtask $(TB_DIR)/tb-dtask-cluster $(TB_DIR)/tb-omp $(TB_DIR)/tb-mpi \
           $(if $(TB_STARPU_OK),$(TB_DIR)/tb-starpu) $(if $(TB_STARPUMPI_OK),$(TB_DIR)/tb-starpumpi)
 
 .PHONY: bench-taskbench bench-taskbench-quick
@@ -31,6 +31,9 @@ $(TB_DIR)/tb-calib: bench/taskbench/tb-calib.c $(TB_OBJ) $(TB_HDR)
 	$(CC) $(CFLAGS_ALL) $< $(TB_OBJ) -o $@
 
 $(TB_DIR)/tb-dtask: bench/taskbench/tb-dtask.c $(TB_OBJ) $(TB_HDR) $(LIBA)
+	$(CC) $(CFLAGS_ALL) $< $(TB_OBJ) -o $@ $(LINK_DTASK)
+
+$(TB_DIR)/tb-dtask-cluster: bench/taskbench/tb-dtask-cluster.c $(TB_OBJ) $(TB_HDR) $(LIBA)
 	$(CC) $(CFLAGS_ALL) $< $(TB_OBJ) -o $@ $(LINK_DTASK)
 
 $(TB_DIR)/tb-omp: bench/taskbench/tb-omp.c $(TB_OBJ) $(TB_HDR)

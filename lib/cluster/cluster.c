@@ -76,16 +76,22 @@ static int configure(void)
     static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
     static const char *const progress[] = { "thread", "workers", NULL };
     static const char *const nested[] = { "local", "spread", NULL };
-    int r, sched = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1, nest = 1;
+    int r, sched = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1, nest = 1, steal = 0;
     if ((r = dt__env_choice("DT_SCHEDULE", scheds, &sched)) < 0 || (r = dt__env_bool("DT_AGGREGATE", &agg)) < 0 ||
         (r = dt__env_choice("DT_PROGRESS", progress, &prog)) < 0 || (r = dt__env_bool("DT_STATS", &stats)) < 0 ||
         (r = dt__env_bool("DT_NAMESPACE", &ns)) < 0 || (r = dt__env_bool("DT_EAGER", &eager)) < 0 ||
-        (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0)
+        (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0 ||
+        (r = dt__env_bool("DT_STEAL", &steal)) < 0)
         return r;
-    long min_us = 200;
-    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0 || (r = dt__cl_helpers_configure()) < 0)
+    long min_us = 200, steal_us = 200;
+    if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0 ||
+        (r = dt__env_long("DT_STEAL_MIN_US", 0, 1000000, &steal_us)) < 0)
         return r;
+    if ((r = dt__cl_helpers_configure()) < 0) return r;
     dt__cl.nested_spread = nest == 1;
+    dt__cl.steal = steal == 1;
+    dt__cl.steal_min_ns = (unsigned)steal_us * 1000u;
+    dt__cl_steal_init();
     dt__cl.spread_min_ns = (unsigned)min_us * 1000u;
     dt__cl.load_win = MPI_WIN_NULL;
     dt__heap_init(&dt__cl.spread_pool);
@@ -130,6 +136,7 @@ static int cluster_start(void)
     /* helpers: the load words say when to send root tasks away */
     dt__cl.spread_nested = spread;
     if (spread || dt__cl.helpers) dt__cl_open_loads();
+    dt__cl_steal_start();
     if (!dt__cl.progress_thread) return DT_OK;
     if (pthread_create(&dt__cl.thread, NULL, dt__cl_progress_main, NULL)) return DT_ESYS;
     return DT_OK;
@@ -157,6 +164,7 @@ static void cluster_stop(void)
             atomic_store(&dt__cl.remote_root.waiting, 1);
             dt__sched_wait(served, NULL, NULL);
         }
+        dt__cl_steal_drain();
         if (dt__cl.progress_thread) {
             pthread_mutex_lock(&dt__cl.poll_lock);      /* no worker polls once it is set */
             atomic_store(&dt__cl.stop, 1);
@@ -187,6 +195,7 @@ static void cluster_stop(void)
         if (dt__cl.stats && dt__cl.rank == 0)
             fprintf(stderr, "dtask stats: rank 0: taskiter data moved before first iterations %llu bytes\n",
                     (unsigned long long)dt__cl.n_iter_moved);
+        if (dt__cl.stats && dt__cl.steal) dt__cl_steal_stats();
         dt__deps_domain_free(dt__cl.remote_root.dom);
         dt__cl.remote_root.dom = NULL;
         free(dt__cl.fl);
@@ -205,6 +214,7 @@ static void cluster_stop(void)
     dt__cl_tree_free(&dt__cl.cache);
     dt__heap_free(&dt__cl.pool);
     dt__heap_free(&dt__cl.spread_pool);
+    dt__cl_steal_fini();
     if (dt__cl.use_mpi) {
         if (dt__cl.app_comm != MPI_COMM_NULL) MPI_Comm_free(&dt__cl.app_comm);
         MPI_Comm_free(&dt__cl.comm);

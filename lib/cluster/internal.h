@@ -8,6 +8,7 @@
  * directory: which transfers a task needs), placement.c (policies),
  * offload.c (the protocol: placing, offloading, pushing, completing),
  * spread.c (DT_NESTED: where nested tasks without a node hint run),
+ * steal.c (DT_STEAL: idle ranks take tasks that have not started),
  * cluster.c (settings, start and stop, the hook table), msg.c (codec).
  *
  * Lock order: dt__cl.poll_lock -> dt__cl.lock -> dt__cl.out_lock; a task's
@@ -172,6 +173,8 @@ typedef struct dt__cl_state {
     atomic_int far[DT__MAX_RANKS];  /* tasks this rank sent to each helper off its node, not back yet */
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
+    bool steal;                  /* DT_STEAL (steal.c) */
+    unsigned steal_min_ns;       /* DT_STEAL_MIN_US */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
@@ -204,7 +207,11 @@ typedef struct dt__cltask {
     int ns_pred;                /* while registering: 0 no unreleased predecessor yet,
                                    r + 1 all of them placed on rank r, -1 otherwise */
     pushed *pushed;             /* a nested task sent to another rank */
-    bool spread;                /* a nested task DT_NESTED=spread may send elsewhere */
+    bool spread;                /* a nested task that may run elsewhere: DT_NESTED=spread
+                                   may send it, or (DT_STEAL) a thief take it */
+    bool pinned;                /* came here with a node hint or by a steal: stays */
+    bool relayed;               /* steal.c sends it to a thief (pinned there) */
+    bool steal_back;            /* steal.c hands it to a worker here: run it */
     bool counted;               /* in this rank's load word until it has run */
     /* offloaded here from another rank */
     bool remote;
@@ -339,8 +346,10 @@ int dt__cl_load_left(void);
 /* t, ready here, counts in this rank's load until it has run. */
 void dt__cl_count(dt__cltask *x);
 void dt__cl_uncount(dt__cltask *x);
-/* t (with cluster data) ran here: time its type. */
+/* t (with cluster data) ran here: time its type (DT_NESTED=spread, DT_STEAL). */
 void dt__cl_ran(dt__task *t);
+/* The mean body time of the type's tasks that ran here, in ns (0: none yet). */
+unsigned dt__cl_type_mean_ns(int type);
 /* t was sent to rank r: counted in r's word (if on this node). */
 void dt__cl_count_sent(int r);
 /* A nested task with no cluster data and no node hint became ready:
@@ -361,6 +370,32 @@ int dt__cl_helpers_join(void);
 /* Does rank r serve other ranks' tasks (dt_main: all but 0; helpers)? */
 bool dt__cl_serves(int r);
 void dt__cl_helpers_fill_hooks(dt__hooks_t *h);
+/* May nested task t run on another rank than its creator's (no node hint,
+   strong accesses to the common address space only, not undeferred, final
+   or replayed)?  spread.c */
+bool dt__cl_movable(const dt__task *t);
+
+/* steal.c: DT_STEAL, lifeline-based stealing between ranks */
+void dt__cl_steal_init(void);
+/* Requests may go out (cluster_start). */
+void dt__cl_steal_start(void);
+/* dt_finalize, every rank, before the progress threads stop: no request
+   goes out any more, each is answered, and the ranks meet (collective). */
+void dt__cl_steal_drain(void);
+void dt__cl_steal_fini(void);
+/* t is about to be queued here: true if it waits in the steal queue instead. */
+bool dt__cl_steal_keep(dt__task *t);
+/* A worker here has nothing to do: it takes a task from the steal queue, or
+   starts a round of requests.  True if it took a task. */
+bool dt__cl_steal_idle(void);
+/* This thread ran a task: it is not idle. */
+void dt__cl_steal_busy(void);
+/* A task came here from another rank (`stolen`: one this rank asked for):
+   this rank has work again. */
+void dt__cl_steal_got_work(bool stolen);
+void dt__cl_handle_steal(const dt__msg *m, int peer);
+void dt__cl_handle_steal_reply(const dt__msg *m, int peer);
+void dt__cl_steal_stats(void);
 
 /* iter.c: the distributed taskiter's part of the hook table, and its
    message on the ranks other than 0 */

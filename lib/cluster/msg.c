@@ -1,4 +1,5 @@
 /* msg.c - encoding and bounds-checked decoding of control messages. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cluster/msg.h"
@@ -40,6 +41,7 @@ void *dt__msg_offload(const dt__msg *m, size_t *len)
     if (m->nfetch) { memcpy(p, m->fetch, sizeof *m->fetch * m->nfetch); p += sizeof *m->fetch * m->nfetch; }
     if (m->nback) { memcpy(p, m->back, sizeof *m->back * m->nback); p += sizeof *m->back * m->nback; }
     if (label_len) memcpy(p, m->label, label_len);
+    memcpy(b + offsetof(dt__msg_header, flags), &m->flags, sizeof m->flags);
     return b;
 }
 
@@ -56,6 +58,16 @@ void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len)
     if (b) {
         memcpy(b + sizeof(dt__msg_header), r, sizeof *r);
         memcpy(b + sizeof(dt__msg_header) + sizeof *r, &tag, 4);
+    }
+    return b;
+}
+
+void *dt__msg_steal(int type, uint32_t n, uint32_t round, size_t *len)
+{
+    char *b = start(type, 8, len);
+    if (b) {
+        memcpy(b + sizeof(dt__msg_header), &n, 4);
+        memcpy(b + sizeof(dt__msg_header) + 4, &round, 4);
     }
     return b;
 }
@@ -99,6 +111,9 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
     if (h.length != len - sizeof h) FAIL("length field does not match the message size");
     const char *p = b + sizeof h, *end = b + len;
     m->type = h.type;
+    m->flags = h.flags;
+    if (h.flags && h.type != DT__MSG_OFFLOAD && h.type != DT__MSG_PUSH) FAIL("flags on a message that has none");
+    if (h.flags & ~(DT__MSG_F_PINNED | DT__MSG_F_STOLEN)) FAIL("unknown task flags");
     switch (h.type) {
     case DT__MSG_OFFLOAD:
     case DT__MSG_PUSH: {
@@ -161,6 +176,13 @@ int dt__msg_decode(const void *buf, size_t len, dt__msg *m, const char **why)
         m->args = p;
         return 0;
     }
+    case DT__MSG_STEAL:
+    case DT__MSG_STEAL_REPLY:
+        if (end - p != 8) FAIL("steal message of the wrong size");
+        memcpy(&m->steal_n, p, 4);
+        memcpy(&m->steal_round, p + 4, 4);
+        if (h.type == DT__MSG_STEAL && m->steal_n > 1) FAIL("bad steal request kind");
+        return 0;
     case DT__MSG_SHUTDOWN:
         if (p != end) FAIL("shutdown with a payload");
         return 0;

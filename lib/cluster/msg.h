@@ -16,8 +16,14 @@ enum dt__msg_type {
     DT__MSG_SHUTDOWN,
     DT__MSG_PUSH,            /* run this task here: a nested task, its data
                                comes with it and its writes go back */
-    DT__MSG_ITER             /* take part in rank 0's dt_taskiter */
+    DT__MSG_ITER,            /* take part in rank 0's dt_taskiter */
+    DT__MSG_STEAL,           /* an idle rank asks for tasks (steal.c) */
+    DT__MSG_STEAL_REPLY      /* how many tasks went to the thief */
 };
+
+/* Header flags of OFFLOAD and PUSH (no other message has flags). */
+#define DT__MSG_F_PINNED 1u  /* a node hint or a steal put it there: never stolen */
+#define DT__MSG_F_STOLEN 2u  /* relayed to an idle rank that asked (steal.c) */
 
 /* MPI tags of data messages.  Pulls (a rank asks for bytes) and write-backs
  * of pushed tasks use tags chosen by the receiving rank; the data pushed with
@@ -67,6 +73,11 @@ typedef struct dt__msg {
     /* ITER (and type_id, type_hash, args_size, args) */
     int64_t iter_max, iter_every;
     uint32_t iter_flags;
+    /* OFFLOAD, PUSH: DT__MSG_F_* */
+    uint16_t flags;
+    /* STEAL: 1 if a lifeline request (remember me), else 0; STEAL_REPLY: the
+       number of tasks given.  Both: the thief's round, echoed back. */
+    uint32_t steal_n, steal_round;
 } dt__msg;
 
 /* Decodes buf[0..len).  0, or -1 with *why naming what is wrong. */
@@ -80,6 +91,8 @@ void *dt__msg_data_req(const dt__wire_region *r, uint32_t tag, size_t *len);
 void *dt__msg_shutdown(size_t *len);
 /* ITER from type_id, type_hash, args_size, args, iter_max, iter_every, iter_flags */
 void *dt__msg_iter(const dt__msg *m, size_t *len);
+/* STEAL (type DT__MSG_STEAL: n is the lifeline flag) or STEAL_REPLY (n: tasks given) */
+void *dt__msg_steal(int type, uint32_t n, uint32_t round, size_t *len);
 uint32_t dt__hash_name(const char *s);
 
 #endif

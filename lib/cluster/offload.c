@@ -71,6 +71,7 @@ static void handle_offload(const dt__msg *m, int peer)
     x->remote = true;
     x->origin = peer;
     x->origin_id = m->task_id;
+    x->pinned = m->flags & DT__MSG_F_PINNED;
     /* a sender on this node counted it in our load word when it sent it */
     x->counted = atomic_load_explicit(&dt__cl.spread, memory_order_acquire) && dt__cl.loadw[peer];
     if (m->nback) memcpy(x->back, m->back, sizeof(dt__wire_region) * m->nback);
@@ -94,6 +95,7 @@ static void handle_offload(const dt__msg *m, int peer)
     t->priority = m->priority;
     t->parent = &dt__cl.remote_root;
     atomic_fetch_add_explicit(&dt__cl.n_ran_here, 1, memory_order_relaxed);
+    if (dt__cl.steal) dt__cl_steal_got_work(m->flags & DT__MSG_F_STOLEN);
     dt__task_child_created(&dt__cl.remote_root);
     waiter *w = dt__xmalloc(sizeof *w);
     memset(w, 0, sizeof *w);
@@ -179,7 +181,9 @@ static void *encode_task(const dt__task *t, int type, const dt__wire_region *fet
         acc[i] = (dt__wire_region){ a->addr, a->size, a->rows, a->stride, a->writes ? dt__cl_of(t)->version[i] : 0,
                                     a->mode, -1 };
     }
-    dt__msg m = { .type = type, .task_id = (uint64_t)(uintptr_t)t, .type_id = (uint32_t)t->type,
+    const dt__cltask *x = dt__cl_of(t);
+    uint16_t flags = (uint16_t)((t->node >= 0 || x->relayed ? DT__MSG_F_PINNED : 0) | (x->relayed ? DT__MSG_F_STOLEN : 0));
+    dt__msg m = { .type = type, .flags = flags, .task_id = (uint64_t)(uintptr_t)t, .type_id = (uint32_t)t->type,
                   .type_hash = dt__hash_name(dt__types[t->type].name), .args_size = (uint32_t)t->args_size,
                   .nacc = t->nacc, .nfetch = (uint32_t)nfetch, .nback = (uint32_t)nback,
                   .priority = t->priority, .args = t->args,
@@ -324,7 +328,7 @@ static bool placeable(const dt__task *t)
     return dt__cl.active && dt__cl.rank == 0 && t->parent == &dt__root && !(t->flags & DT__TF_WAITON);
 }
 
-static int ready(dt__task *t)
+static int place_or_queue(dt__task *t)
 {
     dt__cltask *x = dt__cl_of(t);
     bool spread = atomic_load_explicit(&dt__cl.spread, memory_order_acquire);
@@ -366,6 +370,14 @@ static int ready(dt__task *t)
     pthread_mutex_unlock(&dt__cl.lock);
     place_end(&pl);
     return DT__READY_TAKEN;
+}
+
+/* DT_STEAL: a task about to run here may wait where idle ranks can take it. */
+static int ready(dt__task *t)
+{
+    int how = place_or_queue(t);
+    if (how != DT__READY_TAKEN && dt__cl.steal && dt__cl_steal_keep(t)) return DT__READY_TAKEN;
+    return how;
 }
 
 /* Namespace, rank 0: succ (being registered) waits for pred's release. */
@@ -453,6 +465,7 @@ static void handle_done(const dt__msg *m, int peer)
 static void task_end(void)
 {
     static DT__TLS uint64_t last_poll;
+    if (dt__cl.steal) dt__cl_steal_busy();
     uint64_t now = dt__now_ns();
     if (now - last_poll < 20000) return;
     last_poll = now;
@@ -552,11 +565,16 @@ void dt__cl_push(dt__task *t, int target, bool claimed)
 
 void dt__cl_pushed_finish(dt__task *t)
 {
-    dt__cl_far_back(dt__cl_of(t)->pushed->target);
-    free(dt__cl_of(t)->pushed);
-    dt__cl_of(t)->pushed = NULL;
+    dt__cltask *x = dt__cl_of(t);
+    dt__cl_far_back(x->pushed->target);
+    /* rank 0's task placed on itself, then stolen: it leaves this rank's load */
+    bool placed_here = atomic_load(&x->where) == dt__cl.rank + 1;
+    free(x->pushed);
+    x->pushed = NULL;
+    if (placed_here) ran_here(t);
     dt__task_body_end(t);
     dt__task_unref(t);
+    if (placed_here) slot_freed();
     /* its target has room again: pooled tasks need not wait for one here to end */
     if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) dt__cl_spread_drain(false);
 }
@@ -586,6 +604,8 @@ void dt__cl_handle_ctrl(void *buf, size_t len, int peer)
     case DT__MSG_DONE: handle_done(&m, peer); break;
     case DT__MSG_DATA_REQ: dt__cl_handle_data_req(&m, peer); break;
     case DT__MSG_ITER: dt__cl_handle_iter(&m, peer); break;
+    case DT__MSG_STEAL: dt__cl_handle_steal(&m, peer); break;
+    case DT__MSG_STEAL_REPLY: dt__cl_handle_steal_reply(&m, peer); break;
     default:
         atomic_fetch_add(&dt__cl.shutdown, 1);      /* one per application rank */
         dt__sched_wake_all();
@@ -623,16 +643,16 @@ static void ran(dt__task *t)
 {
     dt__cltask *x = dt__cl_of(t);
     if (atomic_load_explicit(&x->placed, memory_order_relaxed)) ran_here(t);
-    if (atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) {
-        dt__cl_ran(t);
-        dt__cl_uncount(x);
-    }
+    bool spread = atomic_load_explicit(&dt__cl.spread, memory_order_acquire);
+    if (spread || dt__cl.steal) dt__cl_ran(t);
+    if (spread) dt__cl_uncount(x);
 }
 
 /* A worker here has nothing to do: it takes a pooled nested task first. */
 static bool poll_idle(void)
 {
     bool took = atomic_load_explicit(&dt__cl.spread, memory_order_acquire) && dt__cl_spread_drain(true);
+    if (!took && dt__cl.steal) took = dt__cl_steal_idle();
     return dt__cl_poll() || took;
 }
 

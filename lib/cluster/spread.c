@@ -162,6 +162,11 @@ static int claim_elsewhere(void)
     return dt__cl.helpers ? claim_far_helper() : -1;
 }
 
+unsigned dt__cl_type_mean_ns(int type)
+{
+    return type < 0 ? 0 : atomic_load_explicit(&mean_ns[type], memory_order_relaxed);
+}
+
 /* 0: no task of t's type ran here yet */
 static unsigned mean_of(const dt__task *t) { return atomic_load_explicit(&mean_ns[t->type], memory_order_relaxed); }
 
@@ -178,7 +183,7 @@ static void send(dt__task *t, int r)
  * and here once it is ready (no weak access), and nothing pins it: a node
  * hint, an undeferred or final task (its creator waits for it here), a
  * task replayed by taskiter. */
-static bool candidate(const dt__task *t)
+bool dt__cl_movable(const dt__task *t)
 {
     if (t->node >= 0 || t->iter || (t->flags & (DT__TF_IF0 | DT__TF_FINAL)) || !dt__cl_offloadable(t)) return false;
     /* with helpers (helpers.c) the words are open for the root's tasks;
@@ -191,7 +196,7 @@ static bool candidate(const dt__task *t)
 
 int dt__cl_spread_ready(dt__task *t)
 {
-    if (!candidate(t)) return DT__READY_QUEUE;
+    if (!dt__cl_movable(t)) return DT__READY_QUEUE;
     unsigned m = mean_of(t);
     if (m && m < dt__cl.spread_min_ns) return DT__READY_QUEUE;
     dt__cltask *x = dt__cl_ext_new(t, 0);

@@ -3,7 +3,7 @@
 # a node of its own (helpers then serve application ranks of other nodes).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers
+MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers steal
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -15,6 +15,11 @@ ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
 ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0"
+# DT_STEAL=1 with no minimum task length (the oracle's tasks are short): the
+# oracle with its node hints and without (--no-hints), on every rank count;
+# then one seed under other settings
+ORACLE_STEAL_SEEDS ?= 1 2
+ORACLE_STEAL_CONFIGS ?= "DT_NUM_WORKERS=2" "DT_NESTED=local" "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_SCHEDULE=balance"
 # DT_NESTED=spread with one worker a rank and no minimum task length (the
 # most spreading: the oracle's tasks are short): its seeds
 ORACLE_SPREAD_SEEDS ?= 4 5
@@ -72,6 +77,27 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    echo "test-mpi FAILED: spread, $$n ranks, $$cfg (status $$rc, nested tasks spread $$sp, load words left over $$left)"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "spread, $$n ranks, $$cfg: ok ($$sp nested tasks spread)"; fi; done; done; \
+	for n in $(MPI_RANKS); do for mode in flat nested; do for st in 0 1; do \
+	  out=$$(DT_STEAL=$$st DT_NESTED=local DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n \
+	    $(BUILD)/test/mpi-steal $$mode 2>&1); rc=$$?; \
+	  stolen=$$(printf '%s\n' "$$out" | sed -n 's/.*tasks stolen \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  given=$$(printf '%s\n' "$$out" | sed -n 's/.*given to thieves \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  if [ $$rc -ne 0 ] || [ "$$stolen" != "$$given" ] || { [ $$st = 1 ] && [ "$$stolen" -eq 0 ]; } || \
+	     { [ $$st = 0 ] && [ "$$stolen" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: steal $$mode, $$n ranks, DT_STEAL=$$st (status $$rc, stolen $$stolen, given $$given)"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "steal $$mode, $$n ranks, DT_STEAL=$$st: ok ($$stolen tasks stolen)"; fi; done; done; done; \
+	for n in $(MPI_RANKS); do for s in $(ORACLE_STEAL_SEEDS); do for h in "" --no-hints; do \
+	  out=$$(DT_STEAL=1 DT_STEAL_MIN_US=0 DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster $$h \
+	    --seed $$s --tasks $(ORACLE_MPI_TASKS) 2>&1); rc=$$?; \
+	  stolen=$$(printf '%s\n' "$$out" | sed -n 's/.*tasks stolen \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  given=$$(printf '%s\n' "$$out" | sed -n 's/.*given to thieves \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  if [ $$rc -ne 0 ] || [ "$$stolen" != "$$given" ] || { [ -n "$$h" ] && [ "$$stolen" -eq 0 ]; }; then \
+	    echo "test-mpi FAILED: oracle --cluster $$h --seed $$s, $$n ranks, DT_STEAL=1 (status $$rc, stolen $$stolen, given $$given)"; \
+	    printf '%s\n' "$$out" | grep -v '^dtask stats' | tail -30; fail=1; fi; done; done; done; \
+	s=$(firstword $(ORACLE_STEAL_SEEDS)); for cfg in $(ORACLE_STEAL_CONFIGS); do for h in "" --no-hints; do \
+	  env $$cfg DT_STEAL=1 DT_STEAL_MIN_US=0 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 3 $(ORACLE) --cluster $$h --seed $$s --tasks $(ORACLE_MPI_TASKS) \
+	    || { echo "test-mpi FAILED: oracle --cluster $$h --seed $$s, 3 ranks, DT_STEAL=1 $$cfg"; fail=1; }; done; done; \
 	for f in "type:does not know" "msg:malformed message from rank 0" "unasked:sends its data unasked" "death:" \
 	    "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV" \
 	    "exit:dtask: rank 1: task 'victim' (type exit) called exit(4) inside the task"; do \

@@ -186,9 +186,6 @@ static void send(dt__task *t, int r)
 bool dt__cl_movable(const dt__task *t)
 {
     if (t->node >= 0 || t->iter || (t->flags & (DT__TF_IF0 | DT__TF_FINAL)) || !dt__cl_offloadable(t)) return false;
-    /* with helpers (helpers.c) the words are open for the root's tasks;
-       a helper keeps its nested tasks (its idle workers do not drain a pool) */
-    if (t->parent != &dt__root && (!dt__cl.spread_nested || dt__cl.helper)) return false;
     for (uint32_t i = 0; i < t->nacc; i++)
         if (t->acc[i].weak) return false;
     return true;
@@ -196,6 +193,9 @@ bool dt__cl_movable(const dt__task *t)
 
 int dt__cl_spread_ready(dt__task *t)
 {
+    /* with helpers (helpers.c) the words are open for the root's tasks;
+       a helper keeps its nested tasks (its idle workers do not drain a pool) */
+    if (t->parent != &dt__root && (!dt__cl.spread_nested || dt__cl.helper)) return DT__READY_QUEUE;
     if (!dt__cl_movable(t)) return DT__READY_QUEUE;
     unsigned m = mean_of(t);
     if (m && m < dt__cl.spread_min_ns) return DT__READY_QUEUE;

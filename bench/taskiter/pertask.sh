@@ -17,8 +17,8 @@
 #   - wall time, 1 rank (1 and 2 workers) and 2 and 4 ranks of 1 worker:
 #     BENCH_ROUNDS (5) rounds, each runs every configuration at both T in an
 #     order that rotates per round; per configuration the difference of the
-#     median times at T2 and T1.  taskiter T 100 and 300, loop T 5 and 15
-#     across ranks (20 and 60 on one rank).  Each job under flock
+#     median times at T2 and T1: taskiter T 100 and 300 on one rank, 20
+#     and 60 across ranks; loop T 20 and 60, 5 and 15.  Each job under flock
 #     BENCH_LOCK (/work/notes/bench.lock).
 # Every run checks its counters.  Prints a Markdown section to paste; raw
 # lines in BINDIR/pertask.log.
@@ -39,7 +39,7 @@ cfgs=("1 rank x 1 worker|1|1|none|" "1 rank x 2 workers|1|2|none|"
       "2 ranks x 1 worker, DT_PROGRESS=workers|2|1|cross|DT_PROGRESS=workers"
       "4 ranks x 1 worker|4|1|none|" "4 ranks x 1 worker|4|1|cross|")
 iters() {   # iters MODE RANKS: T1 T2
-    if [ "$1" = taskiter ]; then echo 100 300; elif [ "$2" = 1 ]; then echo 20 60; else echo 5 15; fi
+    case $1,$2 in taskiter,1) echo 100 300 ;; taskiter,*) echo 20 60 ;; loop,1) echo 20 60 ;; *) echo 5 15 ;; esac
 }
 # one CFG MODE T: a run, its line tagged with the configuration's number
 one() {

@@ -17,8 +17,9 @@
 #   - wall time, 1 rank (1 and 2 workers) and 2 and 4 ranks of 1 worker:
 #     BENCH_ROUNDS (5) rounds, each runs every configuration at both T in an
 #     order that rotates per round; per configuration the difference of the
-#     median times at T2 and T1: taskiter T 100 and 300 on one rank, 20
-#     and 60 across ranks; loop T 20 and 60, 5 and 15.  Each job under flock
+#     median times at T2 and T1: taskiter T 100 and 300 (20 and 60 with
+#     edges between ranks); loop T 20 and 60 on one rank, 5 and 15 across
+#     ranks.  Each job under flock
 #     BENCH_LOCK (/work/notes/bench.lock).
 # Every run checks its counters.  Prints a Markdown section to paste; raw
 # lines in BINDIR/pertask.log.
@@ -38,8 +39,8 @@ cfgs=("1 rank x 1 worker|1|1|none|" "1 rank x 2 workers|1|2|none|"
       "2 ranks x 1 worker|2|1|none|" "2 ranks x 1 worker|2|1|cross|"
       "2 ranks x 1 worker, DT_PROGRESS=workers|2|1|cross|DT_PROGRESS=workers"
       "4 ranks x 1 worker|4|1|none|" "4 ranks x 1 worker|4|1|cross|")
-iters() {   # iters MODE RANKS: T1 T2
-    case $1,$2 in taskiter,1) echo 100 300 ;; taskiter,*) echo 20 60 ;; loop,1) echo 20 60 ;; *) echo 5 15 ;; esac
+iters() {   # iters MODE RANKS EDGES: T1 T2
+    case $1,$2,$3 in taskiter,*,none) echo 100 300 ;; taskiter,*) echo 20 60 ;; loop,1,*) echo 20 60 ;; *) echo 5 15 ;; esac
 }
 # one CFG MODE T: a run, its line tagged with the configuration's number
 one() {
@@ -63,9 +64,9 @@ for ((r = 0; r < rounds; r++)); do
     echo "pertask.sh: round $((r + 1)) of $rounds" >&2
     for ((j = 0; j < nc; j++)); do
         c=$(((j + r) % nc))
-        IFS='|' read -r _ ranks _ _ _ <<< "${cfgs[$c]}"
+        IFS='|' read -r _ ranks _ edges _ <<< "${cfgs[$c]}"
         for mode in taskiter loop; do
-            for t in $(iters $mode "$ranks"); do one "$c" "$mode" "$t"; done
+            for t in $(iters $mode "$ranks" "$edges"); do one "$c" "$mode" "$t"; done
         done
     done
 done
@@ -84,10 +85,10 @@ for w in 1 2; do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# marginal wall ns per task of configuration C, MODE: medians at T2 and T1
+# marginal wall ns per task of configuration C, MODE (RANKS, EDGES): medians at T2 and T1
 marg() {
     local t1 t2
-    read -r t1 t2 <<< "$(iters "$2" "$3")"
+    read -r t1 t2 <<< "$(iters "$2" "$3" "$4")"
     awk -v c="cfg=$1" -v m="mode=$2" -v t1="T=$t1" -v t2="T=$t2" -v n="$n" -v d=$((t2 - t1)) '
         $1 == c && $3 == m { s = $0; sub(/.*seconds=/, "", s); sub(/ .*/, "", s)
             for (i = 1; i <= NF; i++) { if ($i == t1) a[++na] = s; if ($i == t2) b[++nb] = s } }
@@ -115,7 +116,7 @@ echo "| wall ns per task, median of $rounds rounds | edges between ranks | repla
 echo "|---|---|---|---|---|"
 for ((c = 0; c < nc; c++)); do
     IFS='|' read -r label ranks workers edges envs <<< "${cfgs[$c]}"
-    a=$(marg "$c" taskiter "$ranks") b=$(marg "$c" loop "$ranks")
+    a=$(marg "$c" taskiter "$ranks" "$edges") b=$(marg "$c" loop "$ranks" "$edges")
     case $edges in cross) ed="every task (reads its partner's counter)" ;;
                    *) [ "$ranks" = 1 ] && ed="-" || ed="none" ;; esac
     echo "| $label | $ed | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }') |"

@@ -5,6 +5,9 @@
 #                                bench/taskbench/metg.png (part of make bench)
 #   make bench-taskbench-quick   every driver on tiny graphs, checksums
 #                                checked (part of make bench-quick, make test)
+#   make bench-taskbench-iter    stencil_1d METG(50%) with the graph replayed
+#                                by dt_taskiter on 2 ranks and 1 rank against
+#                                hand-written MPI (iter.sh; prints a section)
 # MPICH things are built and run with MPICH by name (pkg-config mpich,
 # mpiexec.mpich) and StarPU-MPI with Open MPI's (mpicc.openmpi,
 # mpiexec.openmpi): Debian's mpicc/mpiexec alternatives do not matter.
@@ -17,7 +20,7 @@ TB_STARPUMPI_OK := $(shell pkg-config --exists starpumpi-1.3 && command -v mpicc
 TB_BINS = $(TB_DIR)/tb-calib $(TB_DIR)/tb-dtask $(TB_DIR)/tb-dtask-cluster $(TB_DIR)/tb-omp $(TB_DIR)/tb-mpi \
           $(if $(TB_STARPU_OK),$(TB_DIR)/tb-starpu) $(if $(TB_STARPUMPI_OK),$(TB_DIR)/tb-starpumpi)
 
-.PHONY: bench-taskbench bench-taskbench-quick
+.PHONY: bench-taskbench bench-taskbench-quick bench-taskbench-iter
 bench: bench-taskbench
 bench-quick: bench-taskbench-quick
 
@@ -56,3 +59,6 @@ bench-taskbench-quick: $(TB_BINS)
 
 bench-taskbench: all $(TB_BINS)
 	bench/taskbench/run.sh $(TB_DIR) bench/RESULTS.md
+
+bench-taskbench-iter: $(TB_DIR)/tb-calib $(TB_DIR)/tb-dtask $(TB_DIR)/tb-mpi
+	bench/taskbench/iter.sh $(TB_DIR)

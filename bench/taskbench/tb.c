@@ -562,9 +562,13 @@ static int measure(const tb_system *sys, const opts_t *o, const tb_graph *g, int
             sys->barrier();
         if (r >= 0)
             times[r] = now_ns() - t0;
-        tb_counters_collect(st);
-        if (sys->allreduce)
-            sys->allreduce(st);
+        if (sys->collect) {
+            sys->collect(state, st);
+        } else {
+            tb_counters_collect(st);
+            if (sys->allreduce)
+                sys->allreduce(st);
+        }
         sys->release(g, state);
         if (st[1] != (uint64_t)tasks)
             die("%s %s K=%ld: %llu tasks ran, expected %ld", pattern_names[g->pattern],

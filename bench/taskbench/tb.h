@@ -79,6 +79,10 @@ typedef struct tb_system {
     void  (*release)(const tb_graph *g, void *state);
     void  (*barrier)(void);
     void  (*allreduce)(uint64_t v[2]);          /* sum over ranks, in place */
+    /* the checksum and task count of every process, before release (NULL:
+       this process's counters, then allreduce); for drivers whose other
+       ranks run tasks but not tb_main (dt_main) */
+    void  (*collect)(void *state, uint64_t sum_tasks[2]);
 } tb_system;
 
 int tb_main(int argc, char **argv, const tb_system *sys);

@@ -8,11 +8,19 @@
  *                             (one plain sweep of the whole grid per
  *                             iteration), taskiter, or loop (the same tasks
  *                             created every iteration, one taskwait).
- *   iter tasks N T MODE       N tasks per iteration, each DT_INOUT on its own
+ *   iter tasks N T MODE [cross]
+ *                             N tasks per iteration, each DT_INOUT on its own
  *                             8-byte counter and doing nothing else, T
  *                             iterations; MODE taskiter or loop.  For the
  *                             per-task overhead (see run.sh: the instruction
- *                             counts of two T under callgrind, differenced).
+ *                             counts of two T under callgrind, differenced;
+ *                             pertask.sh: wall time across ranks).  On R
+ *                             ranks task i has node hint i * R / N (blocks).
+ *                             cross: task i also reads the counter of task
+ *                             (i + N/2) mod N, its partner, and sets its own
+ *                             to the partner's plus one: pairs of chains
+ *                             across iterations, every edge between two
+ *                             ranks when R is 2 or 4.
  *
  * heat prints seconds= (the sweeps; for taskiter, the dt_taskiter call) and
  * gather= (the dt_taskwait after it: across ranks, the results coming back
@@ -48,7 +56,7 @@ static void check(int rc, const char *what)
 
 typedef struct { double *u; size_t rows, cols, ld; } block_t;
 typedef struct { double *u; size_t N, B; } grid_t;
-static dt_type_t T_GS, T_SWEEP, T_INC, T_TASKS;
+static dt_type_t T_GS, T_SWEEP, T_INC, T_TASKS, T_PAIR;
 
 static void gauss_seidel(void *p)
 {
@@ -117,25 +125,34 @@ static int heat(size_t N, size_t B, long T, const char *mode)
 
 /* ---- per-task overhead --------------------------------------------------------- */
 
-typedef struct { long *c; size_t n; } ctr_t;
+typedef struct { long *c; size_t n; int cross; } ctr_t;
+typedef struct { long *mine; const long *partner; } pair_t;
 
 static void inc(void *p) { ++**(long **)p; }
+static void pair(void *p) { const pair_t *a = p; *a->mine = *a->partner + 1; }
 
 static void create_all(void *p)
 {
     const ctr_t *a = p;
+    int nr = dt_num_ranks();
     for (size_t i = 0; i < a->n; i++) {
         long *c = a->c + 8 * i;                  /* a cache line each */
-        dt_access_t acc = { DT_INOUT, c, sizeof *c, 0, 0 };
-        check(dt_task_create(T_INC, &c, sizeof c, &acc, 1, NULL), "dt_task_create");
+        pair_t pr = { c, a->c + 8 * ((i + a->n / 2) % a->n) };
+        dt_access_t acc[2] = { { DT_INOUT, c, sizeof *c, 0, 0 }, { DT_IN, (void *)pr.partner, sizeof *c, 0, 0 } };
+        dt_task_attr_t at = { 0, (int)(i * (size_t)nr / a->n), "tasks", 0 };
+        /* one rank: no attribute, as the per-task figures always had */
+        int r = a->cross ? dt_task_create(T_PAIR, &pr, sizeof pr, acc, 2, nr > 1 ? &at : NULL)
+                         : dt_task_create(T_INC, &c, sizeof c, acc, 1, nr > 1 ? &at : NULL);
+        check(r, "dt_task_create");
     }
 }
 
-static int tasks(size_t n, long T, const char *mode)
+static int tasks(size_t n, long T, const char *mode, int cross)
 {
-    long *c = calloc(8 * n, sizeof *c);
+    long *c = dt_dmalloc(8 * n * sizeof *c);
     if (!c) return 1;
-    ctr_t a = { c, n };
+    memset(c, 0, 8 * n * sizeof *c);
+    ctr_t a = { c, n, cross };
     double t0 = now();
     if (!strcmp(mode, "taskiter")) {
         check(dt_taskiter(T_TASKS, &a, sizeof a, T), "dt_taskiter");
@@ -145,19 +162,22 @@ static int tasks(size_t n, long T, const char *mode)
     }
     double secs = now() - t0;
     int ok = 1;
-    for (size_t i = 0; i < n; i++) ok &= c[8 * i] == T;
-    printf("bench=tasks mode=%s n=%zu T=%ld workers=%d seconds=%.4f ns_per_task=%.1f %s\n", mode, n, T,
-           dt_num_workers(), secs, secs * 1e9 / ((double)n * (double)T), ok ? "verified" : "WRONG");
-    free(c);
+    /* cross: in each pair the earlier task reads its partner's value of the
+       previous iteration, the later one this iteration's: 2T - 1 and 2T */
+    for (size_t i = 0; i < n; i++)
+        ok &= c[8 * i] == (!cross ? T : i < (i + n / 2) % n ? 2 * T - 1 : 2 * T);
+    printf("bench=tasks mode=%s edges=%s n=%zu T=%ld ranks=%d workers=%d seconds=%.4f ns_per_task=%.1f %s\n",
+           mode, cross ? "cross" : "none", n, T, dt_num_ranks(), dt_num_workers(), secs,
+           secs * 1e9 / ((double)n * (double)T), ok ? "verified" : "WRONG");
+    check(dt_dfree(c), "dt_dfree");
     return !ok;
 }
 
 static int app(int argc, char **argv)
 {
-    const char *mode = argv[argc - 1];
     return !strcmp(argv[1], "heat")
-               ? heat(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), mode)
-               : tasks(strtoul(argv[2], NULL, 10), strtol(argv[3], NULL, 10), mode);
+               ? heat(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), argv[5])
+               : tasks(strtoul(argv[2], NULL, 10), strtol(argv[3], NULL, 10), argv[4], argc == 6);
 }
 
 int main(int argc, char **argv)
@@ -166,12 +186,16 @@ int main(int argc, char **argv)
     check(dt_type_register("sweep", sweep, &T_SWEEP), "dt_type_register");
     check(dt_type_register("inc", inc, &T_INC), "dt_type_register");
     check(dt_type_register("create-all", create_all, &T_TASKS), "dt_type_register");
-    int heat_args = argc == 6 && !strcmp(argv[1], "heat"), task_args = argc == 5 && !strcmp(argv[1], "tasks");
-    const char *mode = argv[argc - 1];
+    check(dt_type_register("pair", pair, &T_PAIR), "dt_type_register");
+    int heat_args = argc == 6 && !strcmp(argv[1], "heat");
+    /* cross pairs task i with i + N/2: N even */
+    int task_args = (argc == 5 || (argc == 6 && !strcmp(argv[5], "cross") && strtoul(argv[2], NULL, 10) % 2 == 0)) &&
+                    !strcmp(argv[1], "tasks");
+    const char *mode = heat_args ? argv[5] : argc >= 5 ? argv[4] : "";
     if ((!heat_args && !task_args) || (strcmp(mode, "taskiter") && strcmp(mode, "loop") &&
                                        (task_args || strcmp(mode, "serial")))) {
         fprintf(stderr, "usage: iter heat N B T serial|taskiter|loop\n"
-                        "       iter tasks N T taskiter|loop\n");
+                        "       iter tasks N T taskiter|loop [cross]   (cross: N even)\n");
         return 2;
     }
     /* dt_main: under mpiexec.mpich -n R, rank 0 runs the program and

@@ -24,13 +24,21 @@ timeout_s=${BENCH_TIMEOUT:-600}
 if [ $quick = 1 ]; then
     fail=0
     for args in "heat 130 32 5 serial" "heat 130 32 5 taskiter" "heat 130 32 5 loop" \
-                "tasks 100 20 taskiter" "tasks 100 20 loop"; do
+                "tasks 100 20 taskiter" "tasks 100 20 loop" "tasks 100 20 taskiter cross" "tasks 100 20 loop cross"; do
         if DT_NUM_WORKERS=2 timeout 60 "$iter" $args | grep -q ' verified$'; then
             echo "bench-quick: ok: iter $args"
         else
             echo "bench-quick: FAILED: iter $args"; fail=1
         fi
     done
+    # across ranks (pertask.sh's configurations): node hints, edges between ranks
+    for r in 2 4; do for args in "tasks 100 20 taskiter cross" "tasks 100 4 loop cross"; do
+        if DT_NUM_WORKERS=1 timeout 60 mpiexec.mpich -n $r "$iter" $args | grep -q ' verified$'; then
+            echo "bench-quick: ok: iter $args, $r ranks"
+        else
+            echo "bench-quick: FAILED: iter $args, $r ranks"; fail=1
+        fi
+    done; done
     exit $fail
 fi
 

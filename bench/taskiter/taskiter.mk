@@ -5,7 +5,10 @@
 #   make bench-taskiter-quick  tiny sizes, results checked (part of make bench-quick)
 #   make bench-taskiter-dist   heat on 2 ranks: the distributed dt_taskiter
 #                              against hand-written MPI (bench/taskiter/dist.sh)
-.PHONY: bench-taskiter bench-taskiter-quick bench-taskiter-dist
+#   make bench-taskiter-pertask  ns (and instructions) per replayed task against
+#                              per created task, 1 rank and 2 and 4 ranks
+#                              (bench/taskiter/pertask.sh; prints a section)
+.PHONY: bench-taskiter bench-taskiter-quick bench-taskiter-dist bench-taskiter-pertask
 bench: bench-taskiter
 bench-quick: bench-taskiter-quick
 
@@ -23,3 +26,6 @@ $(BUILD)/bench/heat-mpi: bench/taskiter/heat-mpi.c | $(BUILD)/bench
 
 bench-taskiter-dist: $(BUILD)/bench/iter $(BUILD)/bench/heat-mpi
 	bench/taskiter/dist.sh $(BUILD)/bench
+
+bench-taskiter-pertask: $(BUILD)/bench/iter
+	bench/taskiter/pertask.sh $(BUILD)/bench

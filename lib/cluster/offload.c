@@ -152,7 +152,11 @@ static void remote_complete(dt__task *t)
         dt__vec ready;
         dt__vec_init(&ready);
         pthread_mutex_lock(&dt__cl.lock);
-        for (uint32_t i = 0; i < t->nacc; i++) {
+        /* Last access first: where two of them overlap, the directory holds
+           the later one's version (place() records them in order), and the
+           earlier one's set, restricted to bytes still arriving, must leave
+           those bytes alone. */
+        for (uint32_t i = t->nacc; i-- > 0;) {
             dt__access *a = &t->acc[i];
             if (!a->writes || !a->size) continue;
             dt__wire_region r = { a->addr, a->size, a->rows, a->stride, x->version[i], 0, 0 };

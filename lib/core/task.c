@@ -245,9 +245,13 @@ void dt__task_body_end(dt__task *t)
 {
     if (t->dom) dt__deps_close_reductions(t);
     if (t->flags & DT__TF_COMM) dt__sched_comm_release(t);
-    /* taskiter hook: a replayed task's successors are its graph's, not its accesses' */
+    /* taskiter hook: a replayed task's successors are its graph's, not its
+     * accesses'.  Pushed last first: drain() pops them in order, so where the
+     * task's accesses overlap, a successor linked to a later one (a read of
+     * bytes an earlier one writes) starts only after the earlier one's
+     * release, where the cluster layer records the write. */
     if (DT__LIKELY(!t->iter))
-        for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
+        for (uint32_t i = t->nacc; i-- > 0;) ev_push(&t->acc[i], EV_BLOCKERS);
     drain();
     dt__task_ref(t);
     atomic_store_explicit(&t->body_done, 1, memory_order_seq_cst);

@@ -12,9 +12,14 @@
  * which makes it run the plain loop.
  *
  *   usage: iter            all of the above
- *          iter random     random iteration graphs (2-D regions, random
- *                          hints, weak accesses), bit for bit against a
- *                          sequential run
+ *          iter random [FIRST LAST]
+ *                          random iteration graphs (2-D regions, random
+ *                          hints, weak accesses; every fourth seed also
+ *                          concurrent, commutative and reduction tasks, which
+ *                          make dt_taskiter run the plain loop), bit for bit
+ *                          against a sequential run; every fourth seed (of
+ *                          the others) also as a plain loop of task creations;
+ *                          seeds 1 to 200, or FIRST to LAST
  *          iter moves K    K taskiters in a row (mpi.mk: the later ones move
  *                          only halo rows first)
  *          iter stats T    one taskiter of T iterations (mpi.mk compares the
@@ -221,21 +226,37 @@ static void refusals(void)
 /* ---- random iteration graphs ------------------------------------------------
  * Tasks with random in/out/inout (sometimes weak) plain ranges and 2-D
  * regions of a 64 x 64 byte grid, random node hints: each hashes what it
- * reads and writes a function of that into what it writes.  Replayed with
- * dt_taskiter across the ranks, and run in order on a copy, bit for bit. */
+ * reads and writes a function of that into what it writes.  With all_modes,
+ * a sixth of the tasks instead have one concurrent or commutative region (byte
+ * adds, atomic: the order among them is free) or an int32 sum reduction, and
+ * no hint (they may not leave rank 0).  Replayed with dt_taskiter across the
+ * ranks, optionally created as a plain loop, and run in order on a copy, bit
+ * for bit. */
 enum { RG = 64, RMAXACC = 5 };
 typedef struct {
     uint8_t *base;
     int id, nacc;
     struct { unsigned mode; uint32_t off, size, rows; } a[RMAXACC];
 } rtask_t;
-typedef struct { uint8_t *base; uint64_t seed; int n; } rbody_t;
+typedef struct { uint8_t *base; uint64_t seed; int n, all_modes; } rbody_t;
 static dt_type_t T_RT, T_RBODY;
 
 static void rtask(void *p)
 {
     const rtask_t *t = p;
     uint64_t h = 1469598103934665603ull ^ (uint64_t)t->id;
+    unsigned m0 = t->a[0].mode & 0xFF;
+    if (m0 == DT_REDUCTION) {   /* outside a task (the sequential run): the variable itself */
+        int32_t *r = dt_reduction_ptr(t->base + t->a[0].off);
+        for (uint32_t j = 0; j < t->a[0].size / 4; j++) r[j] += t->id + 1;
+        return;
+    }
+    if (m0 == DT_CONCURRENT || m0 == DT_COMMUTATIVE) {
+        for (uint32_t r = 0; r < t->a[0].rows; r++)
+            for (uint32_t j = 0; j < t->a[0].size; j++)
+                __atomic_fetch_add(&t->base[t->a[0].off + r * RG + j], (uint8_t)(2 * t->id + 1), __ATOMIC_RELAXED);
+        return;
+    }
     for (int i = 0; i < t->nacc; i++) {
         if ((t->a[i].mode & 0xFF) == DT_OUT) continue;
         for (uint32_t r = 0; r < t->a[i].rows; r++)
@@ -259,10 +280,24 @@ static uint32_t rnd(uint64_t *x, uint32_t n)
 
 /* task k of the graph of `seed` (the same on every rank: the body makes the
    graph from its args alone); its node hint in *hint */
-static rtask_t rgen(uint64_t *x, uint8_t *base, int k, int *hint)
+static rtask_t rgen(uint64_t *x, uint8_t *base, int k, int *hint, int all_modes)
 {
     static const unsigned modes[] = { DT_IN, DT_IN, DT_OUT, DT_INOUT, DT_INOUT };
+    static const unsigned free_modes[] = { DT_CONCURRENT, DT_COMMUTATIVE, DT_REDUCTION | DT_RED_SUM | DT_RED_I32 };
     rtask_t t = { base, k, 1 + (int)rnd(x, RMAXACC), { { 0, 0, 0, 0 } } };
+    if (all_modes && rnd(x, 6) == 0) {
+        unsigned m = free_modes[rnd(x, 3)];
+        int red = (m & 0xFF) == DT_REDUCTION;   /* a plain range of whole int32s */
+        uint32_t rows = red || rnd(x, 3) ? 1 : 1 + rnd(x, 8), size = 4 * (1 + rnd(x, 6));
+        uint32_t r0 = rnd(x, RG - rows + 1), c0 = 4 * rnd(x, (RG - size) / 4 + 1);
+        t.nacc = 1;
+        t.a[0].mode = m;
+        t.a[0].off = r0 * RG + c0;
+        t.a[0].size = size;
+        t.a[0].rows = rows;
+        *hint = DT_NODE_ANY;
+        return t;
+    }
     *hint = rnd(x, 3) ? DT_NODE_ANY : (int)rnd(x, (uint32_t)dt_num_ranks());
     for (int i = 0; i < t.nacc; i++) {
         unsigned m = modes[rnd(x, 5)] | (rnd(x, 8) ? 0 : DT_WEAK);
@@ -282,7 +317,7 @@ static void rbody(void *p)
     uint64_t x = b->seed * 2654435761u + 1;
     for (int k = 0; k < b->n; k++) {
         int hint;
-        rtask_t t = rgen(&x, b->base, k, &hint);
+        rtask_t t = rgen(&x, b->base, k, &hint, b->all_modes);
         dt_access_t acc[RMAXACC];
         for (int i = 0; i < t.nacc; i++)
             acc[i] = (dt_access_t){ t.a[i].mode, b->base + t.a[i].off, t.a[i].size, t.a[i].rows, RG };
@@ -291,37 +326,52 @@ static void rbody(void *p)
     }
 }
 
-static void random_graph(uint64_t seed, int ntasks, long iters)
+static void compare_bytes(const uint8_t *u, const uint8_t *s, uint64_t seed, int ntasks, long iters, const char *how)
 {
-    uint8_t *u = dt_dmalloc(RG * RG), *s = malloc(RG * RG);
-    CHECK(u && s, "memory");
-    if (!u || !s) return;
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < RG * RG; i++)
+        if (u[i] != s[i] && bad++ == 0) first = i;
+    CHECK(!bad, "random graph, seed %llu, %d tasks, %ld iterations, %s: %zu bytes differ, first at %zu",
+          (unsigned long long)seed, ntasks, iters, how, bad, first);
+}
+
+static void random_graph(uint64_t seed, int ntasks, long iters, int all_modes, int loop_too)
+{
+    uint8_t *u = dt_dmalloc(RG * RG), *v = loop_too ? dt_dmalloc(RG * RG) : NULL, *s = malloc(RG * RG);
+    CHECK(u && s && (v || !loop_too), "memory");
+    if (!u || !s || (!v && loop_too)) return;
     for (int i = 0; i < RG * RG; i++) u[i] = s[i] = (uint8_t)(i * 7 + seed);
-    rbody_t b = { u, seed, ntasks };
+    if (v) memcpy(v, s, RG * RG);
+    rbody_t b = { u, seed, ntasks, all_modes };
     int r = dt_taskiter(T_RBODY, &b, sizeof b, iters);
     CHECK(r == DT_OK, "random graph, seed %llu: dt_taskiter %d", (unsigned long long)seed, r);
-    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
+    if (v) {   /* the same iterations created as ordinary tasks */
+        rbody_t c = { v, seed, ntasks, all_modes };
+        for (long it = 0; it < iters; it++) rbody(&c);
+    }
+    /* the taskiter's results come back to rank 0 here too */
+    CHECK((r = dt_taskwait()) == DT_OK, "random graph, seed %llu: dt_taskwait %d", (unsigned long long)seed, r);
     for (long it = 0; it < iters; it++) {
         uint64_t x = seed * 2654435761u + 1;
         for (int k = 0; k < ntasks; k++) {
             int hint;
-            rtask_t t = rgen(&x, s, k, &hint);
+            rtask_t t = rgen(&x, s, k, &hint, all_modes);
             rtask(&t);
         }
     }
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < RG * RG; i++)
-        if (u[i] != s[i] && bad++ == 0) first = i;
-    CHECK(!bad, "random graph, seed %llu, %d tasks, %ld iterations: %zu bytes differ, first at %zu",
-          (unsigned long long)seed, ntasks, iters, bad, first);
+    compare_bytes(u, s, seed, ntasks, iters, "dt_taskiter");
+    if (v) compare_bytes(v, s, seed, ntasks, iters, "plain loop");
     free(s);
     dt_dfree(u);
+    if (v) dt_dfree(v);
 }
 
 static int app(int argc, char **argv)
 {
-    if (argc == 2 && !strcmp(argv[1], "random")) {
-        for (uint64_t seed = 1; seed <= 200; seed++) random_graph(seed, 5 + (int)(seed % 60), 1 + (long)(seed % 7));
+    if ((argc == 2 || argc == 4) && !strcmp(argv[1], "random")) {
+        uint64_t lo = argc == 4 ? strtoull(argv[2], NULL, 10) : 1, hi = argc == 4 ? strtoull(argv[3], NULL, 10) : 200;
+        for (uint64_t seed = lo; seed <= hi; seed++)
+            random_graph(seed, 5 + (int)(seed % 60), 1 + (long)(seed % 7), seed % 4 == 0, seed % 4 == 2);
         return failures != 0;
     }
     if (argc == 3 && !strcmp(argv[1], "moves")) {

@@ -3,7 +3,7 @@
 # a node of its own (helpers then serve application ranks of other nodes).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers steal
+MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers steal overlap
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -107,6 +107,9 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_EAGER=0 DT_NUM_WORKERS=1"; do \
+	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-overlap \
+	    || { echo "test-mpi FAILED: overlap, $$n ranks, $$cfg"; fail=1; }; done; done; \
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_PROGRESS=workers DT_NUM_WORKERS=1"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-iter \
 	    || { echo "test-mpi FAILED: iter, $$n ranks, $$cfg"; fail=1; }; \

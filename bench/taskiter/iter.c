@@ -161,6 +161,7 @@ static int tasks(size_t n, long T, const char *mode, int cross)
         check(dt_taskwait(), "dt_taskwait");
     }
     double secs = now() - t0;
+    check(dt_taskwait(), "dt_taskwait");        /* a taskiter's results come back to rank 0 (untimed) */
     int ok = 1;
     /* cross: in each pair the earlier task reads its partner's value of the
        previous iteration, the later one this iteration's: 2T - 1 and 2T */

@@ -53,9 +53,17 @@ static unsigned batch_n(unsigned c)
     return n > BATCH_MAX ? BATCH_MAX : (unsigned)n;
 }
 
+/* Blocks of whole cache lines start on one, so that a record laid out by
+ * lines (a task's accesses) touches no more lines than it needs. */
+static void *block_new(size_t size)
+{
+    if (size % 64) return malloc(size);
+    return aligned_alloc(64, size);
+}
+
 void *dt__pool_alloc(size_t size)
 {
-    if (size > DT__POOL_MAX) return malloc(size);
+    if (size > DT__POOL_MAX) return block_new((size + 63) & ~(size_t)63);
     unsigned c = class_of(size);
     tls_class *l = &tls[c];
     if (DT__UNLIKELY(!l->head)) {
@@ -71,7 +79,7 @@ void *dt__pool_alloc(size_t size)
             }
             dt__spin_unlock(&cent[c].lock);
         }
-        if (!l->head) return malloc(class_size(c));
+        if (!l->head) return block_new(class_size(c));
     }
     node *n = l->head;
     l->head = n->next;

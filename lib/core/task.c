@@ -29,6 +29,9 @@ void dt__task_pool_drain(void) { dt__pool_thread_exit(); }
 /* At shutdown, after every thread has drained its own cache. */
 void dt__task_pool_fini(void) { dt__pool_fini(); }
 
+/* the accesses' first lines are cache lines (task.h) */
+_Static_assert(sizeof(dt__access) == 128 && sizeof(dt__task) % 64 == 0, "dt__access layout");
+
 dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
 {
     size_t head = sizeof(dt__task) + sizeof(dt__access) * nacc;
@@ -59,7 +62,6 @@ dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
            so they also wait for the task's completion */
         atomic_init(&a->blockers, i >= 63 ? 3 : 2);
         dt__vec_init(&a->succ);
-        dt__vec_init(&a->gate_waiters);
     }
     return t;
 }
@@ -77,7 +79,10 @@ void dt__task_unref(dt__task *t)
     for (uint32_t i = 0; i < t->nacc; i++) {
         dt__access *a = &t->acc[i];
         dt__vec_free(&a->succ);
-        dt__vec_free(&a->gate_waiters);
+        if (a->gate_waiters) {
+            dt__vec_free(a->gate_waiters);
+            free(a->gate_waiters);
+        }
         if (a->red && atomic_fetch_sub(&a->red->refs, 1) == 1) free(a->red);
     }
     dt__deps_domain_free(t->dom);
@@ -119,14 +124,17 @@ static void dec_pending(dt__task *t)
 
 void dt__task_dec_pending(dt__task *t) { dec_pending(t); }
 
-/* Takes the list out under the lock, marking the access, then wakes each. */
-static void fire(dt__access *a, atomic_bool *flag, dt__vec *list)
+/* Takes the list out under the lock, marking the access, then wakes each
+ * (gates: the gate waiters, else the successors). */
+static void fire(dt__access *a, atomic_bool *flag, bool gates)
 {
     dt__vec out;
-    dt__spin_lock(&a->task->lock);
+    dt__spin_lock(&a->lock);
     atomic_store_explicit(flag, true, memory_order_release);
-    dt__vec_take(&out, list);
-    dt__spin_unlock(&a->task->lock);
+    dt__vec *list = gates ? a->gate_waiters : &a->succ;
+    if (list) dt__vec_take(&out, list);
+    else dt__vec_init(&out);
+    dt__spin_unlock(&a->lock);
     for (uint32_t i = 0; i < out.n; i++) ev_push(out.v[i], EV_NPREDS_HELD);
     dt__vec_free(&out);
 }
@@ -144,12 +152,12 @@ static void drain(void)
                 /* satisfied: every predecessor has released these bytes.  The
                  * blocker goes first: once the task is ready it may finish
                  * and be freed by another thread. */
-                if (a->weak) fire(a, &a->satisfied, &a->gate_waiters);
+                if (a->weak) fire(a, &a->satisfied, true);
                 else    /* only a weak access is a gate its children's accesses wait on */
                     atomic_store_explicit(&a->satisfied, true, memory_order_relaxed);
                 if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
                     if (DT__UNLIKELY(t->ext)) dt__hooks.released(a);
-                    fire(a, &a->released, &a->succ);
+                    fire(a, &a->released, false);
                 }
                 if (!a->weak) dec_pending(t);
             }
@@ -157,7 +165,7 @@ static void drain(void)
         } else {
             if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
             if (DT__UNLIKELY(a->task->ext)) dt__hooks.released(a);
-            fire(a, &a->released, &a->succ);
+            fire(a, &a->released, false);
         }
     }
     evs_draining = false;

@@ -36,21 +36,29 @@ enum dt__kind {
 struct dt__task;
 struct dt__red;
 
+/* 128 bytes in two cache lines (task blocks are 64-byte aligned, see
+ * task.c): linking an edge to a predecessor and releasing it touch only the
+ * first line, which matters because predecessors are thousands of tasks old
+ * and rarely in cache. */
 typedef struct dt__access {
+    /* first line: linking and release */
     struct dt__task *task;
+    const struct dt__access *last_succ;  /* dedupe of edges during one registration */
+    dt__vec succ;           /* waiting for our release (under lock) */
+    dt__spin_t lock;        /* guards succ, *gate_waiters and the two flags' setting */
+    atomic_int npreds;
+    atomic_int blockers;
+    atomic_bool satisfied, released;
+    bool weak, writes;
+    /* second line: what the access is */
     uintptr_t addr;
     size_t size, rows, stride;
     unsigned mode;
     uint8_t kind;
-    bool weak, writes;
-    /* under task->lock */
-    atomic_bool satisfied, released;
-    atomic_int npreds;
-    atomic_int blockers;
-    dt__vec succ;           /* waiting for our release */
-    dt__vec gate_waiters;   /* children's accesses waiting for our satisfaction */
-    /* dedupe of edges during one registration (touched by one domain's thread) */
-    const struct dt__access *last_succ, *last_gate_succ;
+    const struct dt__access *last_gate_succ;
+    /* children's accesses waiting for our satisfaction: only a weak access
+       with children has any, so the list is allocated on the first one */
+    dt__vec *gate_waiters;
     struct dt__redbuf *red;  /* reduction: the private copies */
 } dt__access;
 
@@ -112,7 +120,6 @@ typedef struct dt__task {
     _Alignas(DT__CACHELINE) atomic_ullong nchildren;
     _Alignas(DT__CACHELINE) atomic_ullong nfinished;
     atomic_int waiting;      /* a thread waits in taskwait on this task */
-    dt__spin_t lock;
     struct dt__task *parent;
     dt_task_fn fn;
     void *args;

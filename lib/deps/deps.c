@@ -158,17 +158,24 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
     const dt__access **last = gate ? &pred->last_gate_succ : &pred->last_succ;
     if (*last == x) return;
     *last = x;
-    dt__spin_lock(&pred->task->lock);
+    /* only this thread (the domain's) adds gate waiters: it makes the list */
+    dt__vec *gw = NULL;
+    if (DT__UNLIKELY(gate) && !pred->gate_waiters) {
+        gw = dt__xmalloc(sizeof *gw);
+        dt__vec_init(gw);
+    }
+    dt__spin_lock(&pred->lock);
+    if (gw) pred->gate_waiters = gw;
     if (atomic_load_explicit(gate ? &pred->satisfied : &pred->released, memory_order_relaxed)) {
-        dt__spin_unlock(&pred->task->lock);
+        dt__spin_unlock(&pred->lock);
         return;
     }
-    dt__xvec_push(gate ? &pred->gate_waiters : &pred->succ, x);
+    dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, x);
     atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
     dt__task_ref(x->task);              /* the list's, dropped when it fires */
     /* under the lock: once it is released, pred may complete and go */
     if (DT__UNLIKELY(dt__hooks.edge != NULL)) dt__hooks.edge(pred->task, x->task);
-    dt__spin_unlock(&pred->task->lock);
+    dt__spin_unlock(&pred->lock);
 }
 
 /* ---- one registration ---------------------------------------------------- */

@@ -93,8 +93,11 @@ void dt__task_unref(dt__task *t)
 
 /* ---- counter events ------------------------------------------------------ */
 
-/* EV_NPREDS_HELD comes from a predecessor's list, which holds a reference
- * on the waiting task (dropped once the event is handled). */
+/* EV_NPREDS_HELD comes from an entry of a predecessor's list that holds a
+ * reference on the waiting task (task.h: DT__SUCC_HELD), dropped once the
+ * event is handled.  Otherwise a predecessor's event must not touch the
+ * access after its decrement unless that made it satisfied: another
+ * predecessor may satisfy it meanwhile, and its task run and go. */
 enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS };
 typedef struct ev { dt__access *a; int kind; } ev;
 static DT__TLS ev *evs;
@@ -135,7 +138,10 @@ static void fire(dt__access *a, atomic_bool *flag, bool gates)
     if (list) dt__vec_take(&out, list);
     else dt__vec_init(&out);
     dt__spin_unlock(&a->lock);
-    for (uint32_t i = 0; i < out.n; i++) ev_push(out.v[i], EV_NPREDS_HELD);
+    for (uint32_t i = 0; i < out.n; i++) {
+        uintptr_t v = (uintptr_t)out.v[i];
+        ev_push((dt__access *)(v & ~DT__SUCC_HELD), v & DT__SUCC_HELD ? EV_NPREDS_HELD : EV_NPREDS);
+    }
     dt__vec_free(&out);
 }
 

@@ -36,6 +36,12 @@ enum dt__kind {
 struct dt__task;
 struct dt__red;
 
+/* An entry of a list of waiting accesses (succ, gate_waiters) with this bit
+ * set holds a reference on its access's task: one that may complete before
+ * the access is satisfied (a weak access, a task of the cluster layer).  A
+ * strong access's task cannot, so its entries hold none (no atomic per edge). */
+#define DT__SUCC_HELD ((uintptr_t)1)
+
 /* 128 bytes in two cache lines (task blocks are 64-byte aligned, see
  * task.c): linking an edge to a predecessor and releasing it touch only the
  * first line, which matters because predecessors are thousands of tasks old
@@ -44,7 +50,7 @@ typedef struct dt__access {
     /* first line: linking and release */
     struct dt__task *task;
     const struct dt__access *last_succ;  /* dedupe of edges during one registration */
-    dt__vec succ;           /* waiting for our release (under lock) */
+    dt__vec succ;           /* waiting for our release (under lock), see DT__SUCC_HELD */
     dt__spin_t lock;        /* guards succ, *gate_waiters and the two flags' setting */
     atomic_int npreds;
     atomic_int blockers;

@@ -148,9 +148,41 @@ static void red_unref(dt__red *r)
 
 /* ---- edges --------------------------------------------------------------- */
 
-/* x waits for pred's release (or, through a gate, for pred's satisfaction). */
-static void link_edge(dt__access *pred, dt__access *x, bool gate)
+/* The predecessors of an access being registered are counted here and
+ * added to its npreds once at the end instead of by an atomic per edge:
+ * meanwhile npreds carries EDGE_BIAS, so that a predecessor firing at once
+ * (it decrements npreds) cannot bring it to zero. */
+#define EDGE_BIAS (1 << 30)
+typedef struct edges {
+    dt__access *x;
+    int n;
+    /* x's task may complete before x is satisfied (x is weak, or the
+       cluster layer runs the task): each list holding x holds its task */
+    bool held;
+} edges;
+
+/* x has no predecessor yet, so nobody else touches its npreds */
+static void edges_begin(edges *e, dt__access *x)
 {
+    e->x = x;
+    e->n = 0;
+    e->held = x->weak || x->task->ext;
+    atomic_store_explicit(&x->npreds, atomic_load_explicit(&x->npreds, memory_order_relaxed) + EDGE_BIAS,
+                          memory_order_relaxed);
+}
+
+static void edges_end(edges *e)
+{
+    dt__access *x = e->x;
+    if (e->n) atomic_fetch_sub_explicit(&x->npreds, EDGE_BIAS - e->n, memory_order_relaxed);
+    else atomic_store_explicit(&x->npreds, atomic_load_explicit(&x->npreds, memory_order_relaxed) - EDGE_BIAS,
+                               memory_order_relaxed);
+}
+
+/* e->x waits for pred's release (or, through a gate, for pred's satisfaction). */
+static void link_edge(dt__access *pred, edges *e, bool gate)
+{
+    dt__access *x = e->x;
     if (pred->task == x->task) return;
     /* A repeated edge would only cost a count; skip the common repeats.  If
      * the remembered access was freed and its memory reused by x, pred was
@@ -170,9 +202,19 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
         dt__spin_unlock(&pred->lock);
         return;
     }
-    dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, x);
-    atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
-    dt__task_ref(x->task);              /* the list's, dropped when it fires */
+    /* a strong access's task cannot complete, nor be freed, before every
+       predecessor fired: the list needs no reference on it (see task.h) */
+    if (DT__UNLIKELY(e->held)) {
+        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, (void *)((uintptr_t)x | DT__SUCC_HELD));
+        dt__task_ref(x->task);
+    } else {
+        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, x);
+    }
+    /* counted, added by edges_end (now, if the bias could run out) */
+    if (DT__UNLIKELY(++e->n == EDGE_BIAS / 2)) {
+        atomic_fetch_add_explicit(&x->npreds, e->n, memory_order_relaxed);
+        e->n = 0;
+    }
     /* under the lock: once it is released, pred may complete and go */
     if (DT__UNLIKELY(dt__hooks.edge != NULL)) dt__hooks.edge(pred->task, x->task);
     dt__spin_unlock(&pred->lock);
@@ -184,6 +226,7 @@ typedef struct reg {
     dt__domain *dom;
     dt__task *owner;        /* the domain's task */
     dt__access *x;
+    edges e;                /* x's predecessors */
     dt__red *red;           /* x's reduction */
     dt__group *single;      /* {x}, shared by all fragments x takes over */
     dt__group *cow_from, *cow_to;
@@ -205,7 +248,7 @@ static void link_group(reg *r, dt__group *g)
     hold(&r->linked[1], r->linked[0]);
     hold(&r->linked[0], g);
     bool gate = g->kind == DT__K_GATE;
-    for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], r->x, gate);
+    for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], &r->e, gate);
 }
 
 static bool group_has_task(const dt__group *g, const dt__task *t)
@@ -297,11 +340,14 @@ static dt__group *red_close(dt__domain *d, dt__task *owner, dt__red *r)
         ca->mode = DT_INOUT;
         ca->kind = DT__K_EXCL;
         ca->writes = true;
+        edges e;
+        edges_begin(&e, ca);
         for (uint32_t i = 0; i < r->members->m.n; i++) {
             dt__access *m = r->members->m.v[i];
             c->parent_mask |= m->task->parent_mask;
-            link_edge(m, ca, false);
+            link_edge(m, &e, false);
         }
+        edges_end(&e);
         for (uint64_t bits = c->parent_mask; bits; bits &= bits - 1)
             atomic_fetch_add(&owner->acc[__builtin_ctzll(bits)].blockers, 1);
         r->combined = group_new(DT__K_EXCL, NULL);
@@ -750,6 +796,7 @@ void dt__deps_register(dt__task *c)
         dt__access *x = &c->acc[i];
         if (!x->size) continue;
         reg r = { .dom = d, .owner = p, .x = x, .multi = multi };
+        edges_begin(&r.e, x);
         if (x->kind == DT__K_RED) {
             r.red = red_open(d, x);
             x->red = r.red->buf;
@@ -757,6 +804,7 @@ void dt__deps_register(dt__task *c)
         }
         if (x->kind == DT__K_EXCL && !multi) overwrite(d, &r);
         else walk(d, x, visit_access, &r);
+        edges_end(&r.e);
         release_reg(&r);
     }
     if (dt__rmap_count(&d->map) > d->sweep_at) sweep(d);

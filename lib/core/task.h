@@ -119,6 +119,9 @@ enum {
 
 typedef struct dt__task {
     atomic_int refs;
+    /* memberships in the groups of its parent's domain (deps.c), touched
+       only by that domain's thread; together they hold one of refs */
+    int dom_refs;
     atomic_int pending;
     atomic_int body_done;
     atomic_int completing;   /* set once by whoever completes the task */

@@ -49,9 +49,23 @@ static dt__group *group_new(uint8_t kind, dt__red *red)
     return g;
 }
 
+/* A group's members hold their tasks.  Siblings (the domain's children) are
+ * counted in dom_refs, which only this domain's thread touches, and hold one
+ * atomic reference between them; a gate's task is the domain's own, whose
+ * dom_refs belong to its parent's domain, so gates count atomically. */
+static void member_ref(const dt__group *g, dt__task *t)
+{
+    if (g->kind == DT__K_GATE || t->dom_refs++ == 0) dt__task_ref(t);
+}
+
+static void member_unref(const dt__group *g, dt__task *t)
+{
+    if (g->kind == DT__K_GATE || --t->dom_refs == 0) dt__task_unref(t);
+}
+
 static void group_add(dt__group *g, dt__access *a)
 {
-    dt__task_ref(a->task);
+    member_ref(g, a->task);
     dt__xvec_push(&g->m, a);
 }
 
@@ -60,7 +74,7 @@ static void red_unref(dt__red *r);
 static void group_unref(dt__group *g)
 {
     if (!g || --g->refs > 0) return;
-    for (uint32_t i = 0; i < g->m.n; i++) dt__task_unref(((dt__access *)g->m.v[i])->task);
+    for (uint32_t i = 0; i < g->m.n; i++) member_unref(g, ((dt__access *)g->m.v[i])->task);
     dt__vec_free(&g->m);
     if (g->red) red_unref(g->red);
     if (group_cache_n < GROUP_CACHE) {

@@ -223,6 +223,24 @@ bool dt__task_children_done(dt__task *t)
            atomic_load_explicit(&t->nchildren, memory_order_relaxed);
 }
 
+/* Completes t, counts it as finished in its parent and drops the owner's
+ * reference (and the caller's, if held).  Returns the parent. */
+static dt__task *finish(dt__task *t, bool held)
+{
+    dt__task *p = t->parent;
+    complete(t);
+    if (p) {
+        if (!(p->flags & DT__TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
+        unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
+        if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
+            f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
+            dt__sched_wake_all();
+    }
+    if (held) dt__task_unref(t);
+    dt__task_unref(t);                   /* the owner's reference */
+    return p;
+}
+
 /* Both the body's end and each child's completion end here; the last one
  * (body returned and every child done) completes the task, exactly once. */
 static void maybe_complete(dt__task *t, bool held)
@@ -238,17 +256,7 @@ static void maybe_complete(dt__task *t, bool held)
             dt__hooks.replayed(t);           /* and the held reference with it */
             return;
         }
-        dt__task *p = t->parent;
-        complete(t);
-        if (p) {
-            if (!(p->flags & DT__TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
-            unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
-            if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
-                f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
-                dt__sched_wake_all();
-        }
-        if (held) dt__task_unref(t);
-        dt__task_unref(t);                   /* the owner's reference */
+        dt__task *p = finish(t, held);
         t = p;
         held = p && !(p->flags & DT__TF_ROOT);
     }
@@ -263,6 +271,16 @@ void dt__task_body_end(dt__task *t)
     if (DT__LIKELY(!t->iter))
         for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
     drain();
+    /* No child (this thread alone creates them, and the body is over): no
+     * other thread can complete t, so it completes here without the
+     * reference, the seq_cst flag and the exchange that settle that race. */
+    if (DT__LIKELY(!t->iter) && !atomic_load_explicit(&t->nchildren, memory_order_relaxed)) {
+        atomic_store_explicit(&t->body_done, 1, memory_order_relaxed);
+        atomic_store_explicit(&t->completing, 1, memory_order_relaxed);
+        dt__task *p = finish(t, false);
+        maybe_complete(p, p && !(p->flags & DT__TF_ROOT));
+        return;
+    }
     dt__task_ref(t);
     atomic_store_explicit(&t->body_done, 1, memory_order_seq_cst);
     maybe_complete(t, true);

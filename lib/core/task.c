@@ -98,7 +98,9 @@ void dt__task_unref(dt__task *t)
  * event is handled.  Otherwise a predecessor's event must not touch the
  * access after its decrement unless that made it satisfied: another
  * predecessor may satisfy it meanwhile, and its task run and go. */
-enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS };
+/* EV_BLOCKERS2: a body's end that also takes the satisfaction's blocker
+ * (access.sat_in_body). */
+enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS, EV_BLOCKERS2 };
 typedef struct ev { dt__access *a; int kind; } ev;
 static DT__TLS ev *evs;
 static DT__TLS size_t evs_n, evs_cap;
@@ -152,7 +154,7 @@ static void drain(void)
     while (evs_n) {
         ev e = evs[--evs_n];
         dt__access *a = e.a;
-        if (e.kind != EV_BLOCKERS) {
+        if (e.kind < EV_BLOCKERS) {         /* EV_NPREDS, EV_NPREDS_HELD */
             dt__task *t = a->task;
             if (atomic_fetch_sub_explicit(&a->npreds, 1, memory_order_acq_rel) == 1) {
                 /* satisfied: every predecessor has released these bytes.  The
@@ -161,7 +163,7 @@ static void drain(void)
                 if (a->weak) fire(a, &a->satisfied, true);
                 else    /* only a weak access is a gate its children's accesses wait on */
                     atomic_store_explicit(&a->satisfied, true, memory_order_relaxed);
-                if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
+                if (!a->sat_in_body && atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
                     if (DT__UNLIKELY(t->ext)) dt__hooks.released(a);
                     fire(a, &a->released, false);
                 }
@@ -169,7 +171,8 @@ static void drain(void)
             }
             if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
         } else {
-            if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
+            int n = e.kind == EV_BLOCKERS2 ? 2 : 1;
+            if (atomic_fetch_sub_explicit(&a->blockers, n, memory_order_acq_rel) != n) continue;
             if (DT__UNLIKELY(a->task->ext)) dt__hooks.released(a);
             fire(a, &a->released, false);
         }
@@ -269,7 +272,8 @@ void dt__task_body_end(dt__task *t)
     if (t->flags & DT__TF_COMM) dt__sched_comm_release(t);
     /* taskiter hook: a replayed task's successors are its graph's, not its accesses' */
     if (DT__LIKELY(!t->iter))
-        for (uint32_t i = 0; i < t->nacc; i++) ev_push(&t->acc[i], EV_BLOCKERS);
+        for (uint32_t i = 0; i < t->nacc; i++)
+            ev_push(&t->acc[i], t->acc[i].sat_in_body ? EV_BLOCKERS2 : EV_BLOCKERS);
     drain();
     /* No child (this thread alone creates them, and the body is over): no
      * other thread can complete t, so it completes here without the

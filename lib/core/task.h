@@ -7,6 +7,7 @@
  *    the task is ready.
  *  - access.blockers: body not yet returned (1) + not yet satisfied (1) + live
  *    children holding it.  At 0 the access is "released": successors may go.
+ *    (With sat_in_body both of the first two go when the body returns.)
  *  - task.nchildren / task.nfinished: children created (written only by the
  *    thread running the body) and children completed (by whoever finishes
  *    them).  Kept apart so that creating a child is no contended atomic.  A
@@ -55,12 +56,17 @@ typedef struct dt__access {
     atomic_int npreds;
     atomic_int blockers;
     atomic_bool satisfied, released;
-    bool weak, writes;
+    bool weak;
+    /* registered strong access of a task without plug-in data: satisfied
+       before its body can run, so its body's end takes the satisfaction's
+       blocker too (one atomic less); set once, before any event */
+    bool sat_in_body;
     /* second line: what the access is */
     uintptr_t addr;
     size_t size, rows, stride;
     unsigned mode;
     uint8_t kind;
+    bool writes;
     const struct dt__access *last_gate_succ;
     /* children's accesses waiting for our satisfaction: only a weak access
        with children has any, so the list is allocated on the first one */

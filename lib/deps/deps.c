@@ -188,6 +188,8 @@ static void edges_begin(edges *e, dt__access *x)
 static void edges_end(edges *e)
 {
     dt__access *x = e->x;
+    /* before any event can see it: while npreds is biased, none can */
+    x->sat_in_body = !e->held;
     if (e->n) atomic_fetch_sub_explicit(&x->npreds, EDGE_BIAS - e->n, memory_order_relaxed);
     else atomic_store_explicit(&x->npreds, atomic_load_explicit(&x->npreds, memory_order_relaxed) - EDGE_BIAS,
                                memory_order_relaxed);

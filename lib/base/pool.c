@@ -53,30 +53,9 @@ static unsigned batch_n(unsigned c)
     return n > BATCH_MAX ? BATCH_MAX : (unsigned)n;
 }
 
-/* Blocks of whole cache lines start on one, so that a record laid out by
- * lines (a task's accesses) touches no more lines than it needs.  Aligned by
- * hand, the block from malloc kept in the word before it: glibc's
- * aligned_alloc splits and merges chunks on every call (it cost a program
- * that creates its whole graph first ~500 instructions per task). */
-static void *block_new(size_t size)
-{
-    if (size % 64) return malloc(size);
-    char *raw = malloc(size + 64);
-    if (!raw) return NULL;
-    char *p = (char *)(((uintptr_t)raw + 64) & ~(uintptr_t)63);   /* >= 16 bytes past raw */
-    ((void **)p)[-1] = raw;
-    return p;
-}
-
-static void block_free(void *p, size_t size)
-{
-    if (size % 64) free(p);
-    else free(((void **)p)[-1]);
-}
-
 void *dt__pool_alloc(size_t size)
 {
-    if (size > DT__POOL_MAX) return block_new((size + 63) & ~(size_t)63);
+    if (size > DT__POOL_MAX) return malloc(size);
     unsigned c = class_of(size);
     tls_class *l = &tls[c];
     if (DT__UNLIKELY(!l->head)) {
@@ -92,21 +71,21 @@ void *dt__pool_alloc(size_t size)
             }
             dt__spin_unlock(&cent[c].lock);
         }
-        if (!l->head) return block_new(class_size(c));
+        if (!l->head) return malloc(class_size(c));
     }
     node *n = l->head;
     l->head = n->next;
     return n;
 }
 
-static void free_list(node *n, unsigned c)
+static void free_list(node *n)
 {
-    while (n) { node *x = n; n = n->next; block_free(x, class_size(c)); }
+    while (n) { node *x = n; n = n->next; free(x); }
 }
 
 void dt__pool_free(void *p, size_t size)
 {
-    if (size > DT__POOL_MAX) { block_free(p, (size + 63) & ~(size_t)63); return; }
+    if (size > DT__POOL_MAX) { free(p); return; }
     unsigned c = class_of(size);
     tls_class *l = &tls[c];
     node *n = p;
@@ -121,7 +100,7 @@ void dt__pool_free(void *p, size_t size)
         cent[c].n++;
     }
     dt__spin_unlock(&cent[c].lock);
-    if (!keep) free_list(l->spill, c);
+    if (!keep) free_list(l->spill);
     l->spill = NULL;
     l->spill_n = 0;
 }
@@ -129,8 +108,8 @@ void dt__pool_free(void *p, size_t size)
 void dt__pool_thread_exit(void)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
-        free_list(tls[c].head, c);
-        free_list(tls[c].spill, c);
+        free_list(tls[c].head);
+        free_list(tls[c].spill);
         tls[c] = (tls_class){ 0 };
     }
 }
@@ -141,7 +120,7 @@ void dt__pool_fini(void)
         node *b;
         while ((b = atomic_load_explicit(&cent[c].batches, memory_order_relaxed))) {
             atomic_store_explicit(&cent[c].batches, b->next_batch, memory_order_relaxed);
-            free_list(b, c);
+            free_list(b);
         }
         cent[c].n = 0;
     }

@@ -17,8 +17,7 @@
 #define DT__POOL_MAX_SHIFT 13                   /* largest class: 8 KiB */
 #define DT__POOL_MAX ((size_t)1 << DT__POOL_MAX_SHIFT)
 
-/* A block of at least size bytes (16-byte aligned; 64-byte aligned when its
- * class, or size above DT__POOL_MAX, is a multiple of 64), or NULL when out of
+/* A block of at least size bytes (16-byte aligned), or NULL when out of
  * memory.  Sizes above DT__POOL_MAX come from malloc. */
 void *dt__pool_alloc(size_t size);
 /* Gives back a block; size is the one it was allocated with. */

@@ -29,7 +29,7 @@ void dt__task_pool_drain(void) { dt__pool_thread_exit(); }
 /* At shutdown, after every thread has drained its own cache. */
 void dt__task_pool_fini(void) { dt__pool_fini(); }
 
-/* the accesses' first lines are cache lines (task.h) */
+/* the access's layout (task.h) */
 _Static_assert(sizeof(dt__access) == 128 && sizeof(dt__task) % 64 == 0, "dt__access layout");
 
 dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)

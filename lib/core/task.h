@@ -43,10 +43,11 @@ struct dt__red;
  * strong access's task cannot, so its entries hold none (no atomic per edge). */
 #define DT__SUCC_HELD ((uintptr_t)1)
 
-/* 128 bytes in two cache lines (task blocks are 64-byte aligned, see
- * task.c): linking an edge to a predecessor and releasing it touch only the
- * first line, which matters because predecessors are thousands of tasks old
- * and rarely in cache. */
+/* 128 bytes, what linking an edge to a predecessor and releasing it touch
+ * in the first 64 (predecessors are thousands of tasks old and rarely in
+ * cache).  Task blocks are not cache-line aligned on purpose: aligning them
+ * (pool blocks of whole lines on a line) put a chain of tasks on two
+ * workers at 1.6x its time, the creator and the worker sharing lines. */
 typedef struct dt__access {
     /* first line: linking and release */
     struct dt__task *task;

@@ -29,6 +29,9 @@ void dt__task_pool_drain(void) { dt__pool_thread_exit(); }
 /* At shutdown, after every thread has drained its own cache. */
 void dt__task_pool_fini(void) { dt__pool_fini(); }
 
+/* the access's layout (task.h) */
+_Static_assert(sizeof(dt__access) == 128 && sizeof(dt__task) % 64 == 0, "dt__access layout");
+
 dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
 {
     size_t head = sizeof(dt__task) + sizeof(dt__access) * nacc;
@@ -59,7 +62,6 @@ dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
            so they also wait for the task's completion */
         atomic_init(&a->blockers, i >= 63 ? 3 : 2);
         dt__vec_init(&a->succ);
-        dt__vec_init(&a->gate_waiters);
     }
     return t;
 }
@@ -77,7 +79,10 @@ void dt__task_unref(dt__task *t)
     for (uint32_t i = 0; i < t->nacc; i++) {
         dt__access *a = &t->acc[i];
         dt__vec_free(&a->succ);
-        dt__vec_free(&a->gate_waiters);
+        if (a->gate_waiters) {
+            dt__vec_free(a->gate_waiters);
+            free(a->gate_waiters);
+        }
         if (a->red && atomic_fetch_sub(&a->red->refs, 1) == 1) free(a->red);
     }
     dt__deps_domain_free(t->dom);
@@ -88,9 +93,14 @@ void dt__task_unref(dt__task *t)
 
 /* ---- counter events ------------------------------------------------------ */
 
-/* EV_NPREDS_HELD comes from a predecessor's list, which holds a reference
- * on the waiting task (dropped once the event is handled). */
-enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS };
+/* EV_NPREDS_HELD comes from an entry of a predecessor's list that holds a
+ * reference on the waiting task (task.h: DT__SUCC_HELD), dropped once the
+ * event is handled.  Otherwise a predecessor's event must not touch the
+ * access after its decrement unless that made it satisfied: another
+ * predecessor may satisfy it meanwhile, and its task run and go. */
+/* EV_BLOCKERS2: a body's end that also takes the satisfaction's blocker
+ * (access.sat_in_body). */
+enum { EV_NPREDS, EV_NPREDS_HELD, EV_BLOCKERS, EV_BLOCKERS2 };
 typedef struct ev { dt__access *a; int kind; } ev;
 static DT__TLS ev *evs;
 static DT__TLS size_t evs_n, evs_cap;
@@ -119,15 +129,21 @@ static void dec_pending(dt__task *t)
 
 void dt__task_dec_pending(dt__task *t) { dec_pending(t); }
 
-/* Takes the list out under the lock, marking the access, then wakes each. */
-static void fire(dt__access *a, atomic_bool *flag, dt__vec *list)
+/* Takes the list out under the lock, marking the access, then wakes each
+ * (gates: the gate waiters, else the successors). */
+static void fire(dt__access *a, atomic_bool *flag, bool gates)
 {
     dt__vec out;
-    dt__spin_lock(&a->task->lock);
+    dt__spin_lock(&a->lock);
     atomic_store_explicit(flag, true, memory_order_release);
-    dt__vec_take(&out, list);
-    dt__spin_unlock(&a->task->lock);
-    for (uint32_t i = 0; i < out.n; i++) ev_push(out.v[i], EV_NPREDS_HELD);
+    dt__vec *list = gates ? a->gate_waiters : &a->succ;
+    if (list) dt__vec_take(&out, list);
+    else dt__vec_init(&out);
+    dt__spin_unlock(&a->lock);
+    for (uint32_t i = 0; i < out.n; i++) {
+        uintptr_t v = (uintptr_t)out.v[i];
+        ev_push((dt__access *)(v & ~DT__SUCC_HELD), v & DT__SUCC_HELD ? EV_NPREDS_HELD : EV_NPREDS);
+    }
     dt__vec_free(&out);
 }
 
@@ -138,26 +154,27 @@ static void drain(void)
     while (evs_n) {
         ev e = evs[--evs_n];
         dt__access *a = e.a;
-        if (e.kind != EV_BLOCKERS) {
+        if (e.kind < EV_BLOCKERS) {         /* EV_NPREDS, EV_NPREDS_HELD */
             dt__task *t = a->task;
             if (atomic_fetch_sub_explicit(&a->npreds, 1, memory_order_acq_rel) == 1) {
                 /* satisfied: every predecessor has released these bytes.  The
                  * blocker goes first: once the task is ready it may finish
                  * and be freed by another thread. */
-                if (a->weak) fire(a, &a->satisfied, &a->gate_waiters);
+                if (a->weak) fire(a, &a->satisfied, true);
                 else    /* only a weak access is a gate its children's accesses wait on */
                     atomic_store_explicit(&a->satisfied, true, memory_order_relaxed);
-                if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
+                if (!a->sat_in_body && atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) == 1) {
                     if (DT__UNLIKELY(t->ext)) dt__hooks.released(a);
-                    fire(a, &a->released, &a->succ);
+                    fire(a, &a->released, false);
                 }
                 if (!a->weak) dec_pending(t);
             }
             if (e.kind == EV_NPREDS_HELD) dt__task_unref(t);
         } else {
-            if (atomic_fetch_sub_explicit(&a->blockers, 1, memory_order_acq_rel) != 1) continue;
+            int n = e.kind == EV_BLOCKERS2 ? 2 : 1;
+            if (atomic_fetch_sub_explicit(&a->blockers, n, memory_order_acq_rel) != n) continue;
             if (DT__UNLIKELY(a->task->ext)) dt__hooks.released(a);
-            fire(a, &a->released, &a->succ);
+            fire(a, &a->released, false);
         }
     }
     evs_draining = false;
@@ -209,6 +226,24 @@ bool dt__task_children_done(dt__task *t)
            atomic_load_explicit(&t->nchildren, memory_order_relaxed);
 }
 
+/* Completes t, counts it as finished in its parent and drops the owner's
+ * reference (and the caller's, if held).  Returns the parent. */
+static dt__task *finish(dt__task *t, bool held)
+{
+    dt__task *p = t->parent;
+    complete(t);
+    if (p) {
+        if (!(p->flags & DT__TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
+        unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
+        if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
+            f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
+            dt__sched_wake_all();
+    }
+    if (held) dt__task_unref(t);
+    dt__task_unref(t);                   /* the owner's reference */
+    return p;
+}
+
 /* Both the body's end and each child's completion end here; the last one
  * (body returned and every child done) completes the task, exactly once. */
 static void maybe_complete(dt__task *t, bool held)
@@ -224,17 +259,7 @@ static void maybe_complete(dt__task *t, bool held)
             dt__hooks.replayed(t);           /* and the held reference with it */
             return;
         }
-        dt__task *p = t->parent;
-        complete(t);
-        if (p) {
-            if (!(p->flags & DT__TF_ROOT)) dt__task_ref(p);   /* the root is never freed */
-            unsigned long long f = atomic_fetch_add_explicit(&p->nfinished, 1, memory_order_seq_cst) + 1;
-            if (atomic_load_explicit(&p->waiting, memory_order_seq_cst) &&
-                f == atomic_load_explicit(&p->nchildren, memory_order_relaxed))
-                dt__sched_wake_all();
-        }
-        if (held) dt__task_unref(t);
-        dt__task_unref(t);                   /* the owner's reference */
+        dt__task *p = finish(t, held);
         t = p;
         held = p && !(p->flags & DT__TF_ROOT);
     }
@@ -251,8 +276,19 @@ void dt__task_body_end(dt__task *t)
      * bytes an earlier one writes) starts only after the earlier one's
      * release, where the cluster layer records the write. */
     if (DT__LIKELY(!t->iter))
-        for (uint32_t i = t->nacc; i-- > 0;) ev_push(&t->acc[i], EV_BLOCKERS);
+        for (uint32_t i = t->nacc; i-- > 0;)
+            ev_push(&t->acc[i], t->acc[i].sat_in_body ? EV_BLOCKERS2 : EV_BLOCKERS);
     drain();
+    /* No child (this thread alone creates them, and the body is over): no
+     * other thread can complete t, so it completes here without the
+     * reference, the seq_cst flag and the exchange that settle that race. */
+    if (DT__LIKELY(!t->iter) && !atomic_load_explicit(&t->nchildren, memory_order_relaxed)) {
+        atomic_store_explicit(&t->body_done, 1, memory_order_relaxed);
+        atomic_store_explicit(&t->completing, 1, memory_order_relaxed);
+        dt__task *p = finish(t, false);
+        maybe_complete(p, p && !(p->flags & DT__TF_ROOT));
+        return;
+    }
     dt__task_ref(t);
     atomic_store_explicit(&t->body_done, 1, memory_order_seq_cst);
     maybe_complete(t, true);

@@ -7,6 +7,7 @@
  *    the task is ready.
  *  - access.blockers: body not yet returned (1) + not yet satisfied (1) + live
  *    children holding it.  At 0 the access is "released": successors may go.
+ *    (With sat_in_body both of the first two go when the body returns.)
  *  - task.nchildren / task.nfinished: children created (written only by the
  *    thread running the body) and children completed (by whoever finishes
  *    them).  Kept apart so that creating a child is no contended atomic.  A
@@ -36,21 +37,41 @@ enum dt__kind {
 struct dt__task;
 struct dt__red;
 
+/* An entry of a list of waiting accesses (succ, gate_waiters) with this bit
+ * set holds a reference on its access's task: one that may complete before
+ * the access is satisfied (a weak access, a task of the cluster layer).  A
+ * strong access's task cannot, so its entries hold none (no atomic per edge). */
+#define DT__SUCC_HELD ((uintptr_t)1)
+
+/* 128 bytes, what linking an edge to a predecessor and releasing it touch
+ * in the first 64 (predecessors are thousands of tasks old and rarely in
+ * cache).  Task blocks are not cache-line aligned on purpose: aligning them
+ * (pool blocks of whole lines on a line) put a chain of tasks on two
+ * workers at 1.6x its time, the creator and the worker sharing lines. */
 typedef struct dt__access {
+    /* first line: linking and release */
     struct dt__task *task;
+    const struct dt__access *last_succ;  /* dedupe of edges during one registration */
+    dt__vec succ;           /* waiting for our release (under lock), see DT__SUCC_HELD */
+    dt__spin_t lock;        /* guards succ, *gate_waiters and the two flags' setting */
+    atomic_int npreds;
+    atomic_int blockers;
+    atomic_bool satisfied, released;
+    bool weak;
+    /* registered strong access of a task without plug-in data: satisfied
+       before its body can run, so its body's end takes the satisfaction's
+       blocker too (one atomic less); set once, before any event */
+    bool sat_in_body;
+    /* second line: what the access is */
     uintptr_t addr;
     size_t size, rows, stride;
     unsigned mode;
     uint8_t kind;
-    bool weak, writes;
-    /* under task->lock */
-    atomic_bool satisfied, released;
-    atomic_int npreds;
-    atomic_int blockers;
-    dt__vec succ;           /* waiting for our release */
-    dt__vec gate_waiters;   /* children's accesses waiting for our satisfaction */
-    /* dedupe of edges during one registration (touched by one domain's thread) */
-    const struct dt__access *last_succ, *last_gate_succ;
+    bool writes;
+    const struct dt__access *last_gate_succ;
+    /* children's accesses waiting for our satisfaction: only a weak access
+       with children has any, so the list is allocated on the first one */
+    dt__vec *gate_waiters;
     struct dt__redbuf *red;  /* reduction: the private copies */
 } dt__access;
 
@@ -105,6 +126,9 @@ enum {
 
 typedef struct dt__task {
     atomic_int refs;
+    /* memberships in the groups of its parent's domain (deps.c), touched
+       only by that domain's thread; together they hold one of refs */
+    int dom_refs;
     atomic_int pending;
     atomic_int body_done;
     atomic_int completing;   /* set once by whoever completes the task */
@@ -112,7 +136,6 @@ typedef struct dt__task {
     _Alignas(DT__CACHELINE) atomic_ullong nchildren;
     _Alignas(DT__CACHELINE) atomic_ullong nfinished;
     atomic_int waiting;      /* a thread waits in taskwait on this task */
-    dt__spin_t lock;
     struct dt__task *parent;
     dt_task_fn fn;
     void *args;

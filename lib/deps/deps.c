@@ -49,9 +49,23 @@ static dt__group *group_new(uint8_t kind, dt__red *red)
     return g;
 }
 
+/* A group's members hold their tasks.  Siblings (the domain's children) are
+ * counted in dom_refs, which only this domain's thread touches, and hold one
+ * atomic reference between them; a gate's task is the domain's own, whose
+ * dom_refs belong to its parent's domain, so gates count atomically. */
+static void member_ref(const dt__group *g, dt__task *t)
+{
+    if (g->kind == DT__K_GATE || t->dom_refs++ == 0) dt__task_ref(t);
+}
+
+static void member_unref(const dt__group *g, dt__task *t)
+{
+    if (g->kind == DT__K_GATE || --t->dom_refs == 0) dt__task_unref(t);
+}
+
 static void group_add(dt__group *g, dt__access *a)
 {
-    dt__task_ref(a->task);
+    member_ref(g, a->task);
     dt__xvec_push(&g->m, a);
 }
 
@@ -60,7 +74,7 @@ static void red_unref(dt__red *r);
 static void group_unref(dt__group *g)
 {
     if (!g || --g->refs > 0) return;
-    for (uint32_t i = 0; i < g->m.n; i++) dt__task_unref(((dt__access *)g->m.v[i])->task);
+    for (uint32_t i = 0; i < g->m.n; i++) member_unref(g, ((dt__access *)g->m.v[i])->task);
     dt__vec_free(&g->m);
     if (g->red) red_unref(g->red);
     if (group_cache_n < GROUP_CACHE) {
@@ -148,9 +162,43 @@ static void red_unref(dt__red *r)
 
 /* ---- edges --------------------------------------------------------------- */
 
-/* x waits for pred's release (or, through a gate, for pred's satisfaction). */
-static void link_edge(dt__access *pred, dt__access *x, bool gate)
+/* The predecessors of an access being registered are counted here and
+ * added to its npreds once at the end instead of by an atomic per edge:
+ * meanwhile npreds carries EDGE_BIAS, so that a predecessor firing at once
+ * (it decrements npreds) cannot bring it to zero. */
+#define EDGE_BIAS (1 << 30)
+typedef struct edges {
+    dt__access *x;
+    int n;
+    /* x's task may complete before x is satisfied (x is weak, or the
+       cluster layer runs the task): each list holding x holds its task */
+    bool held;
+} edges;
+
+/* x has no predecessor yet, so nobody else touches its npreds */
+static void edges_begin(edges *e, dt__access *x)
 {
+    e->x = x;
+    e->n = 0;
+    e->held = x->weak || x->task->ext;
+    atomic_store_explicit(&x->npreds, atomic_load_explicit(&x->npreds, memory_order_relaxed) + EDGE_BIAS,
+                          memory_order_relaxed);
+}
+
+static void edges_end(edges *e)
+{
+    dt__access *x = e->x;
+    /* before any event can see it: while npreds is biased, none can */
+    x->sat_in_body = !e->held;
+    if (e->n) atomic_fetch_sub_explicit(&x->npreds, EDGE_BIAS - e->n, memory_order_relaxed);
+    else atomic_store_explicit(&x->npreds, atomic_load_explicit(&x->npreds, memory_order_relaxed) - EDGE_BIAS,
+                               memory_order_relaxed);
+}
+
+/* e->x waits for pred's release (or, through a gate, for pred's satisfaction). */
+static void link_edge(dt__access *pred, edges *e, bool gate)
+{
+    dt__access *x = e->x;
     if (pred->task == x->task) return;
     /* A repeated edge would only cost a count; skip the common repeats.  If
      * the remembered access was freed and its memory reused by x, pred was
@@ -158,17 +206,34 @@ static void link_edge(dt__access *pred, dt__access *x, bool gate)
     const dt__access **last = gate ? &pred->last_gate_succ : &pred->last_succ;
     if (*last == x) return;
     *last = x;
-    dt__spin_lock(&pred->task->lock);
+    /* only this thread (the domain's) adds gate waiters: it makes the list */
+    dt__vec *gw = NULL;
+    if (DT__UNLIKELY(gate) && !pred->gate_waiters) {
+        gw = dt__xmalloc(sizeof *gw);
+        dt__vec_init(gw);
+    }
+    dt__spin_lock(&pred->lock);
+    if (gw) pred->gate_waiters = gw;
     if (atomic_load_explicit(gate ? &pred->satisfied : &pred->released, memory_order_relaxed)) {
-        dt__spin_unlock(&pred->task->lock);
+        dt__spin_unlock(&pred->lock);
         return;
     }
-    dt__xvec_push(gate ? &pred->gate_waiters : &pred->succ, x);
-    atomic_fetch_add_explicit(&x->npreds, 1, memory_order_relaxed);
-    dt__task_ref(x->task);              /* the list's, dropped when it fires */
+    /* a strong access's task cannot complete, nor be freed, before every
+       predecessor fired: the list needs no reference on it (see task.h) */
+    if (DT__UNLIKELY(e->held)) {
+        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, (void *)((uintptr_t)x | DT__SUCC_HELD));
+        dt__task_ref(x->task);
+    } else {
+        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, x);
+    }
+    /* counted, added by edges_end (now, if the bias could run out) */
+    if (DT__UNLIKELY(++e->n == EDGE_BIAS / 2)) {
+        atomic_fetch_add_explicit(&x->npreds, e->n, memory_order_relaxed);
+        e->n = 0;
+    }
     /* under the lock: once it is released, pred may complete and go */
     if (DT__UNLIKELY(dt__hooks.edge != NULL)) dt__hooks.edge(pred->task, x->task);
-    dt__spin_unlock(&pred->task->lock);
+    dt__spin_unlock(&pred->lock);
 }
 
 /* ---- one registration ---------------------------------------------------- */
@@ -177,6 +242,7 @@ typedef struct reg {
     dt__domain *dom;
     dt__task *owner;        /* the domain's task */
     dt__access *x;
+    edges e;                /* x's predecessors */
     dt__red *red;           /* x's reduction */
     dt__group *single;      /* {x}, shared by all fragments x takes over */
     dt__group *cow_from, *cow_to;
@@ -198,7 +264,7 @@ static void link_group(reg *r, dt__group *g)
     hold(&r->linked[1], r->linked[0]);
     hold(&r->linked[0], g);
     bool gate = g->kind == DT__K_GATE;
-    for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], r->x, gate);
+    for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], &r->e, gate);
 }
 
 static bool group_has_task(const dt__group *g, const dt__task *t)
@@ -290,11 +356,14 @@ static dt__group *red_close(dt__domain *d, dt__task *owner, dt__red *r)
         ca->mode = DT_INOUT;
         ca->kind = DT__K_EXCL;
         ca->writes = true;
+        edges e;
+        edges_begin(&e, ca);
         for (uint32_t i = 0; i < r->members->m.n; i++) {
             dt__access *m = r->members->m.v[i];
             c->parent_mask |= m->task->parent_mask;
-            link_edge(m, ca, false);
+            link_edge(m, &e, false);
         }
+        edges_end(&e);
         for (uint64_t bits = c->parent_mask; bits; bits &= bits - 1)
             atomic_fetch_add(&owner->acc[__builtin_ctzll(bits)].blockers, 1);
         r->combined = group_new(DT__K_EXCL, NULL);
@@ -743,6 +812,7 @@ void dt__deps_register(dt__task *c)
         dt__access *x = &c->acc[i];
         if (!x->size) continue;
         reg r = { .dom = d, .owner = p, .x = x, .multi = multi };
+        edges_begin(&r.e, x);
         if (x->kind == DT__K_RED) {
             r.red = red_open(d, x);
             x->red = r.red->buf;
@@ -750,6 +820,7 @@ void dt__deps_register(dt__task *c)
         }
         if (x->kind == DT__K_EXCL && !multi) overwrite(d, &r);
         else walk(d, x, visit_access, &r);
+        edges_end(&r.e);
         release_reg(&r);
     }
     if (dt__rmap_count(&d->map) > d->sweep_at) sweep(d);

@@ -52,6 +52,8 @@
  * offloading its tasks as usual).  Weak accesses count as strong, and a weak
  * out as inout. */
 #include <limits.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -227,10 +229,30 @@ static void rmap_add(dt__rmap *m, region r)
 
 typedef struct to_regions { rvec *v; const dt__rmap *m; bool oom; } to_regions;
 
+/* Rows as wide as the stride are one plain range. */
+static region normal(region r)
+{
+    if (r.rows > 1 && r.size == r.stride) r = (region){ r.addr, r.size * r.rows, 1, r.size * r.rows };
+    return r;
+}
+
+/* Fragments come in address order within a band: one that continues the
+ * last region (the next columns of the same rows, or the next bytes of a
+ * plain range) extends it, so that a band of whole rows is one message. */
 static void visit_region(void *ctx, dt__frag *f)
 {
     to_regions *t = ctx;
-    if (!rv_push(t->v, frag_region(t->m, f))) t->oom = true;
+    region r = normal(frag_region(t->m, f));
+    if (t->v->n) {
+        region *l = &t->v->v[t->v->n - 1];
+        if (l->rows == r.rows && l->addr + l->size == r.addr && (l->rows == 1 || l->stride == r.stride)) {
+            l->size += r.size;
+            if (l->rows == 1) l->stride = l->size;
+            *l = normal(*l);
+            return;
+        }
+    }
+    if (!rv_push(t->v, r)) t->oom = true;
 }
 
 /* m's fragments as regions into v (in address order within each band), m
@@ -601,6 +623,17 @@ static void phase_wait(void)
     }
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+/* Faults in the pages of [addr, addr + len) for writing (Linux >= 5.14;
+ * elsewhere the receive faults them in as before). */
+static void populate(uintptr_t addr, size_t len)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), s = addr & ~(page - 1), e = (addr + len + page - 1) & ~(page - 1);
+    if (e > s) (void)madvise((void *)s, e - s, MADV_POPULATE_WRITE);
+}
+
 /* Before the first iteration: every rank gets the bytes its tasks read
  * before the graph writes them from wherever rank 0's directory says they
  * are (rank 0 too may lack some), and its version cache learns them.  The
@@ -626,6 +659,11 @@ static int scatter(const plan *p, int me, int nranks)
     if (count) dt__hooks.iter_bcast(mv, sizeof *mv * count);
     dt__access *acc = calloc(count ? count : 1, sizeof *acc);
     if (!acc) dt__fatal("out of memory");
+    /* Pages this rank has never touched: faulted in with one call per
+       region before the bytes arrive (a fault per page inside the receive:
+       heat's 16 MB scatter took 60-140 ms with it, 40-60 ms without). */
+    for (size_t i = 0; i < count; i++)
+        if (mv[i].dst == me) populate(mv[i].addr, (mv[i].rows - 1) * mv[i].stride + mv[i].size);
     atomic_store(&phase_left, 1);
     for (size_t i = 0; i < count; i++) {
         if (mv[i].src != me && mv[i].dst != me) continue;

@@ -6,8 +6,11 @@
  *                             1-column halo 2-D regions per task) on an
  *                             (N+2)^2 row-major grid, T sweeps.  MODE: serial
  *                             (one plain sweep of the whole grid per
- *                             iteration), taskiter, or loop (the same tasks
- *                             created every iteration, one taskwait).
+ *                             iteration), taskiter, placed (taskiter on a
+ *                             grid each rank initialised its own band of, by
+ *                             a task with a node hint, as heat-mpi's ranks
+ *                             do), or loop (the same tasks created every
+ *                             iteration, one taskwait).
  *   iter tasks N T MODE [cross]
  *                             N tasks per iteration, each DT_INOUT on its own
  *                             8-byte counter and doing nothing else, T
@@ -29,6 +32,7 @@
  * in the same process, untimed; tasks: every counter equals T) and exits 1
  * on a mismatch.  One result line: bench=... key=value ...
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +60,7 @@ static void check(int rc, const char *what)
 
 typedef struct { double *u; size_t rows, cols, ld; } block_t;
 typedef struct { double *u; size_t N, B; } grid_t;
-static dt_type_t T_GS, T_SWEEP, T_INC, T_TASKS, T_PAIR;
+static dt_type_t T_GS, T_SWEEP, T_INC, T_TASKS, T_PAIR, T_INIT;
 
 static void gauss_seidel(void *p)
 {
@@ -90,12 +94,37 @@ static void sweep(void *p)
         }
 }
 
+typedef struct { double *u; size_t N, r0, r1; } rows_t;
+
+static void init_rows(void *p)
+{
+    const rows_t *r = p;
+    grid_init_rows(r->u, r->N, 100.0, r->r0, r->r1);
+}
+
+/* placed: each rank's band of rows (the block dt_dmalloc gives it) is
+ * written where it lives, by a task with a node hint, as heat-mpi's ranks
+ * initialise their own bands; rank 0 writes its own band itself. */
+static void init_placed(double *u, size_t N)
+{
+    size_t rows = N + 2, R = (size_t)dt_num_ranks();
+    for (size_t r = 1; r < R; r++) {
+        rows_t a = { u, N, rows * r / R, rows * (r + 1) / R };
+        dt_access_t acc = { DT_OUT, u + a.r0 * rows, (a.r1 - a.r0) * rows * sizeof *u, 0, 0 };
+        dt_task_attr_t at = { 0, (int)r, "init", 0 };
+        check(dt_task_create(T_INIT, &a, sizeof a, &acc, 1, &at), "dt_task_create");
+    }
+    grid_init_rows(u, N, 100.0, 0, rows / R);
+}
+
 static int heat(size_t N, size_t B, long T, const char *mode)
 {
     size_t bytes = (N + 2) * (N + 2) * sizeof(double);
     double *u = dt_dmalloc(bytes), *ref = malloc(bytes);
     if (!u || !ref) { fprintf(stderr, "iter: out of memory\n"); return 1; }
-    grid_init(u, N, 100.0);
+    bool placed = !strcmp(mode, "placed");
+    if (placed) init_placed(u, N);
+    else grid_init(u, N, 100.0);
     grid_init(ref, N, 100.0);
     block_t all = { ref + N + 3, N, N, N + 2 };
     for (long t = 0; t < T; t++) gauss_seidel(&all);          /* the check, untimed */
@@ -104,7 +133,7 @@ static int heat(size_t N, size_t B, long T, const char *mode)
     double t0 = now();
     if (!strcmp(mode, "serial")) {
         for (long t = 0; t < T; t++) gauss_seidel(&whole);
-    } else if (!strcmp(mode, "taskiter")) {
+    } else if (!strcmp(mode, "taskiter") || placed) {
         check(dt_taskiter(T_SWEEP, &g, sizeof g, T), "dt_taskiter");
     } else {
         for (long t = 0; t < T; t++) sweep(&g);
@@ -188,14 +217,15 @@ int main(int argc, char **argv)
     check(dt_type_register("inc", inc, &T_INC), "dt_type_register");
     check(dt_type_register("create-all", create_all, &T_TASKS), "dt_type_register");
     check(dt_type_register("pair", pair, &T_PAIR), "dt_type_register");
+    check(dt_type_register("init-rows", init_rows, &T_INIT), "dt_type_register");
     int heat_args = argc == 6 && !strcmp(argv[1], "heat");
     /* cross pairs task i with i + N/2: N even */
     int task_args = (argc == 5 || (argc == 6 && !strcmp(argv[5], "cross") && strtoul(argv[2], NULL, 10) % 2 == 0)) &&
                     !strcmp(argv[1], "tasks");
     const char *mode = heat_args ? argv[5] : argc >= 5 ? argv[4] : "";
     if ((!heat_args && !task_args) || (strcmp(mode, "taskiter") && strcmp(mode, "loop") &&
-                                       (task_args || strcmp(mode, "serial")))) {
-        fprintf(stderr, "usage: iter heat N B T serial|taskiter|loop\n"
+                                       (task_args || (strcmp(mode, "serial") && strcmp(mode, "placed"))))) {
+        fprintf(stderr, "usage: iter heat N B T serial|taskiter|placed|loop\n"
                         "       iter tasks N T taskiter|loop [cross]   (cross: N even)\n");
         return 2;
     }

@@ -23,6 +23,18 @@
  * and its thread-local data is small enough for glibc's static TLS reserve. */
 #define DT__TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
+/* Array v of *cap elements of elem bytes, with room for element n: grown
+ * (doubled, 16 at first) when full.  NULL when out of memory (v is still
+ * valid and *cap unchanged then). */
+static inline void *dt__grow(void *v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap) return v;
+    size_t c = *cap ? 2 * *cap : 16;
+    void *p = realloc(v, c * elem);
+    if (p) *cap = c;
+    return p;
+}
+
 static inline void dt__cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

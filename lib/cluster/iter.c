@@ -226,16 +226,12 @@ static bool sources(const dt__access *a, int target, dt__iter_move **moves, size
     for (size_t i = 0; i < p.n && ok; i++) {
         const dt__wire_region *w = &p.items[i];
         if (w->source < 0) continue;
-        if (*n == *cap) {
-            size_t c = *cap ? 2 * *cap : 64;
-            dt__iter_move *m = realloc(*moves, sizeof *m * c);
-            if (!m) {
-                ok = false;
-                break;
-            }
-            *moves = m;
-            *cap = c;
+        dt__iter_move *m = dt__grow(*moves, *n, cap, sizeof *m);
+        if (!m) {
+            ok = false;
+            break;
         }
+        *moves = m;
         (*moves)[(*n)++] = (dt__iter_move){ w->addr, w->size, w->rows, w->stride, w->version, w->source, target };
         atomic_fetch_add_explicit(&dt__cl.n_iter_moved, w->size * w->rows, memory_order_relaxed);
     }

@@ -118,13 +118,9 @@ typedef struct pvec { piece *v; size_t n, cap; } pvec;
 
 static bool pv_push(pvec *p, uintptr_t s, uintptr_t e)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        piece *v = realloc(p->v, sizeof *v * cap);
-        if (!v) return false;
-        p->v = v;
-        p->cap = cap;
-    }
+    piece *v = dt__grow(p->v, p->n, &p->cap, sizeof *v);
+    if (!v) return false;
+    p->v = v;
     p->v[p->n++] = (piece){ s, e };
     return true;
 }
@@ -208,13 +204,9 @@ typedef struct rvec { region *v; size_t n, cap; } rvec;
 
 static bool rv_push(rvec *v, region r)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 16;
-        region *n = realloc(v->v, sizeof *n * cap);
-        if (!n) return false;
-        v->v = n;
-        v->cap = cap;
-    }
+    region *g = dt__grow(v->v, v->n, &v->cap, sizeof *g);
+    if (!g) return false;
+    v->v = g;
     v->v[v->n++] = r;
     return true;
 }

@@ -68,6 +68,7 @@ static void *map_at(void *want, size_t size)
 }
 
 static size_t dmem_setting, lmem_setting;
+static int hugepages_setting;
 
 int dt__mem_configure(void)
 {
@@ -76,6 +77,8 @@ int dt__mem_configure(void)
     lmem_setting = 256ull << 20;
     if ((r = dt__env_size("DT_DMEM_SIZE", &dmem_setting)) < 0) return r;
     if ((r = dt__env_size("DT_LMEM_SIZE", &lmem_setting)) < 0) return r;
+    hugepages_setting = 1;
+    if ((r = dt__env_bool("DT_HUGEPAGES", &hugepages_setting)) < 0) return r;
     return DT_OK;
 }
 
@@ -118,6 +121,12 @@ int dt__mem_init(int rank, int nranks)
     }
     while (nfailed) munmap(failed[--nfailed], size);
     if (!p) return DT_ENOMEM;
+    /* Data fetched from another rank lands in pages this rank never
+       touched: with 4 KiB pages each costs a fault inside the receive
+       (measured: 7.7 us per page, ~1 ms per 512 KiB tile, on the progress
+       thread's CPU, taken from the workers).  2 MiB pages fault 512 times
+       less often and spare the TLB in the tasks' kernels. */
+    if (hugepages_setting) (void)madvise(p, size, MADV_HUGEPAGE);
     M.base = p;
     M.size = size;
     M.dsize = dmem;

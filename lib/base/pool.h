@@ -5,9 +5,10 @@
  * another (whoever releases or completes), so a plain per-thread cache would
  * fill on one side and stay empty on the other.  Each thread keeps a list to
  * allocate from and a spill list of freed blocks; full spill lists travel as
- * whole batches through one central stack per class.  Idle batches are kept
- * up to a bound per class (no trimming and re-faulting while a program runs
- * at a steady size), beyond it they go back to malloc. */
+ * whole batches through one central stack per class.  New blocks come from
+ * 2 MiB slabs on huge pages; idle blocks stay in the pools for the life of the
+ * process (no trimming and re-faulting while a program runs at a steady size,
+ * nor across dt_finalize and dt_init). */
 #ifndef DT__POOL_H
 #define DT__POOL_H
 
@@ -22,9 +23,7 @@
 void *dt__pool_alloc(size_t size);
 /* Gives back a block; size is the one it was allocated with. */
 void dt__pool_free(void *p, size_t size);
-/* A thread leaves: its lists go back to malloc. */
+/* A thread leaves: its lists go to the central stacks. */
 void dt__pool_thread_exit(void);
-/* At shutdown, after every thread has left: the central batches too. */
-void dt__pool_fini(void);
 
 #endif

@@ -2,11 +2,12 @@
  * ranges (see rmap.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include "base/pool.h"
 #include "base/rmap.h"
 
 static dt__band *band_new(uintptr_t r0, uintptr_t r1)
 {
-    dt__band *b = malloc(sizeof *b);
+    dt__band *b = dt__pool_alloc(sizeof *b);
     if (!b) {                   /* as dt__xmalloc: the engine cannot go on without its map */
         fputs("libdtask: out of memory in the fragment map\n", stderr);
         abort();
@@ -263,10 +264,10 @@ static dt__band *band_remove(dt__rmap *m, dt__band *b)
     dt__band *gone = (dt__band *)dt__rtree_remove(&m->bands, &b->node);
     if (gone != b) {            /* b now has its successor's rows: bring its columns */
         b->cols = gone->cols;
-        free(gone);
+        dt__pool_free(gone, sizeof *gone);
         return b;
     }
-    free(b);
+    dt__pool_free(b, sizeof *b);
     return next;
 }
 

@@ -4,11 +4,13 @@
  * shares.  Both maps are rectangle maps (base/rmap.h): a 2-D tile of the
  * map's stride is one or two pieces, each a region of rows at that stride. */
 #include <string.h>
+#include "base/pool.h"
 #include "cluster/internal.h"
 
 static dt__frag *node_new(uintptr_t s, uintptr_t e, uint64_t version, uint64_t state)
 {
-    dt__frag *f = dt__xmalloc(sizeof *f);
+    dt__frag *f = dt__pool_alloc(sizeof *f);
+    if (!f) dt__fatal("out of memory");
     f->start = s;
     f->end = e;
     f->version = version;
@@ -16,7 +18,7 @@ static dt__frag *node_new(uintptr_t s, uintptr_t e, uint64_t version, uint64_t s
     return f;
 }
 
-static void node_free(dt__frag *f) { free(f); }
+static void node_free(dt__frag *f) { dt__pool_free(f, sizeof *f); }
 
 static const dt__rtree_ops node_ops = { node_new, NULL, node_free };
 

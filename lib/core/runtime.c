@@ -264,7 +264,6 @@ DT__EXPORT int dt_finalize(void)
     dt__deps_domain_free(dt__root.dom);
     dt__root.dom = NULL;
     dt__task_thread_exit();
-    dt__task_pool_fini();
     dt__trace_write();
     if (dt__plug.fini) dt__plug.fini();
     dt__mem_fini();

@@ -26,9 +26,6 @@ void dt__set_current(dt__task *t) { tls_current = t; }
 
 void dt__task_pool_drain(void) { dt__pool_thread_exit(); }
 
-/* At shutdown, after every thread has drained its own cache. */
-void dt__task_pool_fini(void) { dt__pool_fini(); }
-
 /* the access's layout (task.h) */
 _Static_assert(sizeof(dt__access) == 128 && sizeof(dt__task) % 64 == 0, "dt__access layout");
 

@@ -177,7 +177,6 @@ void dt__task_dec_pending(dt__task *t);
 /* A thread that ran tasks leaves: give back its caches. */
 void dt__task_thread_exit(void);
 void dt__task_pool_drain(void);
-void dt__task_pool_fini(void);
 void dt__task_events_free(void);
 
 /* A child of p was created (only p's body thread calls this); have all of

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/pool.h"
 #include "deps/deps.h"
 #include "core/hooks.h"
 #include "core/runtime.h"
@@ -99,14 +100,14 @@ int dt__deps_reserve_slow(size_t pieces)
     if (pieces > most || pieces > UINT_MAX / 2) return DT_ENOMEM;
     size_t want = 2 * pieces + 2;
     while (dt__frag_cache_n < want) {
-        dt__frag *f = malloc(sizeof *f);
+        dt__frag *f = dt__pool_alloc(sizeof *f);
         if (!f) {
             /* give back what went beyond the usual cache */
             while (dt__frag_cache_n > FRAG_CACHE) {
                 dt__frag *x = frag_cache;
                 frag_cache = x->parent;
                 dt__frag_cache_n--;
-                free(x);
+                dt__pool_free(x, sizeof *x);
             }
             return DT_ENOMEM;
         }
@@ -122,7 +123,7 @@ void dt__deps_thread_exit(void)
     while (frag_cache) {
         dt__frag *f = frag_cache;
         frag_cache = f->parent;
-        free(f);
+        dt__pool_free(f, sizeof *f);
     }
     dt__frag_cache_n = 0;
     while (group_cache) {
@@ -486,7 +487,7 @@ static void frag_free(dt__frag *f)
         frag_cache = f;
         dt__frag_cache_n++;
     } else {
-        free(f);
+        dt__pool_free(f, sizeof *f);
     }
 }
 
@@ -496,8 +497,8 @@ static dt__frag *frag_new(uintptr_t s, uintptr_t e, dt__group *cur, dt__group *b
     if (f) {
         frag_cache = f->parent;
         dt__frag_cache_n--;
-    } else {
-        f = dt__xmalloc(sizeof *f);
+    } else if (!(f = dt__pool_alloc(sizeof *f))) {
+        dt__fatal("out of memory");
     }
     f->start = s;
     f->end = e;

@@ -8,8 +8,8 @@
  * same tiles on each rank, and the result is checked in O(N^2) (see
  * common.h) instead of against a sequential run.
  *
- *   apps matmul|cholesky N B [tiles] [skip]
- *   mpiexec.mpich -n 2 apps matmul|cholesky N B [tiles] [skip]
+ *   apps matmul|cholesky N B [tiles] [warm] [skip]
+ *   mpiexec.mpich -n 2 apps matmul|cholesky N B [tiles] [warm] [skip]
  *
  * Matrices are row-major, a tile being a 2-D region of B rows (as in
  * examples/), or with `tiles` in tile layout (common.h): each tile
@@ -18,6 +18,12 @@
  * skip: leave out the last task, so the check must fail (exit status 1):
  * bench-cluster-quick uses it to prove that the checks can fail.
  * One timed run per process, as in the StarPU-MPI driver: both start cold.
+ * warm: an untimed run first, on a matrix freed before the timed one is
+ * allocated (dt_dmalloc gives the same addresses back): the pages another
+ * rank receives tiles into were touched by the first run, as in a program
+ * that factors more than once.  On a virtual machine a first touch costs
+ * ~12 us per 4 KiB page (~0.35-0.5 GB/s), which the cold 2-rank run pays for
+ * every byte rank 1 receives and the 1-rank run does not.
  */
 #include <dtask.h>
 
@@ -74,6 +80,7 @@ static long skip_at = -1;   /* index of the task to leave out, -1: none */
 static long created;
 
 static int tiles;           /* tile layout */
+static int warm;            /* an untimed run first */
 static size_t ld;           /* of a tile: N, or B in tile layout */
 
 static double *tile(double *M, size_t i, size_t j)
@@ -181,6 +188,17 @@ static int app(int argc, char **argv)
     }
     if (is_matmul) {
         double *A = matrix(0, rows), *Bm = matrix(1, rows), *C = matrix(2, rows);
+        if (A && Bm && C && warm) {
+            long skip = skip_at;
+            skip_at = -1;
+            matmul(C, A, Bm);
+            CHECK(dt_dfree(C));
+            CHECK(dt_dfree(Bm));
+            CHECK(dt_dfree(A));
+            created = 0;
+            skip_at = skip;
+            A = matrix(0, rows), Bm = matrix(1, rows), C = matrix(2, rows);
+        }
         if (!A || !Bm || !C) {
             fprintf(stderr, "apps: out of memory for N=%zu (DT_DMEM_SIZE?)\n", N);
             return 1;
@@ -196,6 +214,15 @@ static int app(int argc, char **argv)
         CHECK(dt_dfree(A));
     } else {
         double *A = matrix(3, rows);
+        if (A && warm) {
+            long skip = skip_at;
+            skip_at = -1;
+            cholesky(A);
+            CHECK(dt_dfree(A));
+            created = 0;
+            skip_at = skip;
+            A = matrix(3, rows);
+        }
         if (!A) {
             fprintf(stderr, "apps: out of memory for N=%zu (DT_DMEM_SIZE?)\n", N);
             return 1;
@@ -209,9 +236,9 @@ static int app(int argc, char **argv)
         CHECK(dt_dfree(A));
     }
     free(rows);
-    printf("bench=%s system=dtask ranks=%d workers=%d N=%zu B=%zu layout=%s tasks=%ld time=%.4f gflops=%.3f %s\n",
+    printf("bench=%s system=dtask ranks=%d workers=%d N=%zu B=%zu layout=%s%s tasks=%ld time=%.4f gflops=%.3f %s\n",
            is_matmul ? "matmul" : "cholesky", dt_num_ranks(), dt_num_workers(), N, B,
-           tiles ? "tiles" : "rows", created, t, flops / t * 1e-9, bad ? "FAILED" : "verified");
+           tiles ? "tiles" : "rows", warm ? " warm=1" : "", created, t, flops / t * 1e-9, bad ? "FAILED" : "verified");
     return bad;
 }
 
@@ -224,10 +251,11 @@ int main(int argc, char **argv)
     }
     int opt = 4;
     if (argc > opt && !strcmp(argv[opt], "tiles")) tiles = 1, opt++;
+    if (argc > opt && !strcmp(argv[opt], "warm")) warm = 1, opt++;
     if (argc > opt && !strcmp(argv[opt], "skip")) skip_at = 0, opt++;   /* resolved once the task count is known */
     if (argc < 4 || argc != opt || (strcmp(argv[1], "matmul") && strcmp(argv[1], "cholesky")) ||
         *end1 || *end2 || !N || !B || B > N || N > 65536) {
-        fprintf(stderr, "usage: apps matmul|cholesky N B [tiles] [skip]   (0 < B <= N)\n");
+        fprintf(stderr, "usage: apps matmul|cholesky N B [tiles] [warm] [skip]   (0 < B <= N)\n");
         return 2;
     }
     is_matmul = !strcmp(argv[1], "matmul");

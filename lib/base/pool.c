@@ -1,4 +1,5 @@
 /* pool.c - size-class block pools (see pool.h). */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,7 +38,10 @@ typedef struct central {
 
 static DT__TLS tls_class tls[NCLASSES];
 static central cent[NCLASSES];
-static struct { dt__spin_t lock; char *cur, *end; } slab;
+#ifndef __SANITIZE_ADDRESS__
+/* a mutex, not a spinlock: its holder may be in mmap */
+static struct { pthread_mutex_t lock; char *cur, *end; } slab = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL };
+#endif
 
 static unsigned class_of(size_t size)
 {
@@ -76,12 +80,12 @@ static node *carve(unsigned c)
     return head;
 #else
     size_t need = stride * n;
-    dt__spin_lock(&slab.lock);
+    pthread_mutex_lock(&slab.lock);
     if ((size_t)(slab.end - slab.cur) < need) {
         /* twice the size, so that a 2 MiB-aligned slab fits in it */
         char *m = mmap(NULL, 2 * SLAB_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED) {
-            dt__spin_unlock(&slab.lock);
+            pthread_mutex_unlock(&slab.lock);
             return NULL;
         }
         char *a = (char *)(((uintptr_t)m + SLAB_BYTES - 1) & ~(uintptr_t)(SLAB_BYTES - 1));
@@ -93,7 +97,7 @@ static node *carve(unsigned c)
     }
     char *p = slab.cur;
     slab.cur += need;
-    dt__spin_unlock(&slab.lock);
+    pthread_mutex_unlock(&slab.lock);
     for (size_t i = 0; i + 1 < n; i++) ((node *)(p + i * stride))->next = (node *)(p + (i + 1) * stride);
     ((node *)(p + (n - 1) * stride))->next = NULL;
     return (node *)p;

@@ -7,18 +7,22 @@
  *   death: the task offloaded to rank 1 kills its process (_exit: no trace)
  *   segv:  the task offloaded to rank 1 dereferences NULL
  *   exit:  the task offloaded to rank 1 calls exit(4)
+ *   stolen: (run with DT_STEAL=1 DT_SCHEDULE=local) tasks placed on rank 0,
+ *          which rank 1 steals; a task that finds itself on rank 1 kills
+ *          its process: the victim (rank 0) must not wait for it forever
  * segv and exit must leave our line naming rank 1, the task and the event. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "dtask.h"
 #include "cluster/cluster.h"
 #include "cluster/msg.h"
 
-static dt_type_t T_work, T_die, T_only0, T_segv, T_exit;
+static dt_type_t T_work, T_die, T_only0, T_segv, T_exit, T_stolen;
 static const char *mode;
 
 static void work_fn(void *p) { (void)p; }
@@ -33,6 +37,14 @@ static void segv_fn(void *p)
     if (q != MAP_FAILED) *q = 1;
 }
 static void exit_fn(void *p) { (void)p; exit(4); }
+/* long enough for rank 1 to find rank 0's queue full (DT_STEAL_MIN_US=0) */
+static void stolen_fn(void *p)
+{
+    (void)p;
+    if (dt_rank() == 1) _exit(3);
+    struct timespec ts = { 0, 2000000 };
+    nanosleep(&ts, NULL);
+}
 
 static int app(int argc, char **argv)
 {
@@ -62,6 +74,12 @@ static int app(int argc, char **argv)
         dt_task_create(T_segv, NULL, 0, &acc, 1, &on1);
     } else if (!strcmp(mode, "exit")) {
         dt_task_create(T_exit, NULL, 0, &acc, 1, &on1);
+    } else if (!strcmp(mode, "stolen")) {
+        long *y = dt_dmalloc(64 * 64);
+        for (int i = 0; i < 64; i++) {
+            dt_access_t own = { DT_INOUT, y + 8 * i, 8, 0, 0 };
+            dt_task_create(T_stolen, NULL, 0, &own, 1, NULL);
+        }
     } else {
         dt_task_create(T_die, NULL, 0, &acc, 1, &on1);
     }
@@ -77,6 +95,7 @@ int main(int argc, char **argv)
     dt_type_register("die", die_fn, &T_die);
     dt_type_register("segv", segv_fn, &T_segv);
     dt_type_register("exit", exit_fn, &T_exit);
+    dt_type_register("stolen", stolen_fn, &T_stolen);
     /* the launcher tells each process its rank before MPI does */
     const char *rank = getenv("PMI_RANK");
     if (!rank || !strcmp(rank, "0")) dt_type_register("only-on-rank-0", only0_fn, &T_only0);

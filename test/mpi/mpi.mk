@@ -107,6 +107,11 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	out=$$(DT_STEAL=1 DT_STEAL_MIN_US=0 DT_SCHEDULE=local timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault stolen 2>&1); rc=$$?; \
+	if [ $$rc -eq 0 ] || [ $$rc -eq 124 ]; then \
+	  echo "test-mpi FAILED: fault 'stolen' (status $$rc, want the job to end when the thief dies):"; \
+	  printf '%s\n' "$$out" | tail -5; fail=1; \
+	else echo "fault 'stolen': the job ended (status $$rc)"; fi; \
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_EAGER=0 DT_NUM_WORKERS=1"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-overlap \
 	    || { echo "test-mpi FAILED: overlap, $$n ranks, $$cfg"; fail=1; }; done; done; \

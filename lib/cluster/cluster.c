@@ -218,9 +218,11 @@ static void cluster_stop(void)
         dt__cl_close_loads();
         memset(dt__cl.bell, 0, sizeof dt__cl.bell);
         dt__cl.mine = &dt__cl.own;
-    } else if (dt__cl.bell_win != MPI_WIN_NULL) {
-        /* DT_LEND in an SPMD program: lent until every rank is done */
+    } else if (dt__cl.use_mpi && dt__cl.nranks > 1) {
         dt__cl_lend_close();
+    }
+    if (!dt__cl.active && dt__cl.bell_win != MPI_WIN_NULL) {
+        /* DT_LEND in an SPMD program: lent until every rank is done */
         MPI_Request req;
         MPI_Ibarrier(dt__cl.comm, &req);
         dt__cl_wait_napping(&req);

@@ -3,6 +3,11 @@
  * an injection queue for threads without a deque, and idle threads that spin
  * briefly, yield, then sleep on a futex so an idle process uses no core. */
 #include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -260,7 +265,7 @@ static DT__TLS dt__task *tls_held[MAX_HELD];
 static DT__TLS int tls_nheld;
 /* a guest worker (core lending): the lender's entry of the core it runs on */
 static DT__TLS int tls_guest_entry = -1;
-static const dt__guest_ops *guest_ops;
+static _Atomic(const dt__guest_ops *) guest_ops;
 static atomic_int guests_active;
 static atomic_bool guests_closed;
 static atomic_ullong guest_tasks;

@@ -31,7 +31,7 @@ typedef struct work_args {
 
 static atomic_long done_tasks;
 static long half = -1;
-static int nranks;
+static int nranks, me_world;
 
 static void kernel(double *x, long seed)
 {
@@ -45,7 +45,7 @@ static void work(void *p)
 {
     work_args *a = p;
     kernel(a->x, a->seed);
-    if (atomic_fetch_add(&done_tasks, 1) + 1 == half) {
+    if (atomic_fetch_add(&done_tasks, 1) + 1 == half && me_world == 0) {
         static int token = 1;
         for (int r = 1; r < nranks; r++) {
             MPI_Request req;
@@ -113,6 +113,7 @@ int main(int argc, char **argv)
     dt_app_comm(&app);
     int me = dt_rank();
     nranks = dt_num_ranks();
+    MPI_Comm_rank(MPI_COMM_WORLD, &me_world);
     if (phase) half = n / 2;
     long mine = me == 0 ? n : phase ? n / 2 : 0;
     double *x = dt_lmalloc(sizeof(double) * BLOCK * (size_t)(mine ? mine : 1));

@@ -3,11 +3,6 @@
  * an injection queue for threads without a deque, and idle threads that spin
  * briefly, yield, then sleep on a futex so an idle process uses no core. */
 #include <pthread.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

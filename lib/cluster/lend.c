@@ -123,6 +123,24 @@ static void give_back(int entry)
 
 static const dt__guest_ops ops = { asked_back, give_back };
 
+/* With more ranks than cores their workers share cores (DT_BIND wraps):
+ * a core that one of this rank's threads runs on already is no gain. */
+static bool runs_on(int pu)
+{
+    if (pu < 0) return false;
+    for (int i = 0; i < L.me->ncores; i++)
+        if (L.me->core[i].pu == pu) return true;
+    for (int r = 0; r < dt__cl.nranks; r++) {
+        dt__node_slot *o = L.slot[r];
+        for (int i = 0; o && o != L.me && i < o->ncores; i++) {
+            int s = atomic_load_explicit(&o->core[i].state, memory_order_relaxed);
+            if (o->core[i].pu == pu && (s == DT__LEND_BORROWED(dt__cl.rank) || s == DT__LEND_RECLAIM(dt__cl.rank)))
+                return true;
+        }
+    }
+    return false;
+}
+
 static bool borrow(void)
 {
     unsigned start = atomic_fetch_add_explicit(&L.rr, 1, memory_order_relaxed);
@@ -133,7 +151,7 @@ static bool borrow(void)
         for (int i = 0; i < o->ncores; i++) {
             atomic_int *st = &o->core[i].state;
             int s = DT__LEND_LENT;
-            if (atomic_load_explicit(st, memory_order_relaxed) != s ||
+            if (atomic_load_explicit(st, memory_order_relaxed) != s || runs_on(o->core[i].pu) ||
                 !atomic_compare_exchange_strong(st, &s, DT__LEND_BORROWED(dt__cl.rank)))
                 continue;
             atomic_fetch_sub(L.nlent, 1);

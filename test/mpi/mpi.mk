@@ -107,6 +107,13 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    echo "test-mpi FAILED: fault '$$mode' (status $$rc, want a clean abort saying '$$want'):"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "fault '$$mode': the job ended (status $$rc)"; fi; done; \
+	for f in "death:" "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV"; do \
+	  mode=$${f%%:*}; want=$${f#*:}; \
+	  out=$$(DT_LEND=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \
+	  if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || { [ -n "$$want" ] && ! printf '%s' "$$out" | grep -q "$$want"; }; then \
+	    echo "test-mpi FAILED: fault '$$mode' with DT_LEND=1 (status $$rc, want a clean abort saying '$$want'):"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "fault '$$mode' with DT_LEND=1: the job ended (status $$rc)"; fi; done; \
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_EAGER=0 DT_NUM_WORKERS=1"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-overlap \
 	    || { echo "test-mpi FAILED: overlap, $$n ranks, $$cfg"; fail=1; }; done; done; \

@@ -105,7 +105,7 @@ typedef struct doorbell {
 
 /* DT_LEND (lend.c): the cores of a rank's configured workers (at most
  * DT__LEND_CORES), each with its state, changed by CAS only: DT__LEND_OWNED,
- * DT__LEND_LENT (its worker sleeps), DT__LEND_BORROWED(r) (a guest of rank r
+ * DT__LEND_LENT (its worker has no work), DT__LEND_BORROWED(r) (a guest of rank r
  * runs on it) or DT__LEND_RECLAIM(r) (the owner runs again and asked r's
  * guest to leave after its task). */
 #define DT__LEND_CORES 32

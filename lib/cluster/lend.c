@@ -4,8 +4,9 @@
  * Each rank lists the cores of its configured workers in its slot of the
  * node window (transport.c, with the doorbells), one state word per core,
  * changed by compare-and-swap only:
- *   - a worker about to sleep for want of work lends its core (OWNED ->
- *     LENT) and sleeps on its futex as before: no thread spins;
+ *   - a worker with no work lends its core (OWNED -> LENT) when it stops
+ *     spinning, then yields and sleeps on its futex as before: no thread
+ *     spins on a lent core;
  *   - a rank with more ready tasks than awake threads borrows a lent core
  *     (LENT -> BORROWED(me)) and wakes a guest, a thread of its own parked
  *     on a futex (sched.c), bound to that core; the guest runs the rank's

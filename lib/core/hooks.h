@@ -78,7 +78,7 @@ typedef struct dt__hooks {
     bool (*poll)(void);
     void (*task_end)(void);
     /* Core lending (DT_LEND, cluster/lend.c).  lend: configured worker w
-       is about to sleep for want of work.  reclaim: worker w is about to
+       found no work and stops spinning (it yields, then sleeps).  reclaim: worker w is about to
        run a task, or (w = -1) a task became ready here.  want_core: a task
        was queued while no thread here sleeps, or a task ran here. */
     void (*lend)(int w);

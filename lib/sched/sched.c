@@ -349,6 +349,10 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
        naps of 50 us. */
     unsigned yields = DT__UNLIKELY(dt__hooks.poll != NULL) ? 1024 : 8;
     if (*spins < 32 + yields) {
+        /* DT_LEND: a yielding thread leaves its core to whoever runs there
+           (a thread that waits for answers keeps yielding while they come) */
+        if (*spins == 32 && DT__UNLIKELY(dt__hooks.lend != NULL) && !blocked && tls_id >= 0 && tls_id < S.n)
+            dt__hooks.lend(tls_id);
         sched_yield();
         return;
     }

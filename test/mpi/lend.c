@@ -9,7 +9,12 @@
  *   `lend phase N`: as above, but once rank 0 has finished half of its
  *     tasks the other ranks get N/2 tasks each (the lender gets work while
  *     its core is lent or borrowed: it takes it back); every result is
- *     checked.  (make test-mpi: reclaims > 0 on some rank.) */
+ *     checked.  (make test-mpi: reclaims > 0 on some rank.)
+ *   `lend main N`: a dt_main program; rank 0 creates N tasks on
+ *     dt_dmalloc memory, all pinned to the last rank by node hints, and
+ *     waits: the other ranks idle (their cores lent), the last rank has
+ *     them all; results checked on rank 0 against the sequential
+ *     computation.  (make test-mpi: its guests ran tasks with DT_LEND=1.) */
 #include <mpi.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -71,16 +76,19 @@ static double cpu_s(void)
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static void run(dt_type_t T, double *x, long n, long seed0)
+static void run_on(dt_type_t T, double *x, long n, long seed0, int node)
 {
+    dt_task_attr_t attr = { 0, node, "work", 0 };
     for (long i = 0; i < n; i++) {
         work_args a = { x + i * BLOCK, seed0 + i };
         dt_access_t acc = { DT_OUT, a.x, sizeof(double) * BLOCK, 0, 0 };
-        int r = dt_task_create(T, &a, sizeof a, &acc, 1, NULL);
+        int r = dt_task_create(T, &a, sizeof a, &acc, 1, &attr);
         CHECK(r == DT_OK, "dt_task_create: %s", dt_strerror(r));
     }
     CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
 }
+
+static void run(dt_type_t T, double *x, long n, long seed0) { run_on(T, x, n, seed0, DT_NODE_ANY); }
 
 static void verify(const double *x, long n, long seed0, const char *what)
 {
@@ -93,10 +101,28 @@ static void verify(const double *x, long n, long seed0, const char *what)
     CHECK(bad == 0, "%s: %ld of %ld blocks differ from the sequential computation", what, bad, n);
 }
 
+static dt_type_t T;
+
+static int main_app(int argc, char **argv)
+{
+    (void)argc;
+    long n = atol(argv[2]);
+    double *x = dt_dmalloc(sizeof(double) * BLOCK * (size_t)n);
+    CHECK(x != NULL, "dt_dmalloc");
+    if (!x) return 2;
+    run_on(T, x, n, 0, dt_num_ranks() - 1);
+    verify(x, n, 0, "dt_main, pinned to the last rank");
+    dt_dfree(x);
+    return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
-    dt_type_t T;
     if (dt_type_register("work", work, &T)) return 2;
+    if (argc == 3 && !strcmp(argv[1], "main")) {
+        int r = dt_main(argc, argv, main_app);
+        return r < 0 ? 2 : r;
+    }
     int r = dt_init(&argc, &argv);
     if (r) {
         fprintf(stderr, "lend: dt_init: %s\n", dt_strerror(r));

@@ -434,6 +434,9 @@ void dt__cl_steal_got_work(bool stolen);
 void dt__cl_handle_steal(const dt__msg *m, int peer);
 void dt__cl_handle_steal_reply(const dt__msg *m, int peer);
 void dt__cl_steal_stats(void);
+/* Tasks placed on this rank have not finished (they wait for their data or
+   predecessors, or were relayed to a thief): it is not out of work. */
+bool dt__cl_work_coming(void);
 
 /* iter.c: the distributed taskiter's part of the hook table, and its
    message on the ranks other than 0 */

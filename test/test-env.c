@@ -39,6 +39,8 @@ static const struct bad { const char *var, *val; } bad_values[] = {
     { "DT_STEAL", "-1" },
     { "DT_STEAL_MIN_US", "-1" },   { "DT_STEAL_MIN_US", "1000001" },  { "DT_STEAL_MIN_US", "" },
     { "DT_STEAL_MIN_US", "5us" },
+    { "DT_LEND", "2" },           { "DT_LEND", "yes" },         { "DT_LEND", "" },
+    { "DT_LEND", "-1" },
 };
 #define NBAD (int)(sizeof bad_values / sizeof bad_values[0])
 
@@ -114,6 +116,7 @@ static const struct bad good_values[] = {
     { "DT_HELPERS", "0" },
     { "DT_STEAL", "0" },            { "DT_STEAL", "1" },
     { "DT_STEAL_MIN_US", "0" },     { "DT_STEAL_MIN_US", "1000000" },
+    { "DT_LEND", "0" },             { "DT_LEND", "1" },
 };
 #define NGOOD (int)(sizeof good_values / sizeof good_values[0])
 

@@ -289,6 +289,7 @@ static int taskwait(bool bring_back)
     /* every child has completed: their fragments say nothing any more */
     if (t->dom) dt__deps_domain_clear(t->dom);
     if (bring_back && t == &dt__root && dt__hooks.waited) dt__hooks.waited(NULL, 0);
+    if (t == &dt__root) dt__sched_lend_idle();
     return DT_OK;
 }
 

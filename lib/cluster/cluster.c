@@ -66,6 +66,8 @@ static int cluster_init(int *argc, char ***argv, int *local_rank, int *local_siz
     /* before the workers start: they read the table without locks */
     if (dt__cl.helpers) dt__cl_helpers_fill_hooks(&dt__hooks);
     else if (dt__cl.active) dt__cl_fill_hooks(&dt__hooks);
+    /* DT_LEND: in any job of several ranks, SPMD programs included */
+    if (dt__cl.lend && dt__cl.nranks > 1) dt__cl_lend_fill_hooks(&dt__hooks);
     return DT_OK;
 }
 
@@ -87,7 +89,7 @@ static int configure(void)
     if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0 ||
         (r = dt__env_long("DT_STEAL_MIN_US", 0, 1000000, &steal_us)) < 0)
         return r;
-    if ((r = dt__cl_helpers_configure()) < 0) return r;
+    if ((r = dt__cl_helpers_configure()) < 0 || (r = dt__cl_lend_configure()) < 0) return r;
     dt__cl.nested_spread = nest == 1;
     dt__cl.steal = steal == 1;
     dt__cl.steal_min_ns = (unsigned)steal_us * 1000u;
@@ -119,20 +121,26 @@ static int configure(void)
 
 static int cluster_start(void)
 {
-    if (!dt__cl.active) return DT_OK;
-    /* worker counts, and whether every rank wants doorbells (opening them
-       is collective: settings that differ between ranks must not hang) */
-    int mine[3] = { dt__rt.nworkers, dt__cl.ring_peers, dt__cl.nested_spread }, all[3 * DT__MAX_RANKS];
-    MPI_Request req;
-    MPI_Iallgather(mine, 3, MPI_INT, all, 3, MPI_INT, dt__cl.comm, &req);
-    dt__cl_wait_napping(&req);
-    bool bells = true, spread = true;
-    for (int r = 0; r < dt__cl.nranks; r++) {
-        dt__cl.workers[r] = all[3 * r];
-        bells = bells && all[3 * r + 1];
-        spread = spread && all[3 * r + 2];
+    if (!dt__cl.active) {
+        /* an SPMD program: only its cores are shared (DT_LEND, every rank) */
+        if (dt__cl.use_mpi && dt__cl.nranks > 1 && dt__cl_all(dt__cl.lend)) dt__cl_open_node(false, true);
+        return DT_OK;
     }
-    if (bells) dt__cl_open_doorbells();
+    /* worker counts, and whether every rank wants doorbells and lending
+       (opening them is collective: settings that differ between ranks must
+       not hang) */
+    int mine[4] = { dt__rt.nworkers, dt__cl.ring_peers, dt__cl.nested_spread, dt__cl.lend }, all[4 * DT__MAX_RANKS];
+    MPI_Request req;
+    MPI_Iallgather(mine, 4, MPI_INT, all, 4, MPI_INT, dt__cl.comm, &req);
+    dt__cl_wait_napping(&req);
+    bool bells = true, spread = true, lend = true;
+    for (int r = 0; r < dt__cl.nranks; r++) {
+        dt__cl.workers[r] = all[4 * r];
+        bells = bells && all[4 * r + 1];
+        spread = spread && all[4 * r + 2];
+        lend = lend && all[4 * r + 3];
+    }
+    if (bells || lend) dt__cl_open_node(bells, lend);
     /* helpers: the load words say when to send root tasks away */
     dt__cl.spread_nested = spread;
     if (spread || dt__cl.helpers) dt__cl_open_loads();
@@ -201,6 +209,7 @@ static void cluster_stop(void)
         free(dt__cl.fl);
         dt__cl.fl = NULL;
         dt__cl.nfl = dt__cl.capfl = 0;
+        dt__cl_lend_close();
         MPI_Request req;
         MPI_Ibarrier(dt__cl.comm, &req);
         dt__cl_wait_napping(&req);
@@ -209,6 +218,15 @@ static void cluster_stop(void)
         dt__cl_close_loads();
         memset(dt__cl.bell, 0, sizeof dt__cl.bell);
         dt__cl.mine = &dt__cl.own;
+    } else if (dt__cl.use_mpi && dt__cl.nranks > 1) {
+        dt__cl_lend_close();
+    }
+    if (!dt__cl.active && dt__cl.bell_win != MPI_WIN_NULL) {
+        /* DT_LEND in an SPMD program: lent until every rank is done */
+        MPI_Request req;
+        MPI_Ibarrier(dt__cl.comm, &req);
+        dt__cl_wait_napping(&req);
+        MPI_Win_free(&dt__cl.bell_win);
     }
     dt__cl_tree_free(&dt__cl.dir);
     dt__cl_tree_free(&dt__cl.cache);

@@ -103,6 +103,29 @@ typedef struct doorbell {
     char pad[52];               /* one cache line per rank */
 } doorbell;
 
+/* DT_LEND (lend.c): the cores of a rank's configured workers (at most
+ * DT__LEND_CORES), each with its state, changed by CAS only: DT__LEND_OWNED,
+ * DT__LEND_LENT (its worker has no work), DT__LEND_BORROWED(r) (a guest of rank r
+ * runs on it) or DT__LEND_RECLAIM(r) (the owner runs again and asked r's
+ * guest to leave after its task). */
+#define DT__LEND_CORES 32
+#define DT__LEND_OWNED 0
+#define DT__LEND_LENT 1
+#define DT__LEND_BORROWED(r) (2 + 2 * (r))
+#define DT__LEND_RECLAIM(r) (3 + 2 * (r))
+typedef struct dt__lend_core {
+    atomic_int state;
+    int pu;                     /* OS index of its PU, -1 when workers are not bound */
+} dt__lend_core;
+
+/* One rank's slot of the node window: its doorbell, then its cores. */
+typedef struct dt__node_slot {
+    doorbell bell;
+    atomic_int nlent;           /* the node's first slot only: cores in state LENT */
+    int ncores;
+    dt__lend_core core[DT__LEND_CORES];
+} dt__node_slot;
+
 typedef struct inflight {
     MPI_Request req;
     MPI_Datatype type;          /* MPI_DATATYPE_NULL when none was made */
@@ -122,7 +145,7 @@ typedef struct dt__cl_state {
     doorbell own;               /* the progress thread's bell when it has no shared one */
     doorbell *mine;             /* the bell it sleeps on */
     doorbell *bell[DT__MAX_RANKS];  /* of the ranks on this node (not this one): ring after a send */
-    MPI_Win bell_win;           /* MPI_WIN_NULL when there are no shared bells */
+    MPI_Win bell_win;           /* the node window (doorbells, lent cores); MPI_WIN_NULL: none */
     bool ring_peers;            /* DT_DOORBELL */
     pthread_mutex_t out_lock;
     outmsg *out_head, *out_tail;
@@ -174,6 +197,7 @@ typedef struct dt__cl_state {
     pthread_mutex_t poll_lock;   /* one thread at a time drives MPI */
     atomic_uint worker_polls;    /* polls by workers that found something (progress thread back-off) */
     bool steal;                  /* DT_STEAL (steal.c) */
+    bool lend;                   /* DT_LEND (lend.c) */
     unsigned steal_min_ns;       /* DT_STEAL_MIN_US */
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
@@ -265,7 +289,9 @@ MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count);
 /* Completed taskiter channels' callbacks (iter.c; under poll_lock). */
 bool dt__cl_chan_progress(void);
 void *dt__cl_progress_main(void *arg);
-void dt__cl_open_doorbells(void);
+/* The node window (collective on the node): doorbells if `bells`, the
+   table of lent cores if `lend`. */
+void dt__cl_open_node(bool bells, bool lend);
 
 /* vcache.c */
 uint64_t dt__cl_held_version(const dt__wire_region *r);
@@ -375,6 +401,18 @@ void dt__cl_helpers_fill_hooks(dt__hooks_t *h);
    or replayed)?  spread.c */
 bool dt__cl_movable(const dt__task *t);
 
+/* lend.c: DT_LEND, idle cores lent to the other ranks of the node */
+int dt__cl_lend_configure(void);
+void dt__cl_lend_fill_hooks(dt__hooks_t *h);
+/* The node window is open: slot[r] for each rank r of the node. */
+void dt__cl_lend_open(void **slot);
+/* Every rank of the node has listed its cores: lending starts. */
+void dt__cl_lend_start(void);
+/* dt_finalize, before the node window is freed: guests give their cores
+   back, no thread here touches the table any more, this rank's cores are
+   lent for good (its work is done); prints DT_STATS' line. */
+void dt__cl_lend_close(void);
+
 /* steal.c: DT_STEAL, lifeline-based stealing between ranks */
 void dt__cl_steal_init(void);
 /* Requests may go out (cluster_start). */
@@ -396,6 +434,9 @@ void dt__cl_steal_got_work(bool stolen);
 void dt__cl_handle_steal(const dt__msg *m, int peer);
 void dt__cl_handle_steal_reply(const dt__msg *m, int peer);
 void dt__cl_steal_stats(void);
+/* Tasks placed on this rank have not finished (they wait for their data or
+   predecessors, or were relayed to a thief): it is not out of work. */
+bool dt__cl_work_coming(void);
 
 /* iter.c: the distributed taskiter's part of the hook table, and its
    message on the ranks other than 0 */

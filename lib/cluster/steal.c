@@ -173,7 +173,7 @@ static void ask(int v, uint32_t round)
  * of work: stealing now would take tasks another rank is about to run, and
  * send them back and forth (measured: Cholesky's ranks then stole from each
  * other, each steal two more tile transfers, and ran slower). */
-static bool work_coming(void)
+bool dt__cl_work_coming(void)
 {
     if (!dt__task_children_done(&dt__cl.remote_root)) return true;
     return dt__cl.rank == 0 && atomic_load_explicit(&dt__cl.load[0], memory_order_relaxed) > 0;
@@ -183,7 +183,7 @@ static void round_start(void)
 {
     int st = WORKING;
     if (atomic_load_explicit(&S.state, memory_order_relaxed) != WORKING || !atomic_load(&S.on) ||
-        atomic_load(&dt__cl.shutdown) || work_coming() ||
+        atomic_load(&dt__cl.shutdown) || dt__cl_work_coming() ||
         !atomic_compare_exchange_strong(&S.state, &st, ASKING))
         return;
     pthread_mutex_lock(&S.lock);

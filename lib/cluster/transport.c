@@ -425,16 +425,20 @@ void dt__cl_node_barrier(MPI_Comm node)
     MPI_Comm_free(&node);
 }
 
-/* One bell per rank of this node (collective on the node). */
-void dt__cl_open_doorbells(void)
+/* One slot per rank of this node (collective on the node): a bell, and
+ * the rank's cores for DT_LEND. */
+void dt__cl_open_node(bool bells, bool lend)
 {
     void *slot[DT__MAX_RANKS] = { 0 };
-    MPI_Comm node = dt__cl_node_slots(sizeof(doorbell), &dt__cl.bell_win, slot);
-    for (int r = 0; r < dt__cl.nranks; r++) {
+    MPI_Comm node = dt__cl_node_slots(sizeof(dt__node_slot), &dt__cl.bell_win, slot);
+    for (int r = 0; r < dt__cl.nranks && bells; r++) {
         if (!slot[r]) continue;
         if (r == dt__cl.rank) dt__cl.mine = slot[r];
         else dt__cl.bell[r] = slot[r];
     }
-    /* no one rings a bell before its owner has cleared it */
+    if (lend) dt__cl_lend_open(slot);
+    /* no one rings a bell before its owner has cleared it, nor borrows a
+       core before its owner has listed it */
     dt__cl_node_barrier(node);
+    if (lend) dt__cl_lend_start();
 }

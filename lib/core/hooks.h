@@ -77,6 +77,13 @@ typedef struct dt__hooks {
     /* Workers: between tasks and while idle.  True when something happened. */
     bool (*poll)(void);
     void (*task_end)(void);
+    /* Core lending (DT_LEND, cluster/lend.c).  lend: configured worker w
+       found no work and stops spinning (it yields, then sleeps).  reclaim: worker w is about to
+       run a task, or (w = -1) a task became ready here.  want_core: a task
+       was queued while no thread here sleeps, or a task ran here. */
+    void (*lend)(int w);
+    void (*reclaim)(int w);
+    void (*want_core)(void);
     /* taskiter: a replayed task (t->iter) completed; its cyclic graph takes
        it (and the reference held for it) over.  Always set. */
     void (*replayed)(struct dt__task *t);

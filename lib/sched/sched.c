@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "core/hooks.h"
 #include "core/runtime.h"
 #include "sched/sched.h"
@@ -220,6 +221,8 @@ typedef struct worker {
     int id;
     bool started;
     atomic_int parked;          /* a spare with nothing to do: 1 while asleep */
+    bool guest;                 /* runs guest_main: borrows another rank's core */
+    int pu, entry;              /* guest: the core it borrows (-1: unbound), its lender's entry */
     hwloc_cpuset_t cpuset;
     uint64_t rng;
 } worker;
@@ -255,6 +258,12 @@ static DT__TLS dt__task *tls_next;
 #define MAX_HELD 32
 static DT__TLS dt__task *tls_held[MAX_HELD];
 static DT__TLS int tls_nheld;
+/* a guest worker (core lending): the lender's entry of the core it runs on */
+static DT__TLS int tls_guest_entry = -1;
+static _Atomic(const dt__guest_ops *) guest_ops;
+static atomic_int guests_active;
+static atomic_bool guests_closed;
+static atomic_ullong guest_tasks;
 
 int dt__worker_id(void) { return tls_id; }
 int dt__num_slots(void) { return S.n + MAX_SPARES + 1; }
@@ -300,7 +309,7 @@ static void hand_over(void)
     pthread_mutex_lock(&S.spare_lock);
     int n = atomic_load(&S.nslots);
     for (int i = S.n; i < n; i++) {
-        if (atomic_load(&S.w[i].parked) == 1) {
+        if (!S.w[i].guest && atomic_load(&S.w[i].parked) == 1) {
             atomic_store(&S.w[i].parked, 0);
             atomic_fetch_add(&S.running, 1);
             dt__futex_wake(&S.w[i].parked, 1);
@@ -340,6 +349,10 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
        naps of 50 us. */
     unsigned yields = DT__UNLIKELY(dt__hooks.poll != NULL) ? 1024 : 8;
     if (*spins < 32 + yields) {
+        /* DT_LEND: a yielding thread leaves its core to whoever runs there
+           (a thread that waits for answers keeps yielding while they come) */
+        if (*spins == 32 && DT__UNLIKELY(dt__hooks.lend != NULL) && !blocked && tls_id >= 0 && tls_id < S.n)
+            dt__hooks.lend(tls_id);
         sched_yield();
         return;
     }
@@ -352,6 +365,8 @@ static void idle_wait(unsigned *spins, bool (*done)(void *), void *arg, bool blo
         if (!(done && done(arg))) dt__futex_wait(&S.epoch, e, nap);
         atomic_fetch_add(&S.running, 1);
     } else if (!work_visible() && !(done && done(arg)) && !atomic_load(&S.stop)) {
+        /* DT_LEND: another rank of the node may use this core meanwhile */
+        if (DT__UNLIKELY(dt__hooks.lend != NULL) && tls_id >= 0 && tls_id < S.n) dt__hooks.lend(tls_id);
         dt__futex_wait(&S.epoch, e, nap);
     }
     atomic_fetch_sub_explicit(&S.sleepers, 1, memory_order_seq_cst);
@@ -386,6 +401,12 @@ void dt__sched_ready(dt__task *t)
     else if (tls_id >= 0 && !in_order) dq_push(&S.w[tls_id].dq, t);
     else fifo_push(&S.inject, t);
     notify_one();
+    /* DT_LEND: work came here, take a lent core back; or, with every
+       thread here awake, borrow one that another rank lent */
+    if (DT__UNLIKELY(dt__hooks.reclaim != NULL)) {
+        dt__hooks.reclaim(-1);
+        if (!atomic_load_explicit(&S.sleepers, memory_order_relaxed)) dt__hooks.want_core();
+    }
 }
 
 static dt__task *get_task(int id)
@@ -525,6 +546,18 @@ static void run_chain(dt__task *t, const dt__task *scope)
         if (held) tls_nheld--;
         t = tls_next;
         tls_next = NULL;
+        if (DT__UNLIKELY(dt__hooks.want_core != NULL)) {
+            dt__hooks.want_core();
+            /* a guest whose lender wants its core back stops after each task */
+            if (tls_guest_entry >= 0) atomic_fetch_add_explicit(&guest_tasks, 1, memory_order_relaxed);
+            if (tls_guest_entry >= 0 && guest_ops->asked_back(tls_guest_entry)) {
+                if (t) {
+                    fifo_push(&S.inject, t);
+                    notify_one();
+                }
+                return;
+            }
+        }
         /* the successor it released waits in the queue if it may not run
            here, or if a task with a priority above 0 is ready: that one
            goes first */
@@ -553,12 +586,18 @@ void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope)
             refused = next;
         }
         if (t) {
+            if (DT__UNLIKELY(dt__hooks.reclaim != NULL)) dt__hooks.reclaim(tls_id);
             run_chain(t, scope);
             spins = 0;
         } else {
             idle_wait(&spins, done, arg, nested);
         }
     }
+}
+
+void dt__sched_lend_idle(void)
+{
+    if (DT__UNLIKELY(dt__hooks.lend != NULL) && tls_id == 0 && !work_visible()) dt__hooks.lend(0);
 }
 
 bool dt__sched_saturated(void)
@@ -617,6 +656,7 @@ static void *worker_main(void *arg)
     while (!atomic_load_explicit(&S.stop, memory_order_relaxed)) {
         dt__task *t = get_task(w->id);
         if (t) {
+            if (DT__UNLIKELY(dt__hooks.reclaim != NULL)) dt__hooks.reclaim(w->id);
             run_chain(t, NULL);
             spins = 0;
         } else {
@@ -626,6 +666,108 @@ static void *worker_main(void *arg)
     }
     dt__task_thread_exit();
     return NULL;
+}
+
+/* ---- guests (DT_LEND, cluster/lend.c) ------------------------------------ *
+ * A guest is a thread of this rank, parked on its futex until the cluster
+ * layer borrows a core another rank of the node lent; it then runs this
+ * rank's ready tasks bound to that core, and after each task asks whether
+ * the lender wants the core back.  Guests take spare slots (a deque, an id
+ * for reduction copies) but hand_over never wakes them. */
+
+#define MAX_GUESTS 16
+
+static void *guest_main(void *arg)
+{
+    worker *w = arg;
+    tls_id = w->id;
+    hwloc_cpuset_t set = hwloc_bitmap_alloc();
+    for (;;) {
+        while (atomic_load(&w->parked) == 1 && !atomic_load(&S.stop)) dt__futex_wait(&w->parked, 1, 100 * 1000 * 1000L);
+        if (atomic_load(&w->parked) == 1) break;       /* stopping */
+        if (w->pu >= 0) hwloc_bitmap_only(set, (unsigned)w->pu);
+        else hwloc_bitmap_copy(set, hwloc_topology_get_allowed_cpuset(S.topo));
+        hwloc_set_cpubind(S.topo, set, HWLOC_CPUBIND_THREAD);
+        tls_guest_entry = w->entry;
+        dt__task *t;
+        while (!atomic_load(&guests_closed) && !guest_ops->asked_back(w->entry) && (t = get_task(w->id)))
+            run_chain(t, NULL);
+        tls_guest_entry = -1;
+        guest_ops->give_back(w->entry);
+        atomic_store(&w->parked, 1);
+        atomic_fetch_sub(&guests_active, 1);
+    }
+    hwloc_bitmap_free(set);
+    dt__task_thread_exit();
+    return NULL;
+}
+
+bool dt__sched_surplus(void)
+{
+    long long queued = atomic_load(&S.hi.n) + atomic_load(&S.lo.n) + atomic_load(&S.inject.n);
+    int n = atomic_load_explicit(&S.nslots, memory_order_acquire);
+    for (int i = 0; i < n; i++) queued += dq_size(&S.w[i].dq);
+    int awake = S.n - atomic_load(&S.sleepers) + atomic_load(&guests_active);
+    return queued > (awake > 0 ? awake : 0);
+}
+
+bool dt__sched_guest(int pu, int entry, const dt__guest_ops *ops)
+{
+    if (atomic_load(&guests_closed) || atomic_load(&S.stop)) return false;
+    guest_ops = ops;
+    pthread_mutex_lock(&S.spare_lock);
+    int n = atomic_load(&S.nslots), guests = 0;
+    for (int i = S.n; i < n; i++) {
+        worker *w = &S.w[i];
+        if (!w->guest) continue;
+        guests++;
+        if (atomic_load(&w->parked) == 1) {
+            w->pu = pu;
+            w->entry = entry;
+            atomic_fetch_add(&guests_active, 1);
+            atomic_store(&w->parked, 0);
+            dt__futex_wake(&w->parked, 1);
+            pthread_mutex_unlock(&S.spare_lock);
+            return true;
+        }
+    }
+    bool ok = false;
+    if (guests < MAX_GUESTS && n < S.n + MAX_SPARES) {
+        worker *w = &S.w[n];
+        w->id = n;
+        w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(n + 1);
+        w->guest = true;
+        w->pu = pu;
+        w->entry = entry;
+        atomic_store(&w->parked, 0);
+        atomic_fetch_add(&guests_active, 1);
+        if (pthread_create(&w->thread, NULL, guest_main, w) == 0) {
+            w->started = true;
+            atomic_store_explicit(&S.nslots, n + 1, memory_order_release);
+            ok = true;
+        } else {
+            w->guest = false;
+            atomic_fetch_sub(&guests_active, 1);
+        }
+    }
+    pthread_mutex_unlock(&S.spare_lock);
+    return ok;
+}
+
+void dt__sched_guests_close(void)
+{
+    atomic_store(&guests_closed, true);
+    while (atomic_load(&guests_active)) {
+        struct timespec ts = { 0, 100 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+unsigned long long dt__sched_guest_tasks(void) { return atomic_load(&guest_tasks); }
+
+int dt__sched_worker_pu(int i)
+{
+    return S.w[i].cpuset ? hwloc_bitmap_first(S.w[i].cpuset) : -1;
 }
 
 int dt__sched_start(int n, hwloc_topology_t topo, hwloc_cpuset_t *cpusets)

@@ -16,6 +16,10 @@ void dt__sched_ready(dt__task *t);
 /* Runs ready tasks until done(arg) is true.  Only tasks that cannot end up
  * waiting for `scope` are run (NULL or the root: anything). */
 void dt__sched_wait(bool (*done)(void *), void *arg, dt__task *scope);
+/* DT_LEND: the program's thread returns from a dt_taskwait at the top
+ * level; with nothing queued here (it may now wait in MPI for the other
+ * ranks) its core is lent until a task becomes ready here. */
+void dt__sched_lend_idle(void);
 /* A creator with too many queued tasks runs one itself. */
 void dt__sched_throttle(void);
 /* Enough work is queued on this thread that a new task may run at once. */
@@ -42,6 +46,24 @@ void dt__heap_free(dt__heap *h);
 void dt__heap_push(dt__heap *h, dt__task *t);
 dt__task *dt__heap_peek(dt__heap *h);
 dt__task *dt__heap_pop(dt__heap *h);
+
+/* Guest workers (DT_LEND, cluster/lend.c): threads of this rank that run
+ * its ready tasks on a core another rank of the node lent. */
+typedef struct dt__guest_ops {
+    bool (*asked_back)(int entry);  /* after each task: stop (the lender wants it back) */
+    void (*give_back)(int entry);   /* the guest stops using the core, before it parks */
+} dt__guest_ops;
+/* More tasks are queued here than threads are awake to run them. */
+bool dt__sched_surplus(void);
+/* Wakes (or starts) a parked guest bound to PU `pu` (-1: unbound) that
+ * runs ready tasks until ops->asked_back(entry), or none is left, then
+ * calls ops->give_back(entry) and parks.  False: no guest could start. */
+bool dt__sched_guest(int pu, int entry, const dt__guest_ops *ops);
+/* No guest starts any more; returns once every guest has parked. */
+void dt__sched_guests_close(void);
+unsigned long long dt__sched_guest_tasks(void);
+/* The OS index of the PU configured worker i is bound to, or -1. */
+int dt__sched_worker_pu(int i);
 
 int dt__worker_id(void);     /* 0..nworkers-1, or -1 outside the runtime's threads */
 int dt__num_slots(void);     /* per-worker slots (reduction copies): workers + 1 */

@@ -3,7 +3,7 @@
 # a node of its own (helpers then serve application ranks of other nodes).  The fault tests must end the job with the expected
 # message and a non-zero status.
 MPIEXEC   ?= mpiexec.mpich
-MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers steal overlap
+MPI_TESTS  = offload fault spmd namespace nested stats ffi spread iter helpers steal overlap lend
 MPI_BIN    = $(addprefix $(BUILD)/test/mpi-,$(MPI_TESTS))
 MPI_TIMEOUT ?= 120
 MPI_RANKS  ?= 2 3 4
@@ -14,7 +14,7 @@ MPI_POLICIES ?= locality balance round-robin local
 ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
-ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0"
+ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0" "DT_LEND=1"
 # DT_STEAL=1 with no minimum task length (the oracle's tasks are short): the
 # oracle with its node hints and without (--no-hints), on every rank count;
 # then one seed under other settings
@@ -112,6 +112,13 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	  echo "test-mpi FAILED: fault 'stolen' (status $$rc, want the job to end when the thief dies):"; \
 	  printf '%s\n' "$$out" | tail -5; fail=1; \
 	else echo "fault 'stolen': the job ended (status $$rc)"; fi; \
+	for f in "death:" "segv:dtask: rank 1: task 'victim' (type segv) died of SIGSEGV"; do \
+	  mode=$${f%%:*}; want=$${f#*:}; \
+	  out=$$(DT_LEND=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-fault $$mode 2>&1); rc=$$?; \
+	  if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || { [ -n "$$want" ] && ! printf '%s' "$$out" | grep -q "$$want"; }; then \
+	    echo "test-mpi FAILED: fault '$$mode' with DT_LEND=1 (status $$rc, want a clean abort saying '$$want'):"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "fault '$$mode' with DT_LEND=1: the job ended (status $$rc)"; fi; done; \
 	for n in $(MPI_RANKS); do for cfg in "DT_NUM_WORKERS=1" "DT_NUM_WORKERS=2" "DT_EAGER=0 DT_NUM_WORKERS=1"; do \
 	  env $$cfg timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-overlap \
 	    || { echo "test-mpi FAILED: overlap, $$n ranks, $$cfg"; fail=1; }; done; done; \
@@ -171,6 +178,28 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || ! printf '%s' "$$out" | grep -q "dtask: rank 1: task 'victim' (type segv) died of SIGSEGV"; then \
 	  echo "test-mpi FAILED: helpers segv (status $$rc, want the job ended by helper rank 1's message)"; printf '%s\n' "$$out" | tail -5; fail=1; \
 	else echo "helpers segv: the job ended (status $$rc)"; fi; \
+	for n in 2 4; do for L in 1 0; do \
+	  out=$$(DT_LEND=$$L DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend imbalanced 300 2>&1); rc=$$?; \
+	  g=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: cores lent .*tasks run by guests \([0-9]*\).*/\1/p'); \
+	  if [ $$rc -ne 0 ] || [ -z "$$g" ] || { [ $$L = 1 ] && [ "$$g" -eq 0 ]; } || { [ $$L = 0 ] && [ "$$g" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: lend imbalanced, $$n ranks, DT_LEND=$$L (status $$rc, tasks run by rank 0's guests '$$g')"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "lend imbalanced, $$n ranks, DT_LEND=$$L: ok (rank 0's guests ran $$g tasks)"; fi; done; \
+	  out=$$(DT_LEND=1 DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend phase 300 2>&1); rc=$$?; \
+	  rec=$$(printf '%s\n' "$$out" | sed -n 's/.*cores lent .*reclaims \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  if [ $$rc -ne 0 ] || [ "$$rec" -eq 0 ]; then \
+	    echo "test-mpi FAILED: lend phase, $$n ranks (status $$rc, reclaims $$rec)"; printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "lend phase, $$n ranks: ok ($$rec reclaims)"; fi; done; \
+	for n in 2 3; do for L in 1 0; do \
+	  out=$$(DT_LEND=$$L DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend main 200 2>&1); rc=$$?; \
+	  g=$$(printf '%s\n' "$$out" | sed -n "s/.*rank $$((n - 1)): cores lent .*tasks run by guests \([0-9]*\).*/\1/p"); \
+	  if [ $$rc -ne 0 ] || [ -z "$$g" ] || { [ $$L = 1 ] && [ "$$g" -eq 0 ]; } || { [ $$L = 0 ] && [ "$$g" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: lend main, $$n ranks, DT_LEND=$$L (status $$rc, tasks run by the last rank's guests '$$g')"; \
+	    printf '%s\n' "$$out" | tail -5; fail=1; \
+	  else echo "lend main, $$n ranks, DT_LEND=$$L: ok (the last rank's guests ran $$g tasks)"; fi; done; done; \
+	for run in "4 DT_HELPERS=1" "2 DT_NUM_WORKERS=2" "2 DT_BIND=none"; do set -- $$run; n=$$1; shift; \
+	  env DT_LEND=1 "$$@" timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend imbalanced 200 \
+	    || { echo "test-mpi FAILED: lend imbalanced, $$n ranks, DT_LEND=1 $$*"; fail=1; }; done; \
 	s=$(ORACLE_MPI_2D_SEED); for n in 2 3; do \
 	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) --2d 900 \
 	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks"; fail=1; }; done; \

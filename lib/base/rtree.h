@@ -132,6 +132,9 @@ static inline void dt__rtree_overwrite(dt__rtree *t, uintptr_t s, uintptr_t e, c
         prev = f;
         f = dt__rtree_next(f);
     }
+    /* the first node wholly inside becomes the new one where it is: one
+       removal and one insertion (and their rebalancing) fewer */
+    dt__frag *keep = NULL;
     while (f && f->start < e) {
         visit(ctx, f);
         if (f->end > e) {               /* keeps its part after e; still in order */
@@ -140,13 +143,24 @@ static inline void dt__rtree_overwrite(dt__rtree *t, uintptr_t s, uintptr_t e, c
         }
         dt__frag *next = dt__rtree_next(f);
         if (ops->release) ops->release(f);
-        dt__frag *gone = dt__rtree_remove(t, f);
-        if (gone != f) next = f;        /* f now holds its successor's contents */
-        ops->free_node(gone);
+        if (!keep) {
+            keep = f;
+        } else {
+            /* only f and later nodes move: keep stays where it is */
+            dt__frag *gone = dt__rtree_remove(t, f);
+            if (gone != f) next = f;    /* f now holds its successor's contents */
+            ops->free_node(gone);
+        }
         f = next;
     }
     dt__frag *n = ops->make(s, e, a, b);
-    if (prev) dt__rtree_insert_after(t, prev, n);
+    if (keep) {                         /* make took the payload's references: keep them */
+        keep->start = s;
+        keep->end = e;
+        keep->version = n->version;
+        keep->state = n->state;
+        ops->free_node(n);
+    } else if (prev) dt__rtree_insert_after(t, prev, n);
     else if (f) dt__rtree_insert_before(t, f, n);
     else dt__rtree_insert(t, n);
 }

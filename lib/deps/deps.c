@@ -262,8 +262,12 @@ static void hold(dt__group **slot, dt__group *g)
 static void link_group(reg *r, dt__group *g)
 {
     if (!g || g == r->linked[0] || g == r->linked[1]) return;
-    hold(&r->linked[1], r->linked[0]);
-    hold(&r->linked[0], g);
+    /* linked[0] moves to linked[1] with its reference */
+    dt__group *old = r->linked[1];
+    r->linked[1] = r->linked[0];
+    r->linked[0] = g;
+    g->refs++;
+    group_unref(old);
     bool gate = g->kind == DT__K_GATE;
     for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], &r->e, gate);
 }
@@ -780,6 +784,8 @@ static bool rows_meet(uintptr_t a0, size_t wa, size_t na, uintptr_t b0, size_t w
  * one is a plain range), else one test per row of the shorter. */
 static bool acc_overlap(const dt__access *a, const dt__access *b)
 {
+    if (a->rows == 1 && b->rows == 1)   /* two plain ranges: no division */
+        return a->addr < b->addr + b->size && b->addr < a->addr + a->size;
     if (a->rows > b->rows) { const dt__access *t = a; a = b; b = t; }
     if (a->rows == 1 || a->stride == b->stride)
         return rows_meet(a->addr, a->size, a->rows, b->addr, b->size, b->rows, b->stride);

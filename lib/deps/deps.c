@@ -609,8 +609,30 @@ static void overwrite(dt__domain *d, reg *r)
         dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
     r->single = group_new(DT__K_EXCL, NULL);
     group_add(r->single, r->x);
+    if (!d->map.stride) {       /* see register_walk */
+        dt__rtree_overwrite(&d->map.lin, x->addr, x->addr + x->size * x->rows, &frag_ops,
+                            (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
+        return;
+    }
     dt__rmap_overwrite(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops,
                        (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
+}
+
+/* walk() for a registration.  A map without a stride is one tree of plain
+ * ranges (base/rmap.h), and x, which would have given it one otherwise, is
+ * a plain range or rows back to back: walked on the tree directly, the walk
+ * is inlined here with this file's ops and visitor instead of calling them
+ * through pointers. */
+static void register_walk(dt__domain *d, reg *r)
+{
+    const dt__access *x = r->x;
+    if (DT__UNLIKELY(!d->map.stride) && x->rows > 1 && x->stride != x->size)
+        dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
+    if (!d->map.stride) {
+        dt__rtree_walk(&d->map.lin, x->addr, x->addr + x->size * x->rows, &frag_ops, 0, 0, visit_access, r);
+        return;
+    }
+    dt__rmap_walk(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops, 0, 0, visit_access, r);
 }
 
 /* ---- sweeping finished fragments ----------------------------------------- */
@@ -826,7 +848,7 @@ void dt__deps_register(dt__task *c)
             atomic_fetch_add(&x->red->refs, 1);
         }
         if (x->kind == DT__K_EXCL && !multi) overwrite(d, &r);
-        else walk(d, x, visit_access, &r);
+        else register_walk(d, &r);
         edges_end(&r.e);
         release_reg(&r);
     }

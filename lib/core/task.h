@@ -81,6 +81,7 @@ typedef struct dt__access {
 typedef struct dt__group {
     int refs;
     uint8_t kind;
+    uint64_t id;            /* unique: a freed group's address comes back (deps.c) */
     struct dt__red *red;    /* DT__K_RED: which reduction */
     dt__vec m;              /* dt__access *, each holding a task reference */
 } dt__group;

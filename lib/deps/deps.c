@@ -33,8 +33,16 @@ DT__TLS unsigned dt__frag_cache_n;
 static DT__TLS dt__group *group_cache;
 static DT__TLS unsigned group_cache_n;
 
+/* Group ids: each thread numbers from its own base, so that no two groups
+ * ever share one (the cache gives a freed group's address to the next). */
+#define GROUP_ID_BITS 40
+static DT__TLS uint64_t group_ids;
+
 static dt__group *group_new(uint8_t kind, dt__red *red)
 {
+    static _Atomic uint64_t threads;
+    if (DT__UNLIKELY(!(group_ids & ((1ull << GROUP_ID_BITS) - 1))))
+        group_ids = (atomic_fetch_add_explicit(&threads, 1, memory_order_relaxed) + 1) << GROUP_ID_BITS | 1;
     dt__group *g = group_cache;
     if (g) {
         group_cache = (dt__group *)g->red;
@@ -42,6 +50,7 @@ static dt__group *group_new(uint8_t kind, dt__red *red)
     } else {
         g = dt__xmalloc(sizeof *g);
     }
+    g->id = group_ids++;
     g->refs = 1;
     g->kind = kind;
     g->red = red;
@@ -247,7 +256,7 @@ typedef struct reg {
     dt__red *red;           /* x's reduction */
     dt__group *single;      /* {x}, shared by all fragments x takes over */
     dt__group *cow_from, *cow_to;
-    dt__group *linked[2];   /* groups x already waits for (held) */
+    uint64_t linked[2];     /* ids of the last groups x was linked to */
     bool multi;             /* x's task has several accesses (may meet itself) */
     bool red_member;        /* x already listed in red->members */
 } reg;
@@ -261,13 +270,10 @@ static void hold(dt__group **slot, dt__group *g)
 
 static void link_group(reg *r, dt__group *g)
 {
-    if (!g || g == r->linked[0] || g == r->linked[1]) return;
-    /* linked[0] moves to linked[1] with its reference */
-    dt__group *old = r->linked[1];
+    /* by id: a group freed meanwhile may be back at the same address */
+    if (!g || g->id == r->linked[0] || g->id == r->linked[1]) return;
     r->linked[1] = r->linked[0];
-    r->linked[0] = g;
-    g->refs++;
-    group_unref(old);
+    r->linked[0] = g->id;
     bool gate = g->kind == DT__K_GATE;
     for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], &r->e, gate);
 }
@@ -303,8 +309,6 @@ static void release_reg(reg *r)
     group_unref(r->single);
     group_unref(r->cow_from);
     group_unref(r->cow_to);
-    group_unref(r->linked[0]);
-    group_unref(r->linked[1]);
 }
 
 /* ---- reductions ---------------------------------------------------------- */

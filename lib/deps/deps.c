@@ -205,6 +205,20 @@ static void edges_end(edges *e)
                                memory_order_relaxed);
 }
 
+static void succ_push(dt__succ *s, void *p)
+{
+    if (DT__UNLIKELY(s->n == s->cap)) {
+        void **nv = dt__pool_alloc(sizeof(void *) * s->cap * 2);
+        if (!nv) dt__fatal("out of memory");
+        void **old = dt__succ_items(s);
+        for (uint32_t i = 0; i < s->n; i++) nv[i] = old[i];
+        if (s->cap != DT__SUCC_INL) dt__pool_free(s->v, sizeof(void *) * s->cap);
+        s->v = nv;
+        s->cap *= 2;
+    }
+    dt__succ_items(s)[s->n++] = p;
+}
+
 /* e->x waits for pred's release (or, through a gate, for pred's satisfaction). */
 static void link_edge(dt__access *pred, edges *e, bool gate)
 {
@@ -230,12 +244,13 @@ static void link_edge(dt__access *pred, edges *e, bool gate)
     }
     /* a strong access's task cannot complete, nor be freed, before every
        predecessor fired: the list needs no reference on it (see task.h) */
+    void *entry = x;
     if (DT__UNLIKELY(e->held)) {
-        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, (void *)((uintptr_t)x | DT__SUCC_HELD));
+        entry = (void *)((uintptr_t)x | DT__SUCC_HELD);
         dt__task_ref(x->task);
-    } else {
-        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, x);
     }
+    if (DT__UNLIKELY(gate)) dt__xvec_push(pred->gate_waiters, entry);
+    else succ_push(&pred->succ, entry);
     /* counted, added by edges_end (now, if the bias could run out) */
     if (DT__UNLIKELY(++e->n == EDGE_BIAS / 2)) {
         atomic_fetch_add_explicit(&x->npreds, e->n, memory_order_relaxed);

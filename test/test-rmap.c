@@ -111,9 +111,20 @@ static void overwrite(size_t lo, size_t size, size_t rows, size_t stride)
     }
 }
 
+/* Walks merge what they leave equal: no two touching fragments of a tree
+ * have one payload (every walk and overwrite here stamps a new one). */
+static void check_merged(const dt__rtree *t)
+{
+    for (dt__frag *f = dt__rtree_first(t), *g; f && (g = dt__rtree_next(f)); f = g)
+        TU_REQUIRE(f->end != g->start || f->version != g->version || f->state != g->state);
+}
+
 static void check_map(void)
 {
     TU_REQUIRE(dt__rmap_check(&map) == 0);
+    check_merged(&map.lin);
+    for (dt__frag *b = dt__rtree_first(&map.bands); b; b = dt__rtree_next(b))
+        check_merged(&((dt__band *)b)->cols);
     TU_REQUIRE(dt__rmap_count(&map) == (size_t)live);
     for (size_t a = 0; a < SPACE; a++) {
         dt__frag *f = dt__rmap_find(&map, BASE + a);

@@ -1,5 +1,6 @@
 /* rtree.c - AVL tree with parent pointers, so that in-order neighbours of a
  * fragment are reachable without a search while a range is being walked. */
+#include <stddef.h>
 #include "base/rtree.h"
 
 static int height(const dt__frag *n) { return n ? n->height : 0; }
@@ -64,12 +65,18 @@ static void rebalance(dt__rtree *t, dt__frag *n)
     }
 }
 
+_Static_assert(offsetof(dt__frag, right) == offsetof(dt__frag, left) + sizeof(dt__frag *), "left, right");
+
+/* Without branches: which way a random address goes is a coin toss, and a
+ * mispredicted branch per level cost more than the level's load. */
 dt__frag *dt__rtree_lookup(const dt__rtree *t, uintptr_t addr)
 {
     dt__frag *n = t->root, *floor = NULL, *ceil = NULL;
     while (n) {
-        if (n->start <= addr) { floor = n; n = n->right; }
-        else { ceil = n; n = n->left; }
+        size_t right = n->start <= addr;
+        floor = right ? n : floor;
+        ceil = right ? ceil : n;
+        n = *(dt__frag **)((char *)n + offsetof(dt__frag, left) + right * sizeof(dt__frag *));
     }
     if (floor && floor->end > addr) return floor;
     return ceil;

@@ -57,56 +57,63 @@ typedef struct dt__rtree_ops {
 } dt__rtree_ops;
 
 /* Calls visit on nodes covering exactly [s, e): holes get nodes with the
- * payload (hole_a, hole_b), nodes sticking out are split.  Then neighbours
- * with equal payloads are merged, so the tree stays as small as its data.
- * Inline: each caller's ops are constants the compiler can see through. */
+ * payload (hole_a, hole_b), nodes sticking out are split.  Neighbours with
+ * equal payloads are merged, so the tree stays as small as its data: each
+ * visited node with the one before it once its payload is final, the last
+ * with the node after e.  Inline: each caller's ops are constants the
+ * compiler can see through. */
 static inline void dt__rtree_walk(dt__rtree *t, uintptr_t s, uintptr_t e, const dt__rtree_ops *ops,
                                   uint64_t hole_a, uint64_t hole_b, void (*visit)(void *, dt__frag *),
                                   void *ctx)
 {
-    dt__frag *f = dt__rtree_lookup(t, s), *first = NULL;
+    dt__frag *f = dt__rtree_lookup(t, s), *p;      /* p: the node before the next visited one */
+    if (f && f->start < s) {            /* f keeps [f->start, s) */
+        dt__frag *g = ops->make(s, f->end, f->version, f->state);
+        f->end = s;
+        dt__rtree_insert_after(t, f, g);
+        p = f;
+        f = g;
+    } else if (f) {
+        p = dt__rtree_prev(f);
+    } else {
+        for (p = t->root; p && p->right;) p = p->right;
+    }
     uintptr_t pos = s;
     while (pos < e) {
-        if (!f || f->start >= e || f->start > pos) {
+        dt__frag *cur, *next;
+        if (!f || f->start > pos) {     /* a hole, up to f or e */
             uintptr_t hole_end = (!f || f->start >= e) ? e : f->start;
-            dt__frag *h = ops->make(pos, hole_end, hole_a, hole_b);
-            if (f) dt__rtree_insert_before(t, f, h);     /* f is the hole's successor */
-            else dt__rtree_insert(t, h);
-            if (!first) first = h;
-            visit(ctx, h);
-            pos = hole_end;
-            continue;                   /* f stays the next existing node */
-        }
-        if (f->start < pos) {
-            dt__frag *g = ops->make(pos, f->end, f->version, f->state);
-            f->end = pos;
-            dt__rtree_insert_after(t, f, g);
-            f = g;
-        }
-        if (f->end > e) {
-            dt__frag *g = ops->make(e, f->end, f->version, f->state);
-            f->end = e;
-            dt__rtree_insert_after(t, f, g);
-        }
-        if (!first) first = f;
-        visit(ctx, f);
-        pos = f->end;
-        f = dt__rtree_next(f);
-    }
-    /* The node starting at s (inserting never moves a node, and nothing was
-     * removed yet), and its predecessor: merging starts there. */
-    f = first ? first : dt__rtree_lookup(t, s);
-    dt__frag *p = f ? dt__rtree_prev(f) : NULL;
-    if (p) f = p;
-    while (f && f->start <= e) {
-        dt__frag *g = dt__rtree_next(f);
-        if (g && f->end == g->start && f->version == g->version && f->state == g->state) {
-            f->end = g->end;
-            if (ops->release) ops->release(g);
-            ops->free_node(dt__rtree_remove(t, g));
+            cur = ops->make(pos, hole_end, hole_a, hole_b);
+            if (f) dt__rtree_insert_before(t, f, cur);
+            else dt__rtree_insert(t, cur);
+            visit(ctx, cur);
+            next = f;
         } else {
-            f = g;
+            cur = f;
+            if (cur->end > e) {
+                dt__frag *g = ops->make(e, cur->end, cur->version, cur->state);
+                cur->end = e;
+                dt__rtree_insert_after(t, cur, g);
+            }
+            visit(ctx, cur);
+            next = dt__rtree_next(cur);
         }
+        pos = cur->end;
+        if (p && p->end == cur->start && p->version == cur->version && p->state == cur->state) {
+            p->end = cur->end;
+            if (ops->release) ops->release(cur);
+            dt__frag *gone = dt__rtree_remove(t, cur);
+            if (gone != cur) next = cur;        /* cur now holds its successor's contents */
+            ops->free_node(gone);
+        } else {
+            p = cur;
+        }
+        f = next;
+    }
+    if (p && f && p->end == f->start && p->version == f->version && p->state == f->state) {
+        p->end = f->end;
+        if (ops->release) ops->release(f);
+        ops->free_node(dt__rtree_remove(t, f));
     }
 }
 
@@ -132,6 +139,9 @@ static inline void dt__rtree_overwrite(dt__rtree *t, uintptr_t s, uintptr_t e, c
         prev = f;
         f = dt__rtree_next(f);
     }
+    /* the first node wholly inside becomes the new one where it is: one
+       removal and one insertion (and their rebalancing) fewer */
+    dt__frag *keep = NULL;
     while (f && f->start < e) {
         visit(ctx, f);
         if (f->end > e) {               /* keeps its part after e; still in order */
@@ -140,13 +150,24 @@ static inline void dt__rtree_overwrite(dt__rtree *t, uintptr_t s, uintptr_t e, c
         }
         dt__frag *next = dt__rtree_next(f);
         if (ops->release) ops->release(f);
-        dt__frag *gone = dt__rtree_remove(t, f);
-        if (gone != f) next = f;        /* f now holds its successor's contents */
-        ops->free_node(gone);
+        if (!keep) {
+            keep = f;
+        } else {
+            /* only f and later nodes move: keep stays where it is */
+            dt__frag *gone = dt__rtree_remove(t, f);
+            if (gone != f) next = f;    /* f now holds its successor's contents */
+            ops->free_node(gone);
+        }
         f = next;
     }
     dt__frag *n = ops->make(s, e, a, b);
-    if (prev) dt__rtree_insert_after(t, prev, n);
+    if (keep) {                         /* make took the payload's references: keep them */
+        keep->start = s;
+        keep->end = e;
+        keep->version = n->version;
+        keep->state = n->state;
+        ops->free_node(n);
+    } else if (prev) dt__rtree_insert_after(t, prev, n);
     else if (f) dt__rtree_insert_before(t, f, n);
     else dt__rtree_insert(t, n);
 }

@@ -58,7 +58,7 @@ dt__task *dt__task_try_alloc(uint32_t nacc, size_t args_size)
         /* body + satisfaction; accesses past 62 are not tracked per child,
            so they also wait for the task's completion */
         atomic_init(&a->blockers, i >= 63 ? 3 : 2);
-        dt__vec_init(&a->succ);
+        dt__succ_init(&a->succ);
     }
     return t;
 }
@@ -75,7 +75,7 @@ void dt__task_unref(dt__task *t)
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
     for (uint32_t i = 0; i < t->nacc; i++) {
         dt__access *a = &t->acc[i];
-        dt__vec_free(&a->succ);
+        dt__succ_free(&a->succ);
         if (a->gate_waiters) {
             dt__vec_free(a->gate_waiters);
             free(a->gate_waiters);
@@ -128,20 +128,32 @@ void dt__task_dec_pending(dt__task *t) { dec_pending(t); }
 
 /* Takes the list out under the lock, marking the access, then wakes each
  * (gates: the gate waiters, else the successors). */
+static void wake(void **v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t e = (uintptr_t)v[i];
+        ev_push((dt__access *)(e & ~DT__SUCC_HELD), e & DT__SUCC_HELD ? EV_NPREDS_HELD : EV_NPREDS);
+    }
+}
+
 static void fire(dt__access *a, atomic_bool *flag, bool gates)
 {
-    dt__vec out;
     dt__spin_lock(&a->lock);
     atomic_store_explicit(flag, true, memory_order_release);
-    dt__vec *list = gates ? a->gate_waiters : &a->succ;
-    if (list) dt__vec_take(&out, list);
-    else dt__vec_init(&out);
-    dt__spin_unlock(&a->lock);
-    for (uint32_t i = 0; i < out.n; i++) {
-        uintptr_t v = (uintptr_t)out.v[i];
-        ev_push((dt__access *)(v & ~DT__SUCC_HELD), v & DT__SUCC_HELD ? EV_NPREDS_HELD : EV_NPREDS);
+    if (DT__UNLIKELY(gates)) {
+        dt__vec out;
+        if (a->gate_waiters) dt__vec_take(&out, a->gate_waiters);
+        else dt__vec_init(&out);
+        dt__spin_unlock(&a->lock);
+        wake(out.v, out.n);
+        dt__vec_free(&out);
+        return;
     }
-    dt__vec_free(&out);
+    dt__succ out = a->succ;
+    dt__succ_init(&a->succ);
+    dt__spin_unlock(&a->lock);
+    wake(dt__succ_items(&out), out.n);
+    dt__succ_free(&out);
 }
 
 static void drain(void)

@@ -33,8 +33,16 @@ DT__TLS unsigned dt__frag_cache_n;
 static DT__TLS dt__group *group_cache;
 static DT__TLS unsigned group_cache_n;
 
+/* Group ids: each thread numbers from its own base, so that no two groups
+ * ever share one (the cache gives a freed group's address to the next). */
+#define GROUP_ID_BITS 40
+static DT__TLS uint64_t group_ids;
+
 static dt__group *group_new(uint8_t kind, dt__red *red)
 {
+    static _Atomic uint64_t threads;
+    if (DT__UNLIKELY(!(group_ids & ((1ull << GROUP_ID_BITS) - 1))))
+        group_ids = (atomic_fetch_add_explicit(&threads, 1, memory_order_relaxed) + 1) << GROUP_ID_BITS | 1;
     dt__group *g = group_cache;
     if (g) {
         group_cache = (dt__group *)g->red;
@@ -42,6 +50,7 @@ static dt__group *group_new(uint8_t kind, dt__red *red)
     } else {
         g = dt__xmalloc(sizeof *g);
     }
+    g->id = group_ids++;
     g->refs = 1;
     g->kind = kind;
     g->red = red;
@@ -196,6 +205,20 @@ static void edges_end(edges *e)
                                memory_order_relaxed);
 }
 
+static void succ_push(dt__succ *s, void *p)
+{
+    if (DT__UNLIKELY(s->n == s->cap)) {
+        void **nv = dt__pool_alloc(sizeof(void *) * s->cap * 2);
+        if (!nv) dt__fatal("out of memory");
+        void **old = dt__succ_items(s);
+        for (uint32_t i = 0; i < s->n; i++) nv[i] = old[i];
+        if (s->cap != DT__SUCC_INL) dt__pool_free(s->v, sizeof(void *) * s->cap);
+        s->v = nv;
+        s->cap *= 2;
+    }
+    dt__succ_items(s)[s->n++] = p;
+}
+
 /* e->x waits for pred's release (or, through a gate, for pred's satisfaction). */
 static void link_edge(dt__access *pred, edges *e, bool gate)
 {
@@ -221,12 +244,13 @@ static void link_edge(dt__access *pred, edges *e, bool gate)
     }
     /* a strong access's task cannot complete, nor be freed, before every
        predecessor fired: the list needs no reference on it (see task.h) */
+    void *entry = x;
     if (DT__UNLIKELY(e->held)) {
-        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, (void *)((uintptr_t)x | DT__SUCC_HELD));
+        entry = (void *)((uintptr_t)x | DT__SUCC_HELD);
         dt__task_ref(x->task);
-    } else {
-        dt__xvec_push(gate ? pred->gate_waiters : &pred->succ, x);
     }
+    if (DT__UNLIKELY(gate)) dt__xvec_push(pred->gate_waiters, entry);
+    else succ_push(&pred->succ, entry);
     /* counted, added by edges_end (now, if the bias could run out) */
     if (DT__UNLIKELY(++e->n == EDGE_BIAS / 2)) {
         atomic_fetch_add_explicit(&x->npreds, e->n, memory_order_relaxed);
@@ -247,7 +271,7 @@ typedef struct reg {
     dt__red *red;           /* x's reduction */
     dt__group *single;      /* {x}, shared by all fragments x takes over */
     dt__group *cow_from, *cow_to;
-    dt__group *linked[2];   /* groups x already waits for (held) */
+    uint64_t linked[2];     /* ids of the last groups x was linked to */
     bool multi;             /* x's task has several accesses (may meet itself) */
     bool red_member;        /* x already listed in red->members */
 } reg;
@@ -261,9 +285,10 @@ static void hold(dt__group **slot, dt__group *g)
 
 static void link_group(reg *r, dt__group *g)
 {
-    if (!g || g == r->linked[0] || g == r->linked[1]) return;
-    hold(&r->linked[1], r->linked[0]);
-    hold(&r->linked[0], g);
+    /* by id: a group freed meanwhile may be back at the same address */
+    if (!g || g->id == r->linked[0] || g->id == r->linked[1]) return;
+    r->linked[1] = r->linked[0];
+    r->linked[0] = g->id;
     bool gate = g->kind == DT__K_GATE;
     for (uint32_t i = 0; i < g->m.n; i++) link_edge(g->m.v[i], &r->e, gate);
 }
@@ -299,8 +324,6 @@ static void release_reg(reg *r)
     group_unref(r->single);
     group_unref(r->cow_from);
     group_unref(r->cow_to);
-    group_unref(r->linked[0]);
-    group_unref(r->linked[1]);
 }
 
 /* ---- reductions ---------------------------------------------------------- */
@@ -605,8 +628,30 @@ static void overwrite(dt__domain *d, reg *r)
         dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
     r->single = group_new(DT__K_EXCL, NULL);
     group_add(r->single, r->x);
+    if (!d->map.stride) {       /* see register_walk */
+        dt__rtree_overwrite(&d->map.lin, x->addr, x->addr + x->size * x->rows, &frag_ops,
+                            (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
+        return;
+    }
     dt__rmap_overwrite(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops,
                        (uint64_t)(uintptr_t)r->single, 0, visit_overwritten, r);
+}
+
+/* walk() for a registration.  A map without a stride is one tree of plain
+ * ranges (base/rmap.h), and x, which would have given it one otherwise, is
+ * a plain range or rows back to back: walked on the tree directly, the walk
+ * is inlined here with this file's ops and visitor instead of calling them
+ * through pointers. */
+static void register_walk(dt__domain *d, reg *r)
+{
+    const dt__access *x = r->x;
+    if (DT__UNLIKELY(!d->map.stride) && x->rows > 1 && x->stride != x->size)
+        dt__rmap_set_stride(&d->map, x->stride, &frag_ops);
+    if (!d->map.stride) {
+        dt__rtree_walk(&d->map.lin, x->addr, x->addr + x->size * x->rows, &frag_ops, 0, 0, visit_access, r);
+        return;
+    }
+    dt__rmap_walk(&d->map, x->addr, x->size, x->rows, x->stride, &frag_ops, 0, 0, visit_access, r);
 }
 
 /* ---- sweeping finished fragments ----------------------------------------- */
@@ -780,6 +825,8 @@ static bool rows_meet(uintptr_t a0, size_t wa, size_t na, uintptr_t b0, size_t w
  * one is a plain range), else one test per row of the shorter. */
 static bool acc_overlap(const dt__access *a, const dt__access *b)
 {
+    if (a->rows == 1 && b->rows == 1)   /* two plain ranges: no division */
+        return a->addr < b->addr + b->size && b->addr < a->addr + a->size;
     if (a->rows > b->rows) { const dt__access *t = a; a = b; b = t; }
     if (a->rows == 1 || a->stride == b->stride)
         return rows_meet(a->addr, a->size, a->rows, b->addr, b->size, b->rows, b->stride);
@@ -820,7 +867,7 @@ void dt__deps_register(dt__task *c)
             atomic_fetch_add(&x->red->refs, 1);
         }
         if (x->kind == DT__K_EXCL && !multi) overwrite(d, &r);
-        else walk(d, x, visit_access, &r);
+        else register_walk(d, &r);
         edges_end(&r.e);
         release_reg(&r);
     }

@@ -206,18 +206,20 @@ static void relay(dt__task *t, int w)
     atomic_fetch_add_explicit(&S.n_given, 1, memory_order_relaxed);
 }
 
-/* Up to half of the queue, rounded up, to thief w: how many went. */
+/* Up to half of the queue, rounded up, to thief w: how many went.  The
+ * least urgent half (lowest priority, then newest): the tasks that the
+ * queue's order says can wait are the ones that can pay for a relay; those
+ * on a critical path (a factorisation's diagonal steps) stay where their
+ * data is and start soonest. */
 static uint32_t give(int w)
 {
-    int n = atomic_load(&S.queue.n);
-    uint32_t k = 0;
-    for (int i = 0; i < (n + 1) / 2; i++) {
-        dt__task *t = dt__heap_pop(&S.queue);
-        if (!t) break;
-        relay(t, w);
-        k++;
-    }
-    return k;
+    dt__task *all[256];
+    int n = 0;
+    while (n < 256 && (all[n] = dt__heap_pop(&S.queue))) n++;
+    int keep = n / 2;
+    for (int i = 0; i < keep; i++) dt__heap_push(&S.queue, all[i]);
+    for (int i = keep; i < n; i++) relay(all[i], w);
+    return (uint32_t)(n - keep);
 }
 
 /* Work is queued beyond what idle workers here will take: a thief that

@@ -37,10 +37,12 @@ typedef struct step_args {
     int round, block;
 } step_args;
 
-/* ~0.3 ms of arithmetic that depends on every input byte */
+/* ~1 ms of arithmetic that depends on every input byte: well above
+   DT_NESTED_MIN_US's default 200 us, under which a task stays home (at 1500
+   rounds a task took 60-250 us, and a fast run kept every task home) */
 static void compute(double *mine, const double *left, int round, int block)
 {
-    for (int rep = 0; rep < 1500; rep++)
+    for (int rep = 0; rep < 12000; rep++)
         for (int i = 0; i < BLOCK; i++)
             mine[i] = mine[i] * 0.999 + left[(i + rep) % BLOCK] * 0.001 + (round * 7 + block) * 1e-6;
 }

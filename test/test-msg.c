@@ -201,6 +201,21 @@ END_TEST
 
 /* DT_STEAL: the task flags ride in the header of OFFLOAD and PUSH only;
  * STEAL and STEAL_REPLY carry a count (or the lifeline flag) and a round. */
+/* A steal message of `type` built and decoded back, fields and no flags
+ * checked; the caller frees it. */
+static void *steal_roundtrip(int type, uint32_t n, uint32_t round, size_t *len)
+{
+    void *b = dt__msg_steal(type, n, round, len);
+    dt__msg m;
+    const char *why = NULL;
+    ck_assert_int_eq(dt__msg_decode(b, *len, &m, &why), 0);
+    ck_assert_int_eq(m.type, type);
+    ck_assert_uint_eq(m.steal_n, n);
+    ck_assert_uint_eq(m.steal_round, round);
+    ck_assert_uint_eq(m.flags, 0);
+    return b;
+}
+
 START_TEST(steal_messages)
 {
     dt__wire_region acc[1] = { reg(0x1000, 64, 1, 64) };
@@ -218,12 +233,7 @@ START_TEST(steal_messages)
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "unknown task flags");
     free(b);
-    b = dt__msg_steal(DT__MSG_STEAL, 1, 77, &len);
-    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT__MSG_STEAL);
-    ck_assert_uint_eq(m.steal_n, 1);
-    ck_assert_uint_eq(m.steal_round, 77);
-    ck_assert_uint_eq(m.flags, 0);
+    b = steal_roundtrip(DT__MSG_STEAL, 1, 77, &len);
     for (size_t cut = 0; cut < len; cut++) ck_assert_int_eq(dt__msg_decode(b, cut, &m, &why), -1);
     /* flags on a message that has none */
     ((dt__msg_header *)b)->flags = DT__MSG_F_PINNED;
@@ -234,12 +244,7 @@ START_TEST(steal_messages)
     ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), -1);
     ck_assert_str_eq(why, "bad steal request kind");
     free(b);
-    b = dt__msg_steal(DT__MSG_STEAL_REPLY, 9, 3, &len);
-    ck_assert_int_eq(dt__msg_decode(b, len, &m, &why), 0);
-    ck_assert_int_eq(m.type, DT__MSG_STEAL_REPLY);
-    ck_assert_uint_eq(m.steal_n, 9);
-    ck_assert_uint_eq(m.steal_round, 3);
-    free(b);
+    free(steal_roundtrip(DT__MSG_STEAL_REPLY, 9, 3, &len));
     /* a steal message with a payload of the wrong size */
     char big[sizeof(dt__msg_header) + 12] = { 0 };
     dt__msg_header h = { DT__MSG_MAGIC, DT__MSG_STEAL, 0, 12, 0 };

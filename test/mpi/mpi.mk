@@ -178,25 +178,19 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	if [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || ! printf '%s' "$$out" | grep -q "dtask: rank 1: task 'victim' (type segv) died of SIGSEGV"; then \
 	  echo "test-mpi FAILED: helpers segv (status $$rc, want the job ended by helper rank 1's message)"; printf '%s\n' "$$out" | tail -5; fail=1; \
 	else echo "helpers segv: the job ended (status $$rc)"; fi; \
-	for n in 2 4; do for L in 1 0; do \
-	  out=$$(DT_LEND=$$L DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend imbalanced 300 2>&1); rc=$$?; \
-	  g=$$(printf '%s\n' "$$out" | sed -n 's/.*rank 0: cores lent .*tasks run by guests \([0-9]*\).*/\1/p'); \
+	for c in "imbalanced 300 2 0" "imbalanced 300 4 0" "main 200 2 1" "main 200 3 2"; do set -- $$c; for L in 1 0; do \
+	  out=$$(DT_LEND=$$L DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$3 $(BUILD)/test/mpi-lend $$1 $$2 2>&1); rc=$$?; \
+	  g=$$(printf '%s\n' "$$out" | sed -n "s/.*rank $$4: cores lent .*tasks run by guests \([0-9]*\).*/\1/p"); \
 	  if [ $$rc -ne 0 ] || [ -z "$$g" ] || { [ $$L = 1 ] && [ "$$g" -eq 0 ]; } || { [ $$L = 0 ] && [ "$$g" -ne 0 ]; }; then \
-	    echo "test-mpi FAILED: lend imbalanced, $$n ranks, DT_LEND=$$L (status $$rc, tasks run by rank 0's guests '$$g')"; \
+	    echo "test-mpi FAILED: lend $$1, $$3 ranks, DT_LEND=$$L (status $$rc, tasks run by rank $$4's guests '$$g')"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
-	  else echo "lend imbalanced, $$n ranks, DT_LEND=$$L: ok (rank 0's guests ran $$g tasks)"; fi; done; \
+	  else echo "lend $$1, $$3 ranks, DT_LEND=$$L: ok (rank $$4's guests ran $$g tasks)"; fi; done; done; \
+	for n in 2 4; do \
 	  out=$$(DT_LEND=1 DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend phase 300 2>&1); rc=$$?; \
 	  rec=$$(printf '%s\n' "$$out" | sed -n 's/.*cores lent .*reclaims \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  if [ $$rc -ne 0 ] || [ "$$rec" -eq 0 ]; then \
 	    echo "test-mpi FAILED: lend phase, $$n ranks (status $$rc, reclaims $$rec)"; printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "lend phase, $$n ranks: ok ($$rec reclaims)"; fi; done; \
-	for n in 2 3; do for L in 1 0; do \
-	  out=$$(DT_LEND=$$L DT_STATS=1 DT_NUM_WORKERS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend main 200 2>&1); rc=$$?; \
-	  g=$$(printf '%s\n' "$$out" | sed -n "s/.*rank $$((n - 1)): cores lent .*tasks run by guests \([0-9]*\).*/\1/p"); \
-	  if [ $$rc -ne 0 ] || [ -z "$$g" ] || { [ $$L = 1 ] && [ "$$g" -eq 0 ]; } || { [ $$L = 0 ] && [ "$$g" -ne 0 ]; }; then \
-	    echo "test-mpi FAILED: lend main, $$n ranks, DT_LEND=$$L (status $$rc, tasks run by the last rank's guests '$$g')"; \
-	    printf '%s\n' "$$out" | tail -5; fail=1; \
-	  else echo "lend main, $$n ranks, DT_LEND=$$L: ok (the last rank's guests ran $$g tasks)"; fi; done; done; \
 	for run in "4 DT_HELPERS=1" "2 DT_NUM_WORKERS=2" "2 DT_BIND=none"; do set -- $$run; n=$$1; shift; \
 	  env DT_LEND=1 "$$@" timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend imbalanced 200 \
 	    || { echo "test-mpi FAILED: lend imbalanced, $$n ranks, DT_LEND=1 $$*"; fail=1; }; done; \

@@ -230,6 +230,7 @@ static void cluster_stop(void)
     }
     dt__cl_tree_free(&dt__cl.dir);
     dt__cl_tree_free(&dt__cl.cache);
+    dt__cl_stage_free_all();
     dt__heap_free(&dt__cl.pool);
     dt__heap_free(&dt__cl.spread_pool);
     dt__cl_steal_fini();

@@ -296,6 +296,7 @@ void dt__cl_open_node(bool bells, bool lend);
 /* vcache.c */
 uint64_t dt__cl_held_version(const dt__wire_region *r);
 void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **last);
+void dt__cl_stage_free_all(void);
 pending *dt__cl_pending_new(void);
 void dt__cl_pending_done(pending *p, dt__vec *ready);
 void dt__cl_acquire(const dt__wire_region *r, int source, uint32_t pushed_tag, waiter *w);

@@ -87,6 +87,7 @@ typedef struct outmsg {
     uint32_t tag;
     pending *pend;              /* OUT_RECV: what the arrival satisfies */
     dt__task *task;             /* OUT_FINISH: to release; OUT_RECV: a pushed task's write-back */
+    void *packed;               /* a 2-D region's bytes in a contiguous stage buffer */
     void (*done)(void *);       /* a taskiter's transfer (iter.c): call when it completed */
     void *done_arg;
     struct outmsg *next;
@@ -296,6 +297,9 @@ void dt__cl_open_node(bool bells, bool lend);
 /* vcache.c */
 uint64_t dt__cl_held_version(const dt__wire_region *r);
 void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **last);
+/* stage.c: contiguous buffers kept for reuse (bytes rounded up to a power of two) */
+void *dt__cl_stage_get(size_t bytes);
+void dt__cl_stage_put(void *p, size_t bytes);
 void dt__cl_stage_free_all(void);
 pending *dt__cl_pending_new(void);
 void dt__cl_pending_done(pending *p, dt__vec *ready);

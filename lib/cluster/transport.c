@@ -122,10 +122,51 @@ MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count)
     return t;
 }
 
+/* A 2-D region travels packed, as one contiguous message.  MPICH over UCX
+ * sends a vector datatype through a pipelined protocol that needs both
+ * sides' progress for every fragment: a 256-row tile of a row-major matrix
+ * took a median 1.8 ms to arrive against 0.24 ms for the same bytes
+ * contiguous (Cholesky 2x1, DBGX-traced), which the packing copies (a few
+ * tens of microseconds each way) do not come near.  Both ends decide alike,
+ * from the region alone.  taskiter's transfers keep their datatypes: its
+ * steady-state channels are persistent requests on the same tags. */
+static size_t packed_bytes(const outmsg *m)
+{
+    const dt__wire_region *r = &m->region;
+    if (r->rows <= 1 || r->stride == r->size || m->tag >= DT__MSG_TAG_ITER0) return 0;
+    size_t bytes = (size_t)(r->rows * r->size);
+    return bytes <= INT32_MAX ? bytes : 0;
+}
+
+static void pack(outmsg *m, size_t bytes)
+{
+    m->packed = dt__cl_stage_get(bytes);
+    if (m->kind == OUT_RECV) return;
+    unsigned char *p = m->packed;
+    DT__FOR_ROWS(&m->region, s, e) {
+        memcpy(p, (const void *)(uintptr_t)s, (size_t)(e - s));
+        p += e - s;
+    }
+}
+
+static void unpack(outmsg *m)
+{
+    const unsigned char *p = m->packed;
+    if (m->kind == OUT_RECV) {
+        DT__FOR_ROWS(&m->region, s, e) {
+            memcpy((void *)(uintptr_t)s, p, (size_t)(e - s));
+            p += e - s;
+        }
+    }
+    dt__cl_stage_put(m->packed, (size_t)(m->region.rows * m->region.size));
+    m->packed = NULL;
+}
+
 static void start_out(outmsg *m)
 {
     MPI_Request req;
     int count;
+    size_t bytes;
     MPI_Datatype t;
     switch (m->kind) {
     case OUT_CTRL:
@@ -133,12 +174,24 @@ static void start_out(outmsg *m)
         track(req, MPI_DATATYPE_NULL, m);
         break;
     case OUT_RECV:
+        if ((bytes = packed_bytes(m))) {
+            pack(m, bytes);
+            MPI_Irecv(m->packed, (int)bytes, MPI_BYTE, m->peer, (int)m->tag, dt__cl.comm, &req);
+            track(req, MPI_DATATYPE_NULL, m);
+            break;
+        }
         t = dt__cl_region_type(&m->region, &count);
         MPI_Irecv((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, dt__cl.comm, &req);
         track(req, t, m);
         break;
     default:
+        if ((bytes = packed_bytes(m))) {
+            pack(m, bytes);
+            MPI_Isend(m->packed, (int)bytes, MPI_BYTE, m->peer, (int)m->tag, dt__cl.comm, &req);
+            track(req, MPI_DATATYPE_NULL, m);
+            break;
+        }
         t = dt__cl_region_type(&m->region, &count);
         MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
                   m->peer, (int)m->tag, dt__cl.comm, &req);
@@ -150,6 +203,7 @@ static void start_out(outmsg *m)
 
 static void finish_out(outmsg *m)
 {
+    if (m->packed) unpack(m);
     if (m->done) {
         m->done(m->done_arg);
     } else if (m->kind == OUT_RECV && m->task) {

@@ -130,53 +130,6 @@ void dt__cl_cache_set(const dt__wire_region *r, uint64_t version, pending *only)
     dt__cl_cache_mark(r, version, DT__ST_PRESENT, only);
 }
 
-/* Staging buffers are kept for the next push instead of freed: a fresh
- * one costs a page fault per 4 KiB on its first touch (~12 us each on the
- * 2-core VM of bench/RESULTS.md, 1.5 ms per 512 KiB tile, taken inside the
- * receive), and a stolen task's inputs waited 5-25 ms for the staged tiles
- * of its relay.  Power-of-two classes, at most STAGE_KEEP bytes kept.
- * Under dt__cl.lock. */
-#define STAGE_KEEP ((size_t)64 << 20)
-static struct { void *free[64]; size_t kept; } stage;
-
-static int stage_class(size_t bytes)
-{
-    return bytes <= 4096 ? 12 : 64 - __builtin_clzll((unsigned long long)bytes - 1);
-}
-
-static void *stage_get(size_t bytes)
-{
-    int c = stage_class(bytes);
-    void *p = stage.free[c];
-    if (!p) return dt__xmalloc((size_t)1 << c);
-    stage.free[c] = *(void **)p;
-    stage.kept -= (size_t)1 << c;
-    return p;
-}
-
-static void stage_put(void *p, size_t bytes)
-{
-    int c = stage_class(bytes);
-    if (stage.kept + ((size_t)1 << c) > STAGE_KEEP) {
-        free(p);
-        return;
-    }
-    *(void **)p = stage.free[c];
-    stage.free[c] = p;
-    stage.kept += (size_t)1 << c;
-}
-
-void dt__cl_stage_free_all(void)
-{
-    for (int c = 0; c < 64; c++)
-        while (stage.free[c]) {
-            void *p = stage.free[c];
-            stage.free[c] = *(void **)p;
-            free(p);
-        }
-    stage.kept = 0;
-}
-
 /* Pushed bytes that arrived in a staging buffer, and every transfer into
  * the same bytes that was under way has ended: store only the bytes that
  * differ.  Tasks here may be reading those bytes in the same version: they
@@ -195,7 +148,7 @@ static void apply_staged(waiter *w, dt__vec *ready)
         }
         src += n;
     }
-    stage_put(w->staged, (size_t)(w->region.size * w->region.rows));
+    dt__cl_stage_put(w->staged, (size_t)(w->region.size * w->region.rows));
     dt__cl_cache_set(&w->region, w->region.version, w->mine);
     dt__cl_pending_done(w->mine, ready);
 }
@@ -297,7 +250,7 @@ void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **las
         return;
     }
     size_t bytes = (size_t)(r.size * r.rows);
-    apply->staged = stage_get(bytes);
+    apply->staged = dt__cl_stage_get(bytes);
     pending *got = dt__cl_pending_new(), *none = NULL;
     add_waiter(got, apply, &none);
     dt__wire_region into = { (uintptr_t)apply->staged, bytes, 1, bytes, 0, 0, 0 };

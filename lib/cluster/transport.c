@@ -126,7 +126,7 @@ MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count)
  * sends a vector datatype through a pipelined protocol that needs both
  * sides' progress for every fragment: a 256-row tile of a row-major matrix
  * took a median 1.8 ms to arrive against 0.24 ms for the same bytes
- * contiguous (Cholesky 2x1, DBGX-traced), which the packing copies (a few
+ * contiguous (Cholesky 2x1, bench/RESULTS.md), which the packing copies (a few
  * tens of microseconds each way) do not come near.  Both ends decide alike,
  * from the region alone.  taskiter's transfers keep their datatypes: its
  * steady-state channels are persistent requests on the same tags. */
@@ -138,7 +138,9 @@ static size_t packed_bytes(const outmsg *m)
     return bytes <= INT32_MAX ? bytes : 0;
 }
 
-static void pack(outmsg *m, size_t bytes)
+/* m's bytes in a contiguous stage buffer: a send's copied in now, a
+ * receive's copied out by unstage() once they are there. */
+static void stage(outmsg *m, size_t bytes)
 {
     m->packed = dt__cl_stage_get(bytes);
     if (m->kind == OUT_RECV) return;
@@ -149,7 +151,7 @@ static void pack(outmsg *m, size_t bytes)
     }
 }
 
-static void unpack(outmsg *m)
+static void unstage(outmsg *m)
 {
     const unsigned char *p = m->packed;
     if (m->kind == OUT_RECV) {
@@ -166,44 +168,31 @@ static void start_out(outmsg *m)
 {
     MPI_Request req;
     int count;
-    size_t bytes;
-    MPI_Datatype t;
-    switch (m->kind) {
-    case OUT_CTRL:
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    if (m->kind == OUT_CTRL) {
         MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, DT__TAG_CTRL, dt__cl.comm, &req);
-        track(req, MPI_DATATYPE_NULL, m);
-        break;
-    case OUT_RECV:
-        if ((bytes = packed_bytes(m))) {
-            pack(m, bytes);
-            MPI_Irecv(m->packed, (int)bytes, MPI_BYTE, m->peer, (int)m->tag, dt__cl.comm, &req);
-            track(req, MPI_DATATYPE_NULL, m);
-            break;
-        }
-        t = dt__cl_region_type(&m->region, &count);
-        MPI_Irecv((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
-                  m->peer, (int)m->tag, dt__cl.comm, &req);
         track(req, t, m);
-        break;
-    default:
-        if ((bytes = packed_bytes(m))) {
-            pack(m, bytes);
-            MPI_Isend(m->packed, (int)bytes, MPI_BYTE, m->peer, (int)m->tag, dt__cl.comm, &req);
-            track(req, MPI_DATATYPE_NULL, m);
-            break;
+    } else {
+        void *buf = (void *)(uintptr_t)m->region.addr;
+        size_t bytes = packed_bytes(m);
+        if (bytes) {
+            stage(m, bytes);
+            buf = m->packed;
+            count = (int)bytes;
+        } else {
+            t = dt__cl_region_type(&m->region, &count);
         }
-        t = dt__cl_region_type(&m->region, &count);
-        MPI_Isend((void *)(uintptr_t)m->region.addr, count, t == MPI_DATATYPE_NULL ? MPI_BYTE : t,
-                  m->peer, (int)m->tag, dt__cl.comm, &req);
+        MPI_Datatype type = t == MPI_DATATYPE_NULL ? MPI_BYTE : t;
+        if (m->kind == OUT_RECV) MPI_Irecv(buf, count, type, m->peer, (int)m->tag, dt__cl.comm, &req);
+        else MPI_Isend(buf, count, type, m->peer, (int)m->tag, dt__cl.comm, &req);
         track(req, t, m);
-        break;
     }
     if (m->kind != OUT_RECV && dt__cl.bell[m->peer]) ring_peer(dt__cl.bell[m->peer]);
 }
 
 static void finish_out(outmsg *m)
 {
-    if (m->packed) unpack(m);
+    if (m->packed) unstage(m);
     if (m->done) {
         m->done(m->done_arg);
     } else if (m->kind == OUT_RECV && m->task) {

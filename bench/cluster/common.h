@@ -2,7 +2,9 @@
  * common.h - what the libdtask and StarPU-MPI drivers of bench/cluster share:
  * the tile kernels (those of examples/matmul.c and examples/cholesky.c, with
  * one leading dimension per operand because StarPU hands a task contiguous
- * copies of remote tiles), the matrix generators, and the checks.
+ * copies of remote tiles, and packing an operand that lies inside a
+ * row-major matrix, as a BLAS does: common.c), the matrix generators, and
+ * the checks.
  * Matrices are row-major N x N doubles; ld is a row length in doubles.
  * In tile layout (the drivers' "tiles" option, as tile algorithms such as
  * PLASMA's store matrices) tile (i, j) is contiguous: B x B doubles at

@@ -78,12 +78,12 @@ static int configure(void)
     static const char *const scheds[] = { "locality", "balance", "round-robin", "local", NULL };
     static const char *const progress[] = { "thread", "workers", NULL };
     static const char *const nested[] = { "local", "spread", NULL };
-    int r, sched = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1, nest = 1, steal = 0;
+    int r, sched = 0, agg = 1, prog = 0, stats = 0, ns = 1, eager = 1, bell = 1, nest = 1, steal = 0, cma = 1;
     if ((r = dt__env_choice("DT_SCHEDULE", scheds, &sched)) < 0 || (r = dt__env_bool("DT_AGGREGATE", &agg)) < 0 ||
         (r = dt__env_choice("DT_PROGRESS", progress, &prog)) < 0 || (r = dt__env_bool("DT_STATS", &stats)) < 0 ||
         (r = dt__env_bool("DT_NAMESPACE", &ns)) < 0 || (r = dt__env_bool("DT_EAGER", &eager)) < 0 ||
         (r = dt__env_bool("DT_DOORBELL", &bell)) < 0 || (r = dt__env_choice("DT_NESTED", nested, &nest)) < 0 ||
-        (r = dt__env_bool("DT_STEAL", &steal)) < 0)
+        (r = dt__env_bool("DT_STEAL", &steal)) < 0 || (r = dt__env_bool("DT_CMA", &cma)) < 0)
         return r;
     long min_us = 200, steal_us = 200;
     if ((r = dt__env_long("DT_NESTED_MIN_US", 0, 1000000, &min_us)) < 0 ||
@@ -104,6 +104,8 @@ static int configure(void)
     dt__cl.name_space = ns == 1;
     dt__cl.eager_send = eager == 1;
     dt__cl.ring_peers = bell == 1 && dt__cl.progress_thread;
+    dt__cl.cma = cma == 1;
+    dt__cl.ack_comm = MPI_COMM_NULL;
     dt__cl.hole_version = DT__ROOT_WROTE;
     dt__cl.mine = &dt__cl.own;
     dt__cl.bell_win = MPI_WIN_NULL;
@@ -123,24 +125,31 @@ static int cluster_start(void)
 {
     if (!dt__cl.active) {
         /* an SPMD program: only its cores are shared (DT_LEND, every rank) */
-        if (dt__cl.use_mpi && dt__cl.nranks > 1 && dt__cl_all(dt__cl.lend)) dt__cl_open_node(false, true);
+        if (dt__cl.use_mpi && dt__cl.nranks > 1 && dt__cl_all(dt__cl.lend)) dt__cl_open_node(false, true, false);
         return DT_OK;
     }
-    /* worker counts, and whether every rank wants doorbells and lending
-       (opening them is collective: settings that differ between ranks must
-       not hang) */
-    int mine[4] = { dt__rt.nworkers, dt__cl.ring_peers, dt__cl.nested_spread, dt__cl.lend }, all[4 * DT__MAX_RANKS];
+    /* worker counts, and whether every rank wants doorbells, lending and
+       cma.c (opening them is collective: settings that differ between ranks
+       must not hang) */
+    enum { N = 5 };
+    int mine[N] = { dt__rt.nworkers, dt__cl.ring_peers, dt__cl.nested_spread, dt__cl.lend, dt__cl.cma },
+        all[N * DT__MAX_RANKS];
     MPI_Request req;
-    MPI_Iallgather(mine, 4, MPI_INT, all, 4, MPI_INT, dt__cl.comm, &req);
+    MPI_Iallgather(mine, N, MPI_INT, all, N, MPI_INT, dt__cl.comm, &req);
     dt__cl_wait_napping(&req);
-    bool bells = true, spread = true, lend = true;
+    bool bells = true, spread = true, lend = true, cma = true;
     for (int r = 0; r < dt__cl.nranks; r++) {
-        dt__cl.workers[r] = all[4 * r];
-        bells = bells && all[4 * r + 1];
-        spread = spread && all[4 * r + 2];
-        lend = lend && all[4 * r + 3];
+        dt__cl.workers[r] = all[N * r];
+        bells = bells && all[N * r + 1];
+        spread = spread && all[N * r + 2];
+        lend = lend && all[N * r + 3];
+        cma = cma && all[N * r + 4];
     }
-    if (bells || lend) dt__cl_open_node(bells, lend);
+    if (cma) {
+        MPI_Comm_idup(dt__cl.comm, &dt__cl.ack_comm, &req);
+        dt__cl_wait_napping(&req);
+    }
+    if (bells || lend || cma) dt__cl_open_node(bells, lend, cma);
     /* helpers: the load words say when to send root tasks away */
     dt__cl.spread_nested = spread;
     if (spread || dt__cl.helpers) dt__cl_open_loads();
@@ -192,14 +201,14 @@ static void cluster_stop(void)
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
                     "regions sent unasked with their task %llu, doorbells rung %llu, nested tasks spread %llu "
-                    "(load left %d)\n",
+                    "(load left %d), regions read from a rank of this node by CMA %llu\n",
                     dt__cl.rank,
                     (unsigned long long)dt__cl.n_offloaded, (unsigned long long)dt__cl.n_early, (unsigned long long)dt__cl.n_pushed,
                     (unsigned long long)dt__rt.n_ran, (unsigned long long)dt__cl.n_ran_here, (unsigned long long)dt__cl.n_ctrl,
                     (unsigned long long)dt__cl.n_mpi_ctrl, (unsigned long long)dt__cl.n_fetch,
                     (unsigned long long)dt__cl.n_fetch_bytes, (unsigned long long)dt__cl.n_fetch_skipped,
                     dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings,
-                    (unsigned long long)dt__cl.n_spread, dt__cl_load_left());
+                    (unsigned long long)dt__cl.n_spread, dt__cl_load_left(), (unsigned long long)dt__cl.n_cma);
         if (dt__cl.stats && dt__cl.rank == 0)
             fprintf(stderr, "dtask stats: rank 0: taskiter data moved before first iterations %llu bytes\n",
                     (unsigned long long)dt__cl.n_iter_moved);
@@ -215,6 +224,7 @@ static void cluster_stop(void)
         dt__cl_wait_napping(&req);
         /* after the barrier: until every progress thread stopped, some rank may ring */
         if (dt__cl.bell_win != MPI_WIN_NULL) MPI_Win_free(&dt__cl.bell_win);
+        if (dt__cl.ack_comm != MPI_COMM_NULL) MPI_Comm_free(&dt__cl.ack_comm);
         dt__cl_close_loads();
         memset(dt__cl.bell, 0, sizeof dt__cl.bell);
         dt__cl.mine = &dt__cl.own;

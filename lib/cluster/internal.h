@@ -88,6 +88,8 @@ typedef struct outmsg {
     pending *pend;              /* OUT_RECV: what the arrival satisfies */
     dt__task *task;             /* OUT_FINISH: to release; OUT_RECV: a pushed task's write-back */
     void *packed;               /* a 2-D region's bytes in a contiguous stage buffer */
+    dt__wire_region src;        /* OUT_RECV: the bytes as the sender holds them (cma.c) */
+    bool cma;                   /* OUT_RECV: read them by cma.c once the sender is ready */
     void (*done)(void *);       /* a taskiter's transfer (iter.c): call when it completed */
     void *done_arg;
     struct outmsg *next;
@@ -125,6 +127,9 @@ typedef struct dt__node_slot {
     atomic_int nlent;           /* the node's first slot only: cores in state LENT */
     int ncores;
     dt__lend_core core[DT__LEND_CORES];
+    int pid;                    /* cma.c: the rank's process, */
+    uint64_t probe_addr, probe_value;   /* a word there and what it holds, */
+    uint64_t cma_reads;         /* the ranks whose memory it could read */
 } dt__node_slot;
 
 typedef struct inflight {
@@ -148,6 +153,9 @@ typedef struct dt__cl_state {
     doorbell *bell[DT__MAX_RANKS];  /* of the ranks on this node (not this one): ring after a send */
     MPI_Win bell_win;           /* the node window (doorbells, lent cores); MPI_WIN_NULL: none */
     bool ring_peers;            /* DT_DOORBELL */
+    bool cma;                   /* DT_CMA */
+    int cma_pid[DT__MAX_RANKS]; /* of the ranks this one reads by cma.c, else 0 */
+    MPI_Comm ack_comm;          /* cma.c's acks (MPI_COMM_NULL: no rank uses it) */
     pthread_mutex_t out_lock;
     outmsg *out_head, *out_tail;
     inflight *fl;
@@ -203,7 +211,7 @@ typedef struct dt__cl_state {
     /* DT_STATS */
     double progress_cpu_ms;      /* CPU time of the progress thread (DT_STATS) */
     atomic_ullong n_offloaded, n_early, n_pushed, n_ran_here, n_ctrl, n_mpi_ctrl, n_fetch, n_fetch_bytes, n_fetch_skipped,
-        n_eager, n_rings, n_spread;
+        n_eager, n_rings, n_spread, n_cma;
 } dt__cl_state;
 extern dt__cl_state dt__cl;
 
@@ -291,8 +299,15 @@ MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count);
 bool dt__cl_chan_progress(void);
 void *dt__cl_progress_main(void *arg);
 /* The node window (collective on the node): doorbells if `bells`, the
-   table of lent cores if `lend`. */
-void dt__cl_open_node(bool bells, bool lend);
+   table of lent cores if `lend`, cma.c's probes if `cma`. */
+void dt__cl_open_node(bool bells, bool lend, bool cma);
+
+/* cma.c: node-local transfers read by the receiver (process_vm_readv) */
+void dt__cl_cma_publish(dt__node_slot *mine);
+void dt__cl_cma_probe(void **slot);
+void dt__cl_cma_agree(void **slot);
+bool dt__cl_cma_carries(int peer, const dt__wire_region *src, uint32_t tag);
+void dt__cl_cma_read(int peer, const dt__wire_region *src, const dt__wire_region *into);
 
 /* vcache.c */
 uint64_t dt__cl_held_version(const dt__wire_region *r);

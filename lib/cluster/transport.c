@@ -78,6 +78,7 @@ outmsg *dt__cl_data_msg(int kind, int peer, const dt__wire_region *r, uint32_t t
 {
     outmsg *m = dt__cl_out_new(kind, peer);
     m->region = *r;
+    m->src = *r;
     m->tag = tag;
     return m;
 }
@@ -164,6 +165,36 @@ static void unstage(outmsg *m)
     m->packed = NULL;
 }
 
+/* An empty message of cma.c's protocol, tracked until it is done. */
+static void start_empty(bool send, int peer, uint32_t tag, MPI_Comm comm, outmsg *m)
+{
+    MPI_Request req;
+    if (!m) m = dt__cl_out_new(OUT_CTRL, peer);
+    if (send) MPI_Isend(NULL, 0, MPI_BYTE, peer, (int)tag, comm, &req);
+    else MPI_Irecv(NULL, 0, MPI_BYTE, peer, (int)tag, comm, &req);
+    track(req, MPI_DATATYPE_NULL, m);
+}
+
+/* The sender of a transfer by cma.c says it is ready and waits for the
+ * ack; the receiver waits for the ready (then cma_pull). */
+static void start_cma(outmsg *m)
+{
+    if (m->kind == OUT_RECV) {
+        m->cma = true;
+        start_empty(false, m->peer, m->tag, dt__cl.comm, m);
+        return;
+    }
+    start_empty(true, m->peer, m->tag, dt__cl.comm, NULL);
+    start_empty(false, m->peer, m->tag, dt__cl.ack_comm, m);
+}
+
+static void cma_pull(outmsg *m)
+{
+    dt__cl_cma_read(m->peer, &m->src, &m->region);
+    start_empty(true, m->peer, m->tag, dt__cl.ack_comm, NULL);
+    if (dt__cl.bell[m->peer]) ring_peer(dt__cl.bell[m->peer]);
+}
+
 static void start_out(outmsg *m)
 {
     MPI_Request req;
@@ -172,6 +203,8 @@ static void start_out(outmsg *m)
     if (m->kind == OUT_CTRL) {
         MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, DT__TAG_CTRL, dt__cl.comm, &req);
         track(req, t, m);
+    } else if (dt__cl_cma_carries(m->peer, m->kind == OUT_RECV ? &m->src : &m->region, m->tag)) {
+        start_cma(m);
     } else {
         void *buf = (void *)(uintptr_t)m->region.addr;
         size_t bytes = packed_bytes(m);
@@ -311,6 +344,7 @@ bool dt__cl_progress_once(void)
         inflight f = dt__cl.fl[i];
         dt__cl.fl[i] = dt__cl.fl[--dt__cl.nfl];
         if (f.type != MPI_DATATYPE_NULL) MPI_Type_free(&f.type);
+        if (f.m->cma) cma_pull(f.m);
         finish_out(f.m);
         did = true;
     }
@@ -480,12 +514,19 @@ void dt__cl_node_barrier(MPI_Comm node)
     MPI_Comm_free(&node);
 }
 
-/* One slot per rank of this node (collective on the node): a bell, and
- * the rank's cores for DT_LEND. */
-void dt__cl_open_node(bool bells, bool lend)
+/* One slot per rank of this node (collective on the node): a bell, the
+ * rank's cores for DT_LEND, and what cma.c's probes need. */
+void dt__cl_open_node(bool bells, bool lend, bool cma)
 {
     void *slot[DT__MAX_RANKS] = { 0 };
     MPI_Comm node = dt__cl_node_slots(sizeof(dt__node_slot), &dt__cl.bell_win, slot);
+    if (cma) {
+        dt__cl_cma_publish(slot[dt__cl.rank]);
+        MPI_Request req;
+        MPI_Ibarrier(node, &req);
+        dt__cl_wait_napping(&req);
+        dt__cl_cma_probe(slot);
+    }
     for (int r = 0; r < dt__cl.nranks && bells; r++) {
         if (!slot[r]) continue;
         if (r == dt__cl.rank) dt__cl.mine = slot[r];
@@ -495,5 +536,6 @@ void dt__cl_open_node(bool bells, bool lend)
     /* no one rings a bell before its owner has cleared it, nor borrows a
        core before its owner has listed it */
     dt__cl_node_barrier(node);
+    if (cma) dt__cl_cma_agree(slot);
     if (lend) dt__cl_lend_start();
 }

@@ -76,6 +76,7 @@ static void discard(int peer, const dt__wire_region *r, uint32_t tag)
     void *scratch = dt__xmalloc(bytes ? bytes : 1);
     dt__wire_region into = { (uintptr_t)scratch, bytes, 1, bytes, 0, 0, 0 };
     outmsg *m = dt__cl_data_msg(OUT_RECV, peer, &into, tag);
+    m->src = *r;
     m->buf = scratch;                                   /* freed once received */
     m->pend = dt__cl_pending_new();
     dt__cl_post(m);
@@ -254,7 +255,10 @@ void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **las
     pending *got = dt__cl_pending_new(), *none = NULL;
     add_waiter(got, apply, &none);
     dt__wire_region into = { (uintptr_t)apply->staged, bytes, 1, bytes, 0, 0, 0 };
-    dt__cl_post_recv(peer, &into, tag, got, NULL);
+    outmsg *m = dt__cl_data_msg(OUT_RECV, peer, &into, tag);
+    m->src = r;
+    m->pend = got;
+    dt__cl_post(m);
 }
 
 typedef struct held_ctx { uint64_t version; bool first, mixed; } held_ctx;

@@ -7,7 +7,8 @@
 #
 # Every job holds BENCH_LOCK (default /work/notes/bench.lock) and runs under
 # timeout; CFGS selects configurations (default: 1x2 2x1.loc 2x1.bal
-# 2x1.loc.steal 2x1.bal.steal), N and T the size and tile (2048, 256).
+# 2x1.loc.steal 2x1.bal.steal; a suffix .nocma sets DT_CMA=0), N and T the
+# size and tile (2048, 256), WARMTH the runs (default: cold warm).
 set -u -o pipefail
 bindir=${1:?usage: cholesky-rounds.sh BINDIR [ROUNDS]}
 rounds=${2:-3}
@@ -17,14 +18,15 @@ E="DT_AGGREGATE=1 DT_NAMESPACE=1 DT_EAGER=1 DT_DOORBELL=1 DT_BIND=cores DT_PROGR
 read -ra cfgs <<< "${CFGS:-1x2 2x1.loc 2x1.bal 2x1.loc.steal 2x1.bal.steal}"
 log=$(mktemp)
 for r in $(seq "$rounds"); do
-  for w in cold warm; do for lay in rows tiles; do for c in "${cfgs[@]}"; do
+  for w in ${WARMTH:-cold warm}; do for lay in rows tiles; do for c in "${cfgs[@]}"; do
     args=(cholesky "$N" "$T")
     [ "$lay" = tiles ] && args+=(tiles)
     [ "$w" = warm ] && args+=(warm)
     s=locality; [[ $c == *bal* ]] && s=balance
     st=0; [[ $c == *steal* ]] && st=1
+    cma=1; [[ $c == *nocma* ]] && cma=0
     if [ "$c" = 1x2 ]; then cmd=(env $E DT_SCHEDULE=$s DT_NUM_WORKERS=2 "$bindir/apps" "${args[@]}")
-    else cmd=(env $E DT_SCHEDULE=$s DT_STEAL=$st DT_NUM_WORKERS=1 mpiexec.mpich -n 2 "$bindir/apps" "${args[@]}"); fi
+    else cmd=(env $E DT_SCHEDULE=$s DT_STEAL=$st DT_CMA=$cma DT_NUM_WORKERS=1 mpiexec.mpich -n 2 "$bindir/apps" "${args[@]}"); fi
     t=$(flock "$lock" timeout 120 "${cmd[@]}" 2>&1 | grep -o "time=[0-9.]*" | cut -d= -f2)
     echo "$r $w $lay $c ${t:-FAILED}" | tee -a "$log"
   done; done; done

@@ -7,7 +7,7 @@
  * receiver, besides MPI's own), or MPI's slow strided path; a row-major
  * tile of Cholesky 2x1 arrived a median 0.45 ms after it was sent against
  * 0.24 ms for a contiguous one (bench/RESULTS.md).  Reading the rows where
- * they are is one copy.
+ * they are is one copy.  Large contiguous regions come this way too.
  *
  * The protocol, on the transfer's own tag: the sender posts an empty
  * "ready" message once it holds the bytes (transport.c decides when, as for
@@ -73,13 +73,18 @@ void dt__cl_cma_agree(void **slot)
 }
 
 /* Does a transfer with peer of the bytes `src` (as the sender holds them)
- * go this way?  2-D regions only: a contiguous one already crosses MPI in
- * one copy (MPICH's own shared-memory path), and an empty message each way
- * would add to a small one.  taskiter's channels keep MPI (persistent
- * requests, bench/taskiter). */
+ * go this way?  Every 2-D region, and contiguous ones from CMA_MIN bytes:
+ * MPI sends those by rendezvous, a message each way as here, and with
+ * them Cholesky 2x1 in tile layout ran 1.6% faster and a 16 MiB fetch at
+ * 1.00-1.19 of MPI's streaming bandwidth instead of 0.80-0.98
+ * (bench/RESULTS.md); a small one goes eager, one message.  taskiter's
+ * channels keep MPI (persistent requests). */
+#define CMA_MIN ((uint64_t)64 << 10)
+
 bool dt__cl_cma_carries(int peer, const dt__wire_region *src, uint32_t tag)
 {
-    return dt__cl.cma_pid[peer] && tag < DT__MSG_TAG_ITER0 && src->rows > 1 && src->stride != src->size;
+    if (!dt__cl.cma_pid[peer] || tag >= DT__MSG_TAG_ITER0) return false;
+    return (src->rows > 1 && src->stride != src->size) || src->rows * src->size >= CMA_MIN;
 }
 
 /* Reads `src` of peer's memory into `into` of ours (the same bytes, in rows

@@ -10,7 +10,9 @@ MPI_RANKS  ?= 2 3 4
 MPI_POLICIES ?= locality balance round-robin local
 # The randomized oracle across ranks (test/oracle.c --cluster): every seed on
 # every rank count, the policies in turn, then one seed under other settings,
-# then ORACLE_MPI_2D_SEED with 90% of the regions 2-D on 2 and 3 ranks.
+# then ORACLE_MPI_2D_SEED with 90% of the regions 2-D on 2 to 4 ranks: read by
+# CMA (cma.c) between the ranks of the node, and through MPI (DT_CMA=0, or
+# every rank a node of its own).
 ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
@@ -53,7 +55,8 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	    || { echo "test-mpi FAILED: offload, 3 ranks, $$cfg"; fail=1; }; done; \
 	timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 1 env DT_PROGRESS=workers $(BUILD)/test/mpi-offload : -n 2 $(BUILD)/test/mpi-offload \
 	  || { echo "test-mpi FAILED: offload, 3 ranks, DT_PROGRESS=workers on rank 0 only (no doorbells)"; fail=1; }; \
-	for opt in "DT_EAGER:regions sent unasked with their task" "DT_DOORBELL:doorbells rung"; do \
+	for opt in "DT_EAGER:regions sent unasked with their task" "DT_DOORBELL:doorbells rung" \
+	    "DT_CMA:regions read from a rank of this node by CMA"; do \
 	  var=$${opt%%:*}; what=$${opt#*:}; for e in 1 0; do \
 	  out=$$(env $$var=$$e DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 2 $(BUILD)/test/mpi-offload 2>&1); rc=$$?; \
 	  n=$$(printf '%s\n' "$$out" | sed -n "s/.*rank 0: .*$$what \([0-9]*\).*/\1/p"); \
@@ -194,7 +197,14 @@ test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	for run in "4 DT_HELPERS=1" "2 DT_NUM_WORKERS=2" "2 DT_BIND=none"; do set -- $$run; n=$$1; shift; \
 	  env DT_LEND=1 "$$@" timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-lend imbalanced 200 \
 	    || { echo "test-mpi FAILED: lend imbalanced, $$n ranks, DT_LEND=1 $$*"; fail=1; }; done; \
-	s=$(ORACLE_MPI_2D_SEED); for n in 2 3; do \
-	  timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s --tasks $(ORACLE_MPI_TASKS) --2d 900 \
-	    || { echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks"; fail=1; }; done; \
+	s=$(ORACLE_MPI_2D_SEED); for run in "2 DT_CMA=1" "3 DT_CMA=1" "4 DT_CMA=1 DT_STEAL=1 DT_STEAL_MIN_US=0" \
+	    "2 DT_CMA=0" "2 DT_CMA=1 MPIR_CVAR_NOLOCAL=1"; do set -- $$run; n=$$1; shift; \
+	  out=$$(env "$$@" DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster --seed $$s \
+	    --tasks $(ORACLE_MPI_TASKS) --2d 900 2>&1); rc=$$?; \
+	  cma=$$(printf '%s\n' "$$out" | sed -n 's/.*by CMA \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  case "$$*" in *CMA=0*|*NOLOCAL*) want=0;; *) want=1;; esac; \
+	  if [ $$rc -ne 0 ] || { [ $$want = 1 ] && [ "$$cma" -eq 0 ]; } || { [ $$want = 0 ] && [ "$$cma" -ne 0 ]; }; then \
+	    echo "test-mpi FAILED: oracle --cluster --seed $$s --2d 900, $$n ranks, $$* (status $$rc, read by CMA $$cma)"; \
+	    printf '%s\n' "$$out" | grep -v '^dtask stats' | tail -30; fail=1; \
+	  else echo "oracle --2d 900, $$n ranks, $$*: ok ($$cma regions read by CMA)"; fi; done; \
 	exit $$fail

@@ -233,6 +233,7 @@ static int app(int argc, char **argv)
         for (int r = 0; r < ranks; r++) CHECK(per_rank[r] > 0, "balance: none of %d naps ran on rank %d", 2 * ranks, r);
         size_t n = (size_t)4 << 20;
         long *big = dt_dmalloc(n);
+        for (size_t i = 0; i < n / sizeof(long); i++) big[i] = (long)i;
         int last = ranks - 1;
         add_t wr = { big, (int)(n / sizeof(long)), 7 };
         dt_access_t wa = { DT_INOUT, big, n, 0, 0 };
@@ -243,6 +244,10 @@ static int app(int argc, char **argv)
         dt_task_create(T_where, &rd, sizeof rd, ra, 2, NULL);
         dt_taskwait();
         CHECK(ran[0] == last, "balance: the reader of 4 MiB held by rank %d ran on rank %d", last, ran[0]);
+        /* 4 MiB in one transfer each way (by CMA on one node) */
+        size_t bad = 0;
+        for (size_t i = 0; i < n / sizeof(long); i++) bad += big[i] != (long)i + 7;
+        CHECK(bad == 0, "balance: %zu of the 4 MiB's longs differ after their writer on rank %d", bad, last);
         dt_dfree(big);
         dt_dfree(ran);
     }

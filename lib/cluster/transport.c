@@ -375,6 +375,7 @@ void *dt__cl_progress_main(void *arg)
     /* short sleeps must be short: the default 50 us timer slack would add
        that much latency to every message that arrives while we nap */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    pthread_setname_np(pthread_self(), "dt-progress");
     /* It would inherit the binding of the thread that created it (worker 0's
        core) and compete with that worker: let it run wherever a core is free
        (the kernel keeps it inside the process's allowed CPUs). */

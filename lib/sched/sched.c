@@ -674,6 +674,9 @@ static void *worker_main(void *arg)
     worker *w = arg;
     tls_id = w->id;
     if (w->cpuset) hwloc_set_cpubind(S.topo, w->cpuset, HWLOC_CPUBIND_THREAD);
+    char name[16];                      /* for top -H, perf and gdb */
+    snprintf(name, sizeof name, "dt-worker-%d", w->id);
+    pthread_setname_np(pthread_self(), name);
     unsigned spins = 0;
     while (!atomic_load_explicit(&S.stop, memory_order_relaxed)) {
         dt__task *t = get_task(w->id);

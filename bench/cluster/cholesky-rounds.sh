@@ -5,7 +5,8 @@
 #
 #   bench/cluster/cholesky-rounds.sh BINDIR [ROUNDS]      (BINDIR: build/bench/cluster)
 #
-# Every job holds BENCH_LOCK (default /work/notes/bench.lock) and runs under
+# The two layouts of a configuration run back to back (the host's speed
+# drifts by the minute).  Every job holds BENCH_LOCK (default /work/notes/bench.lock) and runs under
 # timeout; CFGS selects configurations (default: 1x2 2x1.loc 2x1.bal
 # 2x1.loc.steal 2x1.bal.steal; a suffix .nocma sets DT_CMA=0), N and T the
 # size and tile (2048, 256), WARMTH the runs (default: cold warm).
@@ -18,7 +19,7 @@ E="DT_AGGREGATE=1 DT_NAMESPACE=1 DT_EAGER=1 DT_DOORBELL=1 DT_BIND=cores DT_PROGR
 read -ra cfgs <<< "${CFGS:-1x2 2x1.loc 2x1.bal 2x1.loc.steal 2x1.bal.steal}"
 log=$(mktemp)
 for r in $(seq "$rounds"); do
-  for w in ${WARMTH:-cold warm}; do for lay in rows tiles; do for c in "${cfgs[@]}"; do
+  for w in ${WARMTH:-cold warm}; do for c in "${cfgs[@]}"; do for lay in rows tiles; do
     args=(cholesky "$N" "$T")
     [ "$lay" = tiles ] && args+=(tiles)
     [ "$w" = warm ] && args+=(warm)

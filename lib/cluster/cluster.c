@@ -201,14 +201,14 @@ static void cluster_stop(void)
                     "control messages %llu in %llu MPI messages, fetches %llu (%llu bytes), pieces not "
                     "fetched because already held in their latest version %llu, progress thread CPU time %.1f ms, "
                     "regions sent unasked with their task %llu, doorbells rung %llu, nested tasks spread %llu "
-                    "(load left %d), regions read from a rank of this node by CMA %llu\n",
+                    "(load left %d), regions read from a rank of this node by CMA %llu (ranks it may read %d)\n",
                     dt__cl.rank,
                     (unsigned long long)dt__cl.n_offloaded, (unsigned long long)dt__cl.n_early, (unsigned long long)dt__cl.n_pushed,
                     (unsigned long long)dt__rt.n_ran, (unsigned long long)dt__cl.n_ran_here, (unsigned long long)dt__cl.n_ctrl,
                     (unsigned long long)dt__cl.n_mpi_ctrl, (unsigned long long)dt__cl.n_fetch,
                     (unsigned long long)dt__cl.n_fetch_bytes, (unsigned long long)dt__cl.n_fetch_skipped,
                     dt__cl.progress_cpu_ms, (unsigned long long)dt__cl.n_eager, (unsigned long long)dt__cl.n_rings,
-                    (unsigned long long)dt__cl.n_spread, dt__cl_load_left(), (unsigned long long)dt__cl.n_cma);
+                    (unsigned long long)dt__cl.n_spread, dt__cl_load_left(), (unsigned long long)dt__cl.n_cma, dt__cl_cma_peers());
         if (dt__cl.stats && dt__cl.rank == 0)
             fprintf(stderr, "dtask stats: rank 0: taskiter data moved before first iterations %llu bytes\n",
                     (unsigned long long)dt__cl.n_iter_moved);

@@ -72,6 +72,14 @@ void dt__cl_cma_agree(void **slot)
     }
 }
 
+/* How many ranks this one reads by CMA (DT_STATS: 0 where the system forbids it). */
+int dt__cl_cma_peers(void)
+{
+    int n = 0;
+    for (int r = 0; r < dt__cl.nranks; r++) n += dt__cl.cma_pid[r] != 0;
+    return n;
+}
+
 /* Does a transfer with peer of the bytes `src` (as the sender holds them)
  * go this way?  Every 2-D region, and contiguous ones from CMA_MIN bytes:
  * MPI sends those by rendezvous, a message each way as here, and with

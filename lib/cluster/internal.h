@@ -306,6 +306,7 @@ void dt__cl_open_node(bool bells, bool lend, bool cma);
 void dt__cl_cma_publish(dt__node_slot *mine);
 void dt__cl_cma_probe(void **slot);
 void dt__cl_cma_agree(void **slot);
+int dt__cl_cma_peers(void);
 bool dt__cl_cma_carries(int peer, const dt__wire_region *src, uint32_t tag);
 void dt__cl_cma_read(int peer, const dt__wire_region *src, const dt__wire_region *into);
 

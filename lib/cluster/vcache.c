@@ -66,6 +66,18 @@ static void acquire_piece(void *ctx, dt__frag *f)
     f->state = (uint64_t)(uintptr_t)a->fetch;
 }
 
+/* Receives r's bytes from peer into the contiguous buffer `into`, not into
+ * r: the receive keeps r as the sender's region (cma.c reads it there). */
+static outmsg *recv_elsewhere(int peer, const dt__wire_region *r, void *into, uint32_t tag, pending *pend)
+{
+    size_t bytes = (size_t)(r->size * r->rows);
+    dt__wire_region buf = { (uintptr_t)into, bytes, 1, bytes, 0, 0, 0 };
+    outmsg *m = dt__cl_data_msg(OUT_RECV, peer, &buf, tag);
+    m->src = *r;
+    m->pend = pend;
+    return m;
+}
+
 /* Receives bytes sent unasked that this rank turns out to hold or to be
  * receiving already, and drops them (the directory should make this
  * impossible; but a message nobody receives would keep its sender from
@@ -74,11 +86,8 @@ static void discard(int peer, const dt__wire_region *r, uint32_t tag)
 {
     size_t bytes = (size_t)(r->size * r->rows);
     void *scratch = dt__xmalloc(bytes ? bytes : 1);
-    dt__wire_region into = { (uintptr_t)scratch, bytes, 1, bytes, 0, 0, 0 };
-    outmsg *m = dt__cl_data_msg(OUT_RECV, peer, &into, tag);
-    m->src = *r;
+    outmsg *m = recv_elsewhere(peer, r, scratch, tag, dt__cl_pending_new());
     m->buf = scratch;                                   /* freed once received */
-    m->pend = dt__cl_pending_new();
     dt__cl_post(m);
 }
 
@@ -254,11 +263,7 @@ void dt__cl_receive_pushed(dt__wire_region r, int peer, waiter *w, pending **las
     apply->staged = dt__cl_stage_get(bytes);
     pending *got = dt__cl_pending_new(), *none = NULL;
     add_waiter(got, apply, &none);
-    dt__wire_region into = { (uintptr_t)apply->staged, bytes, 1, bytes, 0, 0, 0 };
-    outmsg *m = dt__cl_data_msg(OUT_RECV, peer, &into, tag);
-    m->src = r;
-    m->pend = got;
-    dt__cl_post(m);
+    dt__cl_post(recv_elsewhere(peer, &r, apply->staged, tag, got));
 }
 
 typedef struct held_ctx { uint64_t version; bool first, mixed; } held_ctx;

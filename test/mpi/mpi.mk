@@ -29,8 +29,18 @@ ORACLE_SPREAD_SEEDS ?= 4 5
 $(BUILD)/test/mpi-%: test/mpi/%.c test/mpi/check.h $(LIBA) | $(BUILD)/test
 	$(CC) $(CFLAGS_ALL) $(DEP_CFLAGS) $< -o $@ $(LINK_DTASK)
 
-.PHONY: test-mpi
+.PHONY: test-mpi test-mpi-run
+# The runs' output is also kept in $(BUILD)/test-mpi.log; a failure is
+# repeated at the end, with what it printed, then listed, where a CI log's
+# tail shows it.
 test-mpi: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
+	@{ $(MAKE) --no-print-directory test-mpi-run 2>&1; echo "test-mpi status $$?"; } | tee $(BUILD)/test-mpi.log; \
+	rc=$$(sed -n 's/^test-mpi status //p' $(BUILD)/test-mpi.log); \
+	if [ "$$rc" != 0 ]; then echo "test-mpi: what failed (all of it in $(BUILD)/test-mpi.log):"; \
+	  grep -B4 -A5 'test-mpi FAILED' $(BUILD)/test-mpi.log | cut -c1-300; echo "test-mpi: failed:"; \
+	  grep -h 'test-mpi FAILED' $(BUILD)/test-mpi.log | cut -c1-300; fi; exit $$rc
+
+test-mpi-run: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jacobi
 	@fail=0; for n in $(MPI_RANKS); do for p in $(MPI_POLICIES); do \
 	  DT_SCHEDULE=$$p timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-offload \
 	    || { echo "test-mpi FAILED: offload, $$n ranks, DT_SCHEDULE=$$p"; fail=1; }; done; done; \

@@ -616,6 +616,33 @@ START_TEST(cache_rectangles_against_bytes)
 }
 END_TEST
 
+/* ---- stealing ------------------------------------------------------------ */
+
+/* What a victim keeps from a thief: the more urgent half, and every task its
+ * workers start (tasks ahead plus half of one running) before a relay of the
+ * measured cost would finish it elsewhere. */
+START_TEST(steal_keeps_what_starts_sooner_here)
+{
+    const unsigned ms = 1000000;
+    unsigned lone[] = { 4 * ms };
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 0, 1), 0);          /* no relay measured: half, rounded up, goes */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 1 * ms, 1), 0);     /* starts in 2 ms here: a 1 ms relay pays */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 3 * ms, 1), 1);     /* a 3 ms relay does not */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 3 * ms, 2), 1);
+    unsigned four[] = { 1 * ms, 1 * ms, 1 * ms, 1 * ms };                  /* start here at 0.5, 1.5, 2.5, 3.5 ms */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 0, 1), 2);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 2 * ms, 1), 2);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 3 * ms, 1), 3);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 4 * ms, 1), 4);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 2 * ms, 2), 4);     /* two workers: 0.25 .. 1.75 ms */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 1500000, 2), 3);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 1200000, 2), 2);
+    unsigned untimed[] = { 1 * ms, 1 * ms, 0, 1 * ms };                     /* a type not timed yet may be long */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(untimed, 4, 4 * ms, 1), 2);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(NULL, 0, 4 * ms, 1), 0);
+}
+END_TEST
+
 static Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
@@ -633,6 +660,7 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, cache_fetches_only_what_is_missing);
     tcase_add_test(tc, cache_waits_for_bytes_on_their_way);
     tcase_add_test(tc, cache_rectangles_against_bytes);
+    tcase_add_test(tc, steal_keeps_what_starts_sooner_here);
     return s;
 }
 

@@ -74,6 +74,7 @@ typedef struct dt__pushed {
     int target;
     atomic_uint left;                   /* write-backs still to arrive */
     uint32_t nback;
+    uint64_t sent_ns;                   /* when it left (steal.c times relays) */
     dt__wire_region back[];             /* mode: the tag */
 } pushed;
 
@@ -245,6 +246,7 @@ typedef struct dt__cltask {
     bool pinned;                /* came here with a node hint or by a steal: stays */
     bool relayed;               /* steal.c sends it to a thief (pinned there) */
     bool steal_back;            /* steal.c hands it to a worker here: run it */
+    unsigned relay_ahead_ns;    /* relayed: the thief's run time of the tasks given before it */
     bool counted;               /* in this rank's load word until it has run */
     /* offloaded here from another rank */
     bool remote;
@@ -455,6 +457,13 @@ void dt__cl_steal_got_work(bool stolen);
 void dt__cl_handle_steal(const dt__msg *m, int peer);
 void dt__cl_handle_steal_reply(const dt__msg *m, int peer);
 void dt__cl_steal_stats(void);
+/* Of n tasks queued in order of urgency whose types ran mean_ns[i] here
+ * (0: not timed yet), how many a victim with nworkers keeps from a thief
+ * when a relay costs cost_ns: at least the more urgent half, and every task
+ * its workers would start before a relay would finish it. */
+unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t cost_ns, unsigned nworkers);
+/* Relayed task t is back (its writes too), ns after it left. */
+void dt__cl_steal_back(const dt__task *t, uint64_t ns);
 /* Tasks placed on this rank have not finished (they wait for their data or
    predecessors, or were relayed to a thief): it is not out of work. */
 bool dt__cl_work_coming(void);

@@ -546,6 +546,7 @@ void dt__cl_push(dt__task *t, int target, bool claimed)
     pushed *pu = dt__xmalloc(sizeof *pu + sizeof *out * nout);
     pu->target = target;
     pu->nback = (uint32_t)nout;
+    pu->sent_ns = dt__now_ns();
     pthread_mutex_lock(&dt__cl.lock);
     for (size_t i = 0; i < nin; i++) {
         in[i].mode = dt__cl_push_tag();
@@ -571,6 +572,7 @@ void dt__cl_pushed_finish(dt__task *t)
 {
     dt__cltask *x = dt__cl_of(t);
     dt__cl_far_back(x->pushed->target);
+    if (x->relayed) dt__cl_steal_back(t, dt__now_ns() - x->pushed->sent_ns);
     /* rank 0's task placed on itself, then stolen: it leaves this rank's load */
     bool placed_here = atomic_load(&x->where) == dt__cl.rank + 1;
     free(x->pushed);

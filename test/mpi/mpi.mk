@@ -17,6 +17,9 @@ ORACLE_MPI_SEEDS ?= 1 2 3
 ORACLE_MPI_2D_SEED ?= 6
 ORACLE_MPI_TASKS ?= 5000
 ORACLE_MPI_CONFIGS ?= "DT_PROGRESS=workers DT_AGGREGATE=0" "DT_NUM_WORKERS=2" "DT_EAGER=0" "DT_NESTED=local" "DT_NESTED_MIN_US=0" "DT_LEND=1"
+# mpi-steal (uneven queues) on every rank count: DT_STEAL=0, then 1 with no
+# minimum task length and no cost check (must steal, must keep nothing),
+# then 1 as by default (victims weigh a relay: correct, counts agree).
 # DT_STEAL=1 with no minimum task length (the oracle's tasks are short): the
 # oracle with its node hints and without (--no-hints), on every rank count;
 # then one seed under other settings
@@ -89,16 +92,19 @@ test-mpi-run: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jaco
 	    echo "test-mpi FAILED: spread, $$n ranks, $$cfg (status $$rc, nested tasks spread $$sp, load words left over $$left)"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
 	  else echo "spread, $$n ranks, $$cfg: ok ($$sp nested tasks spread)"; fi; done; done; \
-	for n in $(MPI_RANKS); do for mode in flat nested; do for st in 0 1; do \
-	  out=$$(DT_STEAL=$$st DT_NESTED=local DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n \
+	for n in $(MPI_RANKS); do for mode in flat nested; do for st in 0 1 cost; do \
+	  case $$st in cost) set -- DT_STEAL=1;; *) set -- DT_STEAL=$$st DT_STEAL_MIN_US=0;; esac; \
+	  out=$$(env "$$@" DT_NESTED=local DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n \
 	    $(BUILD)/test/mpi-steal $$mode 2>&1); rc=$$?; \
 	  stolen=$$(printf '%s\n' "$$out" | sed -n 's/.*tasks stolen \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  given=$$(printf '%s\n' "$$out" | sed -n 's/.*given to thieves \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	  kept=$$(printf '%s\n' "$$out" | sed -n 's/.*sooner here than by a relay \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
 	  if [ $$rc -ne 0 ] || [ "$$stolen" != "$$given" ] || { [ $$st = 1 ] && [ "$$stolen" -eq 0 ]; } || \
+	     { [ $$st = 1 ] && [ "$$kept" -ne 0 ]; } || \
 	     { [ $$st = 0 ] && [ "$$stolen" -ne 0 ]; }; then \
-	    echo "test-mpi FAILED: steal $$mode, $$n ranks, DT_STEAL=$$st (status $$rc, stolen $$stolen, given $$given)"; \
+	    echo "test-mpi FAILED: steal $$mode, $$n ranks, $$* (status $$rc, stolen $$stolen, given $$given)"; \
 	    printf '%s\n' "$$out" | tail -5; fail=1; \
-	  else echo "steal $$mode, $$n ranks, DT_STEAL=$$st: ok ($$stolen tasks stolen)"; fi; done; done; done; \
+	  else echo "steal $$mode, $$n ranks, $$*: ok ($$stolen tasks stolen, $$kept kept as sooner on the victim)"; fi; done; done; done; \
 	for n in $(MPI_RANKS); do for s in $(ORACLE_STEAL_SEEDS); do for h in "" --no-hints; do \
 	  out=$$(DT_STEAL=1 DT_STEAL_MIN_US=0 DT_NUM_WORKERS=1 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(ORACLE) --cluster $$h \
 	    --seed $$s --tasks $(ORACLE_MPI_TASKS) 2>&1); rc=$$?; \

@@ -48,8 +48,8 @@
  *
  * Victim: a STEAL takes up to half of the queue (rounded up, so a lone
  * waiting task may go to the idle rank), less the tasks that would start
- * here before a relay would finish them (give); a LIFELINE request that finds it
- * empty is remembered, and when a task enters the queue while every worker
+ * here before a relay would finish them (give); a LIFELINE request that
+ * finds it empty is remembered, and when a task enters the queue while every worker
  * here is busy, one remembered thief gets half of it.
  *
  * The end: every request is answered (a lifeline one with round 0, which
@@ -222,19 +222,16 @@ void dt__cl_steal_back(const dt__task *t, uint64_t ns)
     atomic_store_explicit(&S.relay_ns, c ? c - c / 4 + over / 4 : over, memory_order_relaxed);
 }
 
-/* Up to half of the queue, rounded up, to thief w: how many went.  The
- * least urgent half (lowest priority, then newest): the tasks that the
- * queue's order says can wait are the ones that can pay for a relay; those
- * on a critical path (a factorisation's diagonal steps) stay where their
- * data is and start soonest.  Nor does a task go that the workers here
- * would start sooner than a relay costs (the tasks queued before it, plus
- * half of one for those running, by the run times of their types here):
- * stolen, it would finish later than if it stayed (Cholesky's thief took
- * the lone task queued behind a running one, several a run; keeping those
- * took row-major 2x1 with stealing from 0.88 to 0.905 of 1x2).  A task of a type not timed here
- * yet may be long: it may go.  DT_STEAL_MIN_US=0 asks for no such checks.
- * The cost is learnt from relays only, so each refusal lowers it by an
- * eighth: one slow relay does not end stealing for good. */
+/* The more urgent half of the queue (highest priority, then oldest) stays:
+ * the tasks that the queue's order says can wait are the ones that can pay
+ * for a relay; those on a critical path (a factorisation's diagonal steps)
+ * stay where their data is and start soonest.  Nor does a task go that the
+ * workers here would start sooner than a relay costs (the tasks queued
+ * before it, plus half of one for those running, by the run times of their
+ * types here): stolen, it would finish later than if it stayed (Cholesky's
+ * thief took the lone task queued behind a running one, several a run;
+ * keeping those took row-major 2x1 with stealing from 0.88 to 0.905 of
+ * 1x2).  A task of a type not timed here yet may be long: it may go. */
 unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t cost_ns, unsigned nworkers)
 {
     uint64_t nw = nworkers ? nworkers : 1, ahead = n ? mean_ns[0] / 2 : 0;   /* work before task `keep` */
@@ -246,6 +243,10 @@ unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t c
     return keep;
 }
 
+/* Up to half of the queue, rounded up, to thief w, less what starts sooner
+ * here: how many went.  DT_STEAL_MIN_US=0 asks for no cost check.  The cost
+ * is learnt from relays only, so each refusal lowers it by an eighth: one
+ * slow relay does not end stealing for good. */
 static uint32_t give(int w)
 {
     dt__task *all[256];

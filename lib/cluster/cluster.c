@@ -218,6 +218,7 @@ static void cluster_stop(void)
         free(dt__cl.fl);
         dt__cl.fl = NULL;
         dt__cl.nfl = dt__cl.capfl = 0;
+        memset(dt__cl.nfl_wait, 0, sizeof dt__cl.nfl_wait);
         dt__cl_lend_close();
         MPI_Request req;
         MPI_Ibarrier(dt__cl.comm, &req);

@@ -137,7 +137,15 @@ typedef struct inflight {
     MPI_Request req;
     MPI_Datatype type;          /* MPI_DATATYPE_NULL when none was made */
     outmsg *m;
+    int wait;                   /* DT__FL_*: what its end needs */
 } inflight;
+
+/* What a request in flight needs to end soon (the progress thread's naps) */
+enum {
+    DT__FL_POLL,                /* this side's MPI progress, now and then */
+    DT__FL_RUNG,                /* a poll once the peer rings this rank's bell */
+    DT__FL_QUIET,               /* nothing waits for its end */
+};
 
 typedef struct dt__cl_state {
     MPI_Comm comm;
@@ -161,6 +169,7 @@ typedef struct dt__cl_state {
     outmsg *out_head, *out_tail;
     inflight *fl;
     size_t nfl, capfl;
+    size_t nfl_wait[DT__FL_QUIET];  /* of those, how many of each DT__FL_* but QUIET */
     /* directory (rank 0) and version cache (every rank), under lock */
     pthread_mutex_t lock;
     dt__rmap dir, cache;        /* rectangles: a 2-D tile is one or two pieces */
@@ -287,6 +296,10 @@ bool dt__cl_all(bool ok);
 bool dt__cl_poll(void);
 void dt__cl_wake_progress(void);
 void dt__cl_post(outmsg *m);
+/* This thread's posts wait for dt__cl_flush_posts (which sends them, by
+   polling if `poll`). */
+void dt__cl_hold_posts(void);
+void dt__cl_flush_posts(bool poll);
 bool dt__cl_outbox_empty(void);
 outmsg *dt__cl_out_new(int kind, int peer);
 void dt__cl_post_ctrl(int peer, void *buf, size_t len);

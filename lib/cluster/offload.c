@@ -464,16 +464,16 @@ static void handle_done(const dt__msg *m, int peer)
 /* A worker ended a task: send what it posted (its completion, its
  * successors' placement) and answer what came while it ran.  At most every
  * 20 us per thread: a chain of tiny tasks would pay an MPI poll each and
- * send each completion alone (the progress thread, woken by the post,
- * sends those together). */
+ * send each completion alone (the progress thread, woken then, sends those
+ * together). */
 static void task_end(void)
 {
     static DT__TLS uint64_t last_poll;
     if (dt__cl.steal) dt__cl_steal_busy();
     uint64_t now = dt__now_ns();
-    if (now - last_poll < 20000) return;
-    last_poll = now;
-    dt__cl_poll();
+    bool poll = now - last_poll >= 20000;
+    if (poll) last_poll = now;
+    dt__cl_flush_posts(poll);
 }
 
 /* Rank 0's root task waits: bring back the data of `acc` (all if NULL). */
@@ -647,6 +647,8 @@ static void task_new(dt__task *t)
 
 static void ran(dt__task *t)
 {
+    /* the completion and the placements it leads to leave in task_end */
+    dt__cl_hold_posts();
     dt__cltask *x = dt__cl_of(t);
     if (atomic_load_explicit(&x->placed, memory_order_relaxed)) ran_here(t);
     bool spread = atomic_load_explicit(&dt__cl.spread, memory_order_acquire);

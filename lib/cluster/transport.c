@@ -30,6 +30,16 @@ static void ring_peer(doorbell *b)
     if (atomic_load(&b->listening) && atomic_load(&b->sleeping)) dt__futex_wake_shared(&b->rings, 1);
 }
 
+/* Posts from a thread that sends them itself before it waits need not wake
+ * the progress thread: on a node whose cores are all busy the woken thread
+ * takes a worker's core (wakeup preemption) for what that worker is about
+ * to do anyway.  Such a thread is either inside dt__cl_progress_once (which
+ * goes round again after any activity, and the progress thread looks at the
+ * outbox before it naps) or a worker between the end of a task's body and
+ * its task_end hook (dt__cl_flush_posts). */
+static DT__TLS bool tls_sends_itself, tls_posted;
+static bool poll_locked(void);
+
 void dt__cl_post(outmsg *m)
 {
     m->next = NULL;
@@ -37,7 +47,21 @@ void dt__cl_post(outmsg *m)
     if (dt__cl.out_tail) dt__cl.out_tail->next = m; else dt__cl.out_head = m;
     dt__cl.out_tail = m;
     pthread_mutex_unlock(&dt__cl.out_lock);
-    dt__cl_wake_progress();
+    if (tls_sends_itself) tls_posted = true;
+    else dt__cl_wake_progress();
+}
+
+void dt__cl_hold_posts(void) { tls_sends_itself = true; }
+
+/* The end of dt__cl_hold_posts, and a poll if `poll`: what was posted
+ * since leaves with that poll, else (no poll, or another thread drives MPI
+ * at the moment and may have looked at the outbox already) the progress
+ * thread is woken as dt__cl_post would have. */
+void dt__cl_flush_posts(bool poll)
+{
+    bool posted = tls_posted;
+    tls_sends_itself = tls_posted = false;
+    if (poll ? !poll_locked() && posted : posted) dt__cl_wake_progress();
 }
 
 bool dt__cl_outbox_empty(void)
@@ -97,14 +121,15 @@ void dt__cl_post_recv(int peer, const dt__wire_region *r, uint32_t tag, pending 
 void dt__cl_send_data(const dt__wire_region *r, int peer, uint32_t tag)
 { dt__cl_post(dt__cl_data_msg(OUT_SEND_DATA, peer, r, tag)); }
 
-static void track(MPI_Request req, MPI_Datatype type, outmsg *m)
+static void track(MPI_Request req, MPI_Datatype type, outmsg *m, int wait)
 {
     if (dt__cl.nfl == dt__cl.capfl) {
         dt__cl.capfl = dt__cl.capfl ? dt__cl.capfl * 2 : 64;
         dt__cl.fl = realloc(dt__cl.fl, sizeof *dt__cl.fl * dt__cl.capfl);
         if (!dt__cl.fl) dt__fatal("out of memory");
     }
-    dt__cl.fl[dt__cl.nfl++] = (inflight){ req, type, m };
+    dt__cl.fl[dt__cl.nfl++] = (inflight){ req, type, m, wait };
+    if (wait != DT__FL_QUIET) dt__cl.nfl_wait[wait]++;
 }
 
 MPI_Datatype dt__cl_region_type(const dt__wire_region *r, int *count)
@@ -166,14 +191,19 @@ static void unstage(outmsg *m)
     m->packed = NULL;
 }
 
-/* An empty message of cma.c's protocol, tracked until it is done. */
+/* An empty message of cma.c's protocol, tracked until it is done.  Only
+ * the receiver's wait for "ready" has something to do at its end (the
+ * read), and the sender rings this rank's bell after sending it
+ * (start_out); nothing waits for the others: the sender's transfer ends at
+ * the ack, but its bytes are guarded by the tasks' order, not by it, so the
+ * ack does not ring (it only frees the request). */
 static void start_empty(bool send, int peer, uint32_t tag, MPI_Comm comm, outmsg *m)
 {
     MPI_Request req;
     if (!m) m = dt__cl_out_new(OUT_CTRL, peer);
     if (send) MPI_Isend(NULL, 0, MPI_BYTE, peer, (int)tag, comm, &req);
     else MPI_Irecv(NULL, 0, MPI_BYTE, peer, (int)tag, comm, &req);
-    track(req, MPI_DATATYPE_NULL, m);
+    track(req, MPI_DATATYPE_NULL, m, !send && comm == dt__cl.comm ? DT__FL_RUNG : DT__FL_QUIET);
 }
 
 /* The sender of a transfer by cma.c says it is ready and waits for the
@@ -193,7 +223,6 @@ static void cma_pull(outmsg *m)
 {
     dt__cl_cma_read(m->peer, &m->src, &m->region);
     start_empty(true, m->peer, m->tag, dt__cl.ack_comm, NULL);
-    if (dt__cl.bell[m->peer]) ring_peer(dt__cl.bell[m->peer]);
 }
 
 static void start_out(outmsg *m)
@@ -203,7 +232,7 @@ static void start_out(outmsg *m)
     MPI_Datatype t = MPI_DATATYPE_NULL;
     if (m->kind == OUT_CTRL) {
         MPI_Isend(m->buf, (int)m->len, MPI_BYTE, m->peer, DT__TAG_CTRL, dt__cl.comm, &req);
-        track(req, t, m);
+        track(req, t, m, DT__FL_POLL);
     } else if (dt__cl_cma_carries(m->peer, m->kind == OUT_RECV ? &m->src : &m->region, m->tag)) {
         start_cma(m);
     } else {
@@ -219,7 +248,7 @@ static void start_out(outmsg *m)
         MPI_Datatype type = t == MPI_DATATYPE_NULL ? MPI_BYTE : t;
         if (m->kind == OUT_RECV) MPI_Irecv(buf, count, type, m->peer, (int)m->tag, dt__cl.comm, &req);
         else MPI_Isend(buf, count, type, m->peer, (int)m->tag, dt__cl.comm, &req);
-        track(req, t, m);
+        track(req, t, m, DT__FL_POLL);
     }
     if (m->kind != OUT_RECV && dt__cl.bell[m->peer]) ring_peer(dt__cl.bell[m->peer]);
 }
@@ -287,7 +316,21 @@ static outmsg *coalesce(outmsg *list)
     return out;
 }
 
+static bool progress_once(void);
+
 bool dt__cl_progress_once(void)
+{
+    bool outer = tls_sends_itself, posted = tls_posted;
+    tls_sends_itself = true;
+    tls_posted = false;
+    /* what it posted leaves in the caller's next round */
+    bool did = progress_once() || tls_posted;
+    tls_sends_itself = outer;
+    tls_posted = posted;
+    return did;
+}
+
+static bool progress_once(void)
 {
     bool did = false;
     pthread_mutex_lock(&dt__cl.out_lock);
@@ -344,6 +387,7 @@ bool dt__cl_progress_once(void)
         if (!flag) { i++; continue; }
         inflight f = dt__cl.fl[i];
         dt__cl.fl[i] = dt__cl.fl[--dt__cl.nfl];
+        if (f.wait != DT__FL_QUIET) dt__cl.nfl_wait[f.wait]--;
         if (f.type != MPI_DATATYPE_NULL) MPI_Type_free(&f.type);
         if (f.m->cma) cma_pull(f.m);
         finish_out(f.m);
@@ -358,16 +402,33 @@ bool dt__cl_progress_once(void)
  * must not run while the runtime is still starting (its calls would fail). */
 static bool serving(void) { return atomic_load_explicit(&dt__rt.state, memory_order_acquire) != DT__STATE_NEW; }
 
-bool dt__cl_poll(void)
+/* One round of polling unless another thread is at it; *locked says
+ * whether this one was. */
+static bool poll_round(bool *locked)
 {
+    *locked = false;
     if (!dt__cl.active || atomic_load(&dt__cl.stop) || !serving()) return false;
     if (pthread_mutex_trylock(&dt__cl.poll_lock)) return false;
+    *locked = true;
     bool did = false;
     /* checked again under the lock: cluster_stop sets it under the lock */
     while (!atomic_load(&dt__cl.stop) && dt__cl_progress_once()) did = true;
     pthread_mutex_unlock(&dt__cl.poll_lock);
     if (did) atomic_fetch_add_explicit(&dt__cl.worker_polls, 1, memory_order_relaxed);
     return did;
+}
+
+bool dt__cl_poll(void)
+{
+    bool locked;
+    return poll_round(&locked);
+}
+
+static bool poll_locked(void)
+{
+    bool locked;
+    poll_round(&locked);
+    return locked;
 }
 
 void *dt__cl_progress_main(void *arg)
@@ -401,7 +462,11 @@ void *dt__cl_progress_main(void *arg)
        to poll.  On 2 cores that polling cost the workers of Cholesky 2x1 as
        much time as half the progress threads' CPU (45-100 -> 17-33 ms a
        run).  A transfer in flight may need this side's progress (fragments
-       of a pipelined protocol, a send's completion): naps stay short then. */
+       of a pipelined protocol, a send's completion): naps stay short then.
+       Not for cma.c's empty messages (start_empty): the one awaited comes
+       with a bell, and naps of nap_max then only cover a message that a
+       first probe missed (on 2 cores each short nap took a worker's core:
+       Cholesky 2x1 had 550-850 such preemptions a run). */
     const long nap_rung = 10000000;
     bool rung_by_all = true;
     for (int r = 0; r < dt__cl.nranks; r++)
@@ -411,9 +476,13 @@ void *dt__cl_progress_main(void *arg)
         int rings = atomic_load(&dt__cl.mine->rings);
         pthread_mutex_lock(&dt__cl.poll_lock);
         bool did = dt__cl_progress_once();
-        bool transfers = dt__cl.nfl != 0;         /* workers change it under the lock */
+        /* workers change these under the lock */
+        bool transfers = dt__cl.nfl != 0, polled = dt__cl.nfl_wait[DT__FL_POLL] != 0,
+             rung = dt__cl.nfl_wait[DT__FL_RUNG] != 0;
         pthread_mutex_unlock(&dt__cl.poll_lock);
-        if (atomic_load(&dt__cl.stop) && !transfers && dt__cl_outbox_empty()) break;
+        bool stopping = atomic_load(&dt__cl.stop);
+        if (stopping && !transfers && dt__cl_outbox_empty()) break;
+        polled = polled || (stopping && transfers);     /* it waits for all of them then */
         unsigned polls = atomic_load_explicit(&dt__cl.worker_polls, memory_order_relaxed);
         /* While a distributed taskiter replays, its transfers are driven by
            the workers (at each task end and while they wait) and its steady
@@ -432,7 +501,7 @@ void *dt__cl_progress_main(void *arg)
            naps longer, instead of waking every 200 us for nothing */
         bool all_busy = dt__sched_sleepers() == 0 || !dt__hooks.poll;
         if (all_busy && !replaying) {
-            ns = rung_by_all && !transfers ? nap_rung : nap;
+            ns = !rung_by_all || polled ? nap : rung ? nap_max : nap_rung;
             nap = nap * 2 > nap_max ? nap_max : nap * 2;
         } else if (!all_busy) {
             rings = atomic_load(&dt__cl.mine->rings);   /* rings meant for the polling workers */

@@ -340,7 +340,13 @@ static int place_or_queue(dt__task *t)
     if (x->remote || x->spread) {
         /* offloaded here, or a spread candidate the pool handed to this rank */
         if (spread) dt__cl_count(x);
-        return DT__READY_QUEUE;
+        /* Offloaded tasks run in the order they became ready here, as rank
+           0 sent them (it sends the most urgent first).  In the worker's
+           own queue, where those made ready by its polls went, they ran
+           last-in first-out, ahead of those the progress thread had queued:
+           in Cholesky 2x1 a ready task waited there up to 20 ms while rank
+           0 counted it as rank 1's queued one and sent it nothing more. */
+        return x->remote ? DT__READY_IN_ORDER : DT__READY_QUEUE;
     }
     if (!placeable(t)) {
         /* a nested task bound for another rank (api.c let only such through) */

@@ -269,6 +269,20 @@ static int app(int argc, char **argv)
         dt_taskwait();
         CHECK(seq[3] == 1, "priority 5 on rank 1 ran in place %d (order %d %d %d %d %d)", seq[3], seq[1], seq[2],
               seq[3], seq[4], seq[5]);
+
+        /* ... and tasks of one priority run there in the order they became
+           ready (rank 0 sends the most urgent first): those readied by the
+           worker that ran the 200 ms task ran last-in first-out before */
+        for (int i = 0; i < 6; i++) {
+            where_t a = { seq + i };
+            dt_access_t acc[2] = { { DT_OUT, seq + i, sizeof(int), 0, 0 }, { DT_IN, seq, sizeof(int), 0, 0 } };
+            dt_task_attr_t at = { 0, 1, "order", 0 };
+            CHECK(dt_task_create(i == 0 ? T_hold : T_order, &a, sizeof a, acc, i == 0 ? 1 : 2, &at) == DT_OK,
+                  "creating task %d of the order test", i);
+        }
+        dt_taskwait();
+        CHECK(seq[1] < seq[2] && seq[2] < seq[3] && seq[3] < seq[4] && seq[4] < seq[5],
+              "tasks of one priority on rank 1 ran out of order: %d %d %d %d %d", seq[1], seq[2], seq[3], seq[4], seq[5]);
         dt_dfree(seq);
     }
 

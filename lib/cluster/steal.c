@@ -249,6 +249,13 @@ unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t c
  * slow relay does not end stealing for good. */
 static uint32_t give(int w)
 {
+    /* Rank 0 placed tasks on the thief that have not ended: it asked before
+       they reached it, or it runs its last one, and more will be placed
+       there as it finishes them.  A relay now doubles what it gets (with
+       DT_SCHEDULE=balance, Cholesky 2x1's rank 1, idle while rank 0 ran the
+       first potrf, was relayed one of rank 0's two trsm on top of its own
+       two, and its first began 3.5-6 ms late). */
+    if (dt__cl.rank == 0 && atomic_load(&dt__cl.load[w]) > 0) return 0;
     dt__task *all[256];
     unsigned mean[256], n = 0;
     while (n < 256 && (all[n] = dt__heap_pop(&S.queue))) {

@@ -38,7 +38,7 @@ static void ring_peer(doorbell *b)
  * outbox before it naps) or a worker between the end of a task's body and
  * its task_end hook (dt__cl_flush_posts). */
 static DT__TLS bool tls_sends_itself, tls_posted;
-static bool poll_locked(void);
+static bool poll_rounds(bool *locked);
 
 void dt__cl_post(outmsg *m)
 {
@@ -59,9 +59,10 @@ void dt__cl_hold_posts(void) { tls_sends_itself = true; }
  * thread is woken as dt__cl_post would have. */
 void dt__cl_flush_posts(bool poll)
 {
-    bool posted = tls_posted;
+    bool posted = tls_posted, locked = false;
     tls_sends_itself = tls_posted = false;
-    if (poll ? !poll_locked() && posted : posted) dt__cl_wake_progress();
+    if (poll) poll_rounds(&locked);
+    if (posted && !locked) dt__cl_wake_progress();
 }
 
 bool dt__cl_outbox_empty(void)
@@ -402,9 +403,9 @@ static bool progress_once(void)
  * must not run while the runtime is still starting (its calls would fail). */
 static bool serving(void) { return atomic_load_explicit(&dt__rt.state, memory_order_acquire) != DT__STATE_NEW; }
 
-/* One round of polling unless another thread is at it; *locked says
- * whether this one was. */
-static bool poll_round(bool *locked)
+/* Polls until nothing happens, unless another thread is at it (*locked
+ * says whether this one was). */
+static bool poll_rounds(bool *locked)
 {
     *locked = false;
     if (!dt__cl.active || atomic_load(&dt__cl.stop) || !serving()) return false;
@@ -421,14 +422,7 @@ static bool poll_round(bool *locked)
 bool dt__cl_poll(void)
 {
     bool locked;
-    return poll_round(&locked);
-}
-
-static bool poll_locked(void)
-{
-    bool locked;
-    poll_round(&locked);
-    return locked;
+    return poll_rounds(&locked);
 }
 
 void *dt__cl_progress_main(void *arg)

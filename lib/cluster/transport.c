@@ -192,19 +192,20 @@ static void unstage(outmsg *m)
     m->packed = NULL;
 }
 
-/* An empty message of cma.c's protocol, tracked until it is done.  Only
- * the receiver's wait for "ready" has something to do at its end (the
- * read), and the sender rings this rank's bell after sending it
- * (start_out); nothing waits for the others: the sender's transfer ends at
- * the ack, but its bytes are guarded by the tasks' order, not by it, so the
- * ack does not ring (it only frees the request). */
-static void start_empty(bool send, int peer, uint32_t tag, MPI_Comm comm, outmsg *m)
+/* An empty message of cma.c's protocol, tracked until it is done; `wait`
+ * (DT__FL_*) says what its end needs.  Only the receiver's wait for
+ * "ready" has something to do then (the read), and the sender rings this
+ * rank's bell after sending it (start_out).  Nothing waits for the others:
+ * the sender's transfer ends at the ack, but its bytes are guarded by the
+ * tasks' order, not by it, so the ack does not ring (it only frees the
+ * request). */
+static void start_empty(bool send, int peer, uint32_t tag, MPI_Comm comm, outmsg *m, int wait)
 {
     MPI_Request req;
     if (!m) m = dt__cl_out_new(OUT_CTRL, peer);
     if (send) MPI_Isend(NULL, 0, MPI_BYTE, peer, (int)tag, comm, &req);
     else MPI_Irecv(NULL, 0, MPI_BYTE, peer, (int)tag, comm, &req);
-    track(req, MPI_DATATYPE_NULL, m, !send && comm == dt__cl.comm ? DT__FL_RUNG : DT__FL_QUIET);
+    track(req, MPI_DATATYPE_NULL, m, wait);
 }
 
 /* The sender of a transfer by cma.c says it is ready and waits for the
@@ -213,17 +214,17 @@ static void start_cma(outmsg *m)
 {
     if (m->kind == OUT_RECV) {
         m->cma = true;
-        start_empty(false, m->peer, m->tag, dt__cl.comm, m);
+        start_empty(false, m->peer, m->tag, dt__cl.comm, m, DT__FL_RUNG);
         return;
     }
-    start_empty(true, m->peer, m->tag, dt__cl.comm, NULL);
-    start_empty(false, m->peer, m->tag, dt__cl.ack_comm, m);
+    start_empty(true, m->peer, m->tag, dt__cl.comm, NULL, DT__FL_QUIET);
+    start_empty(false, m->peer, m->tag, dt__cl.ack_comm, m, DT__FL_QUIET);
 }
 
 static void cma_pull(outmsg *m)
 {
     dt__cl_cma_read(m->peer, &m->src, &m->region);
-    start_empty(true, m->peer, m->tag, dt__cl.ack_comm, NULL);
+    start_empty(true, m->peer, m->tag, dt__cl.ack_comm, NULL, DT__FL_QUIET);
 }
 
 static void start_out(outmsg *m)

@@ -619,27 +619,30 @@ END_TEST
 /* ---- stealing ------------------------------------------------------------ */
 
 /* What a victim keeps from a thief: the more urgent half, and every task its
- * workers start (tasks ahead plus half of one running) before a relay of the
- * measured cost would finish it elsewhere. */
+ * workers start (what is left of the tasks they run, then the tasks ahead)
+ * before a relay of the measured cost would finish it elsewhere. */
 START_TEST(steal_keeps_what_starts_sooner_here)
 {
     const unsigned ms = 1000000;
     unsigned lone[] = { 4 * ms };
-    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 0, 1), 0);          /* no relay measured: half, rounded up, goes */
-    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 1 * ms, 1), 0);     /* starts in 2 ms here: a 1 ms relay pays */
-    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 3 * ms, 1), 1);     /* a 3 ms relay does not */
-    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 3 * ms, 2), 1);
-    unsigned four[] = { 1 * ms, 1 * ms, 1 * ms, 1 * ms };                  /* start here at 0.5, 1.5, 2.5, 3.5 ms */
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 0, 1), 2);
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 2 * ms, 1), 2);
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 3 * ms, 1), 3);
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 4 * ms, 1), 4);
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 2 * ms, 2), 4);     /* two workers: 0.25 .. 1.75 ms */
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 1500000, 2), 3);
-    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, 1200000, 2), 2);
-    unsigned untimed[] = { 1 * ms, 1 * ms, 0, 1 * ms };                     /* a type not timed yet may be long */
-    ck_assert_uint_eq(dt__cl_steal_keep_count(untimed, 4, 4 * ms, 1), 2);
-    ck_assert_uint_eq(dt__cl_steal_keep_count(NULL, 0, 4 * ms, 1), 0);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 2 * ms, 0, 1), 0);          /* no relay measured: half, rounded up, goes */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 2 * ms, 1 * ms, 1), 0);     /* starts in 2 ms here: a 1 ms relay pays */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 2 * ms, 3 * ms, 1), 1);     /* a 3 ms relay does not */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 4 * ms, 3 * ms, 2), 1);     /* two workers, 2 ms left each */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 8 * ms, 3 * ms, 2), 0);     /* ... 4 ms left each */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 500000, 1 * ms, 1), 1);     /* the running task ends in 0.5 ms */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(lone, 1, 0, 1, 1), 1);               /* a worker here is free */
+    unsigned four[] = { 1 * ms, 1 * ms, 1 * ms, 1 * ms };                          /* start here at 0.5, 1.5, 2.5, 3.5 ms */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 0, 1), 2);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 2 * ms, 1), 2);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 3 * ms, 1), 3);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 4 * ms, 1), 4);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 2 * ms, 2), 4);     /* two workers: 0.25 .. 1.75 ms */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 1500000, 2), 3);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(four, 4, ms / 2, 1200000, 2), 2);
+    unsigned untimed[] = { 1 * ms, 1 * ms, 0, 1 * ms };                             /* a type not timed yet may be long */
+    ck_assert_uint_eq(dt__cl_steal_keep_count(untimed, 4, ms / 2, 4 * ms, 1), 2);
+    ck_assert_uint_eq(dt__cl_steal_keep_count(NULL, 0, 0, 4 * ms, 1), 0);
 }
 END_TEST
 

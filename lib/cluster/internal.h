@@ -471,10 +471,12 @@ void dt__cl_handle_steal(const dt__msg *m, int peer);
 void dt__cl_handle_steal_reply(const dt__msg *m, int peer);
 void dt__cl_steal_stats(void);
 /* Of n tasks queued in order of urgency whose types ran mean_ns[i] here
- * (0: not timed yet), how many a victim with nworkers keeps from a thief
- * when a relay costs cost_ns: at least the more urgent half, and every task
- * its workers would start before a relay would finish it. */
-unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t cost_ns, unsigned nworkers);
+ * (0: not timed yet), how many a victim with nworkers, busy for busy_ns in
+ * all with the tasks they run, keeps from a thief when a relay costs
+ * cost_ns: at least the more urgent half, and every task its workers would
+ * start before a relay would finish it. */
+unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t busy_ns, uint64_t cost_ns,
+                                 unsigned nworkers);
 /* Relayed task t is back (its writes too), ns after it left. */
 void dt__cl_steal_back(const dt__task *t, uint64_t ns);
 /* Tasks placed on this rank have not finished (they wait for their data or

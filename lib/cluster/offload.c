@@ -579,11 +579,13 @@ void dt__cl_pushed_finish(dt__task *t)
     dt__cltask *x = dt__cl_of(t);
     dt__cl_far_back(x->pushed->target);
     if (x->relayed) dt__cl_steal_back(t, dt__now_ns() - x->pushed->sent_ns);
-    /* rank 0's task placed on itself, then stolen: it leaves this rank's load */
+    /* rank 0's task placed on itself, then pushed: it leaves this rank's
+       load, or if stolen, the thief's (relay() moved it there) */
     bool placed_here = atomic_load(&x->where) == dt__cl.rank + 1;
+    if (placed_here && x->relayed) atomic_fetch_sub(&dt__cl.load[x->pushed->target], 1);
+    else if (placed_here) ran_here(t);
     free(x->pushed);
     x->pushed = NULL;
-    if (placed_here) ran_here(t);
     dt__task_body_end(t);
     dt__task_unref(t);
     if (placed_here) slot_freed();

@@ -59,6 +59,8 @@
  * is left unreceived when MPI ends. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "cluster/internal.h"
 
@@ -82,6 +84,10 @@ static struct {
     uint64_t rng;
     atomic_ullong n_stolen, n_given, n_requests, n_failed, n_lifeline, n_kept;
     atomic_ullong relay_ns;     /* relay_cost() */
+    struct running {            /* per worker: the task it took from the queue, until it ends */
+        _Atomic uint64_t since; /* when (0: none) */
+        atomic_uint mean_ns;    /* its type's mean run time here */
+    } *running;
 } S;
 
 static DT__TLS bool tls_idle;
@@ -95,6 +101,9 @@ void dt__cl_steal_init(void)
 void dt__cl_steal_start(void)
 {
     int me = dt__cl.rank, n = dt__cl.nranks;
+    size_t nw = dt__rt.nworkers > 0 ? (size_t)dt__rt.nworkers : 1;
+    S.running = dt__xmalloc(nw * sizeof *S.running);
+    memset(S.running, 0, nw * sizeof *S.running);
     S.lifelines = 0;
     if (n > 1) S.lifelines |= 1ull << ((me + 1) % n);
     for (int b = 1; b < n; b <<= 1)
@@ -129,7 +138,12 @@ void dt__cl_steal_drain(void)
     wait_polling(&req);
 }
 
-void dt__cl_steal_fini(void) { dt__heap_free(&S.queue); }
+void dt__cl_steal_fini(void)
+{
+    dt__heap_free(&S.queue);
+    free(S.running);
+    S.running = NULL;
+}
 
 /* The next random rank not asked yet this round, or -1.  Under S.lock. */
 static int next_victim(void)
@@ -199,11 +213,19 @@ static void round_start(void)
     ask(v, round);
 }
 
-/* The task leaves for thief w: pinned there, out of this rank's load. */
+/* The task leaves for thief w: pinned there, out of this rank's load.  On
+ * rank 0, a task it placed on itself counts in the thief's load until it is
+ * back (dt__cl_pushed_finish): counted here, it kept this rank from
+ * placing on itself while its worker was free, and the thief, counted
+ * idle, got the next ready tasks on top of it. */
 static void relay(dt__task *t, int w)
 {
     dt__cltask *x = dt__cl_of(t);
     x->relayed = true;
+    if (dt__cl.rank == 0 && atomic_load(&x->where) == 1) {
+        atomic_fetch_sub(&dt__cl.load[0], 1);
+        atomic_fetch_add(&dt__cl.load[w], 1);
+    }
     dt__cl_uncount(x);
     dt__cl_push(t, w, false);
     atomic_fetch_add_explicit(&S.n_given, 1, memory_order_relaxed);
@@ -212,7 +234,8 @@ static void relay(dt__task *t, int w)
 /* What a relay costs beyond the task's run, as the victim sees it: its
  * writes are back this much later than if a worker here had started it at
  * once (the inputs' and writes' transfers, the messages, the thief's
- * queue).  An average of the relays that came back; 0 until one has. */
+ * queue).  An average of the relays that came back; 0 until one has
+ * (give() then takes a relay to cost one more run of the task). */
 static uint64_t relay_cost(void) { return atomic_load_explicit(&S.relay_ns, memory_order_relaxed); }
 
 void dt__cl_steal_back(const dt__task *t, uint64_t ns)
@@ -226,21 +249,42 @@ void dt__cl_steal_back(const dt__task *t, uint64_t ns)
  * the tasks that the queue's order says can wait are the ones that can pay
  * for a relay; those on a critical path (a factorisation's diagonal steps)
  * stay where their data is and start soonest.  Nor does a task go that the
- * workers here would start sooner than a relay costs (the tasks queued
- * before it, plus half of one for those running, by the run times of their
- * types here): stolen, it would finish later than if it stayed (Cholesky's
- * thief took the lone task queued behind a running one, several a run;
- * keeping those took row-major 2x1 with stealing from 0.88 to 0.905 of
- * 1x2).  A task of a type not timed here yet may be long: it may go. */
-unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t cost_ns, unsigned nworkers)
+ * workers here would start sooner than a relay costs (busy_ns: what is
+ * left of the tasks they run; then the tasks queued before it, by the run
+ * times of their types here): stolen, it would finish later than if it
+ * stayed (Cholesky's thief took the lone task queued behind a running one,
+ * several a run; keeping those took row-major 2x1 with stealing from 0.88
+ * to 0.905 of 1x2).  A task of a type not timed here yet may be long: it
+ * may go. */
+unsigned dt__cl_steal_keep_count(const unsigned *mean_ns, unsigned n, uint64_t busy_ns, uint64_t cost_ns,
+                                 unsigned nworkers)
 {
-    uint64_t nw = nworkers ? nworkers : 1, ahead = n ? mean_ns[0] / 2 : 0;   /* work before task `keep` */
+    uint64_t nw = nworkers ? nworkers : 1, ahead = busy_ns;   /* work before task `keep` */
     unsigned keep = 0;
     for (; keep < n; keep++) {
         if (keep >= n / 2 && (!mean_ns[keep] || ahead / nw >= cost_ns)) break;
         ahead += mean_ns[keep];
     }
     return keep;
+}
+
+/* What is left of the tasks the workers here run, as far as their types'
+ * mean times tell: a task taken from the queue was timed from then (before,
+ * every running task counted for half of the queue head's mean, whatever
+ * was left of it).  A worker running a task that did not come through the
+ * queue counts for half of `unknown_ns`; an idle one for nothing. */
+static uint64_t busy_left(unsigned unknown_ns)
+{
+    uint64_t now = dt__now_ns(), left = 0;
+    int idle = atomic_load(&S.idle);
+    for (int i = 0; i < dt__rt.nworkers; i++) {
+        uint64_t since = atomic_load_explicit(&S.running[i].since, memory_order_relaxed);
+        unsigned mean = atomic_load_explicit(&S.running[i].mean_ns, memory_order_relaxed);
+        if (since) left += since + mean > now ? since + mean - now : 0;
+        else if (idle > 0) idle--;
+        else left += unknown_ns / 2;
+    }
+    return left;
 }
 
 /* Up to half of the queue, rounded up, to thief w, less what starts sooner
@@ -264,7 +308,13 @@ static uint32_t give(int w)
     }
     unsigned nw = dt__rt.nworkers > 0 ? (unsigned)dt__rt.nworkers : 1;
     uint64_t cost = dt__cl.steal_min_ns ? relay_cost() : 0;
-    unsigned keep = dt__cl_steal_keep_count(mean, n, cost, nw);
+    /* None came back yet: a relay is taken to cost one more run of the
+       first task that may go.  At 0, each rank's first relay went whatever
+       it cost: in Cholesky 2x1 rank 1's first of a run (a 2.7 ms gemm or a
+       4.5 ms trsm) was back 11-20 ms later, its inputs read into pages
+       the thief had never touched. */
+    if (dt__cl.steal_min_ns && !cost && n) cost = mean[n / 2];
+    unsigned keep = dt__cl_steal_keep_count(mean, n, n ? busy_left(mean[0]) : 0, cost, nw);
     if (keep > n / 2) {
         atomic_fetch_add_explicit(&S.n_kept, keep - n / 2, memory_order_relaxed);
         atomic_store_explicit(&S.relay_ns, cost - cost / 8, memory_order_relaxed);
@@ -319,6 +369,8 @@ bool dt__cl_steal_keep(dt__task *t)
 
 void dt__cl_steal_busy(void)
 {
+    int id = dt__worker_id();
+    if (id >= 0 && id < dt__rt.nworkers) atomic_store_explicit(&S.running[id].since, 0, memory_order_relaxed);
     if (!tls_idle) return;
     tls_idle = false;
     atomic_fetch_sub(&S.idle, 1);
@@ -327,14 +379,18 @@ void dt__cl_steal_busy(void)
 bool dt__cl_steal_idle(void)
 {
     dt__task *t = dt__heap_pop(&S.queue);
+    int id = dt__worker_id();
     if (t) {
         dt__cl_steal_busy();
+        if (id >= 0 && id < dt__rt.nworkers) {
+            atomic_store_explicit(&S.running[id].mean_ns, dt__cl_type_mean_ns(t->type), memory_order_relaxed);
+            atomic_store_explicit(&S.running[id].since, dt__now_ns(), memory_order_relaxed);
+        }
         dt__cl_of(t)->steal_back = true;
         dt__sched_ready(t);
         return true;
     }
     /* only the workers count: spare threads park for long */
-    int id = dt__worker_id();
     if (!tls_idle && id >= 0 && id < dt__rt.nworkers) {
         tls_idle = true;
         atomic_fetch_add(&S.idle, 1);

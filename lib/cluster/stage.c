@@ -8,12 +8,8 @@
  * receive), and a stolen task waited 5-25 ms for the staged tiles of its
  * relay.  Power-of-two classes, at most STAGE_KEEP bytes kept. */
 #include <pthread.h>
-#include <sys/mman.h>
 #include "cluster/internal.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
+#include "mem/mem.h"
 
 #define STAGE_KEEP ((size_t)64 << 20)
 
@@ -28,17 +24,13 @@ static int stage_class(size_t bytes)
     return bytes <= 4096 ? 12 : 64 - __builtin_clzll((unsigned long long)bytes - 1);
 }
 
-/* A new buffer, its pages faulted in by one call: touched one by one, each
- * 4 KiB page cost a fault of ~15 us on the 2-core VM of bench/RESULTS.md
- * against ~1 us populated so (a 512 KiB tile's buffer: 2 ms -> 0.1 ms; a
- * tile stolen by rank 0 in Cholesky 2x1 waited that long for each of its
- * inputs' first buffers).  Kernels before 5.14 refuse MADV_POPULATE_WRITE:
- * the pages then fault as they are written. */
+/* A new buffer, its pages faulted in by one call (a 512 KiB tile's: ~2 ms
+ * touched page by page -> ~0.1 ms; a task stolen by rank 0 in Cholesky 2x1
+ * waited that long for each of its inputs' first buffers). */
 static void *fresh(size_t bytes)
 {
-    unsigned char *p = dt__xmalloc(bytes);
-    uintptr_t page = 4096, from = ((uintptr_t)p + page - 1) & ~(page - 1), to = ((uintptr_t)p + bytes) & ~(page - 1);
-    if (to > from) (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+    void *p = dt__xmalloc(bytes);
+    dt__mem_populate((uintptr_t)p, bytes);
     return p;
 }
 

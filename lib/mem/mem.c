@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include "base/env.h"
 #include "core/hooks.h"
 #include "mem/mem.h"
@@ -304,3 +305,12 @@ DT__EXPORT void *dt_dmalloc(size_t size)
 DT__EXPORT void *dt_lmalloc(size_t size) { return alloc_checked(&M.l, size, "dt_lmalloc"); }
 DT__EXPORT int dt_dfree(void *p) { return free_checked(&M.d, p, "dt_dfree"); }
 DT__EXPORT int dt_lfree(void *p) { return free_checked(&M.l, p, "dt_lfree"); }
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+void dt__mem_populate(uintptr_t addr, size_t len)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), s = addr & ~(page - 1), e = (addr + len + page - 1) & ~(page - 1);
+    if (e > s) (void)madvise((void *)s, e - s, MADV_POPULATE_WRITE);
+}

@@ -52,8 +52,6 @@
  * offloading its tasks as usual).  Weak accesses count as strong, and a weak
  * out as inout. */
 #include <limits.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -615,17 +613,6 @@ static void phase_wait(void)
     }
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-/* Faults in the pages of [addr, addr + len) for writing (Linux >= 5.14;
- * elsewhere the receive faults them in as before). */
-static void populate(uintptr_t addr, size_t len)
-{
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), s = addr & ~(page - 1), e = (addr + len + page - 1) & ~(page - 1);
-    if (e > s) (void)madvise((void *)s, e - s, MADV_POPULATE_WRITE);
-}
-
 /* Before the first iteration: every rank gets the bytes its tasks read
  * before the graph writes them from wherever rank 0's directory says they
  * are (rank 0 too may lack some), and its version cache learns them.  The
@@ -655,7 +642,7 @@ static int scatter(const plan *p, int me, int nranks)
        region before the bytes arrive (a fault per page inside the receive:
        heat's 16 MB scatter took 60-140 ms with it, 40-60 ms without). */
     for (size_t i = 0; i < count; i++)
-        if (mv[i].dst == me) populate(mv[i].addr, (mv[i].rows - 1) * mv[i].stride + mv[i].size);
+        if (mv[i].dst == me) dt__mem_populate(mv[i].addr, (mv[i].rows - 1) * mv[i].stride + mv[i].size);
     atomic_store(&phase_left, 1);
     for (size_t i = 0; i < count; i++) {
         if (mv[i].src != me && mv[i].dst != me) continue;

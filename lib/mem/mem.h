@@ -25,8 +25,8 @@ bool dt__mem_in_lmem(uintptr_t addr, size_t size);
 int dt__mem_home(uintptr_t addr, int nranks);
 /* Faults in the pages of [addr, addr + len) for writing with one call
  * (Linux >= 5.14; elsewhere they fault as they are first written).  On the
- * VM of bench/RESULTS.md a 4 KiB page costs ~1 us so against ~15 us touched
- * one by one. */
+ * VM of bench/RESULTS.md a 4 KiB page costs ~1 us this way against ~15 us
+ * touched one by one. */
 void dt__mem_populate(uintptr_t addr, size_t len);
 
 #endif

@@ -254,7 +254,7 @@ typedef struct dt__cltask {
                                    may send it, or (DT_STEAL) a thief take it */
     bool pinned;                /* came here with a node hint or by a steal: stays */
     bool relayed;               /* steal.c sends it to a thief (pinned there) */
-    bool steal_back;            /* steal.c hands it to a worker here: run it */
+    bool run_now;               /* handed to a worker here that has nothing to do: not into steal.c's queue */
     unsigned relay_ahead_ns;    /* relayed: the thief's run time of the tasks given before it */
     bool counted;               /* in this rank's load word until it has run */
     /* offloaded here from another rank */
@@ -459,9 +459,12 @@ void dt__cl_steal_drain(void);
 void dt__cl_steal_fini(void);
 /* t is about to be queued here: true if it waits in the steal queue instead. */
 bool dt__cl_steal_keep(dt__task *t);
-/* A worker here has nothing to do: it takes a task from the steal queue, or
-   starts a round of requests.  True if it took a task. */
-bool dt__cl_steal_idle(void);
+/* A worker here has nothing to do: it takes a task from the steal queue
+   (true), ... */
+bool dt__cl_steal_take(void);
+/* ... or, finding none there nor in spread.c's pool, counts itself idle
+   and starts a round of requests. */
+void dt__cl_steal_idle(void);
 /* This thread ran a task: it is not idle. */
 void dt__cl_steal_busy(void);
 /* A task came here from another rank (`stolen`: one this rank asked for):

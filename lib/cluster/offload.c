@@ -664,11 +664,13 @@ static void ran(dt__task *t)
     if (spread) dt__cl_uncount(x);
 }
 
-/* A worker here has nothing to do: it takes a pooled nested task first. */
+/* A worker here has nothing to do: it takes a task counted here already
+ * (waiting in the steal queue), else a pooled nested task. */
 static bool poll_idle(void)
 {
-    bool took = atomic_load_explicit(&dt__cl.spread, memory_order_acquire) && dt__cl_spread_drain(true);
-    if (!took && dt__cl.steal) took = dt__cl_steal_idle();
+    bool took = dt__cl.steal && dt__cl_steal_take();
+    if (!took && atomic_load_explicit(&dt__cl.spread, memory_order_acquire)) took = dt__cl_spread_drain(true);
+    if (!took && dt__cl.steal) dt__cl_steal_idle();
     return dt__cl_poll() || took;
 }
 

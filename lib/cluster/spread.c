@@ -218,6 +218,10 @@ bool dt__cl_spread_drain(bool idle)
     dt__task *t;
     while ((t = dt__heap_pop(&dt__cl.spread_pool))) {
         if (idle || room_here()) {
+            /* the idle worker's pick runs now: with DT_STEAL it would
+               otherwise join the steal queue, and that worker, back here,
+               moved the whole pool there, none of it to other ranks */
+            dt__cl_of(t)->run_now = idle;
             idle = false;
             dt__cl_count(dt__cl_of(t));
             dt__sched_ready(t);

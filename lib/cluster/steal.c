@@ -111,7 +111,13 @@ void dt__cl_steal_start(void)
     S.rng = 0x9E3779B97F4A7C15ull * (uint64_t)(me + 1);
     S.round = 0;                /* 0 stands for a lifeline request: rounds start at 1 */
     atomic_store(&S.state, WORKING);
-    atomic_store_explicit(&S.on, dt__cl.steal, memory_order_release);
+    /* An application rank of an SPMD job (helpers.c) whose one worker is
+       its main thread does not ask: that thread leaves the runtime after a
+       dt_taskwait for the program's own MPI calls, and a task it stole
+       meanwhile would wait there while its victim, in the same collective,
+       waited for it (test-mpi's helpers with DT_STEAL=1 hung so). */
+    bool main_only = dt__cl.helpers && !dt__cl_serves(me) && dt__rt.nworkers < 2;
+    atomic_store_explicit(&S.on, dt__cl.steal && !main_only, memory_order_release);
 }
 
 /* Polls until *req completes (the progress thread may be off: workers=). */
@@ -345,10 +351,14 @@ static void serve_lifeline(void)
 bool dt__cl_steal_keep(dt__task *t)
 {
     dt__cltask *x = dt__cl_of(t);
-    if (x && x->steal_back) {
-        x->steal_back = false;
+    if (x && x->run_now) {
+        x->run_now = false;
         return false;
     }
+    /* Workers that never poll (a helper's: helpers.c) never take from the
+       queue: a task kept there would wait for good (a helper's nested
+       tasks did, and their parents with them). */
+    if (!dt__hooks.poll) return false;
     if ((x && (x->pinned || x->pushed)) || !dt__cl_movable(t)) return false;
     /* a steal costs a relay (bytes out and back, two completions): tasks of
        a type that runs shorter here stay in the scheduler's queues */
@@ -376,27 +386,30 @@ void dt__cl_steal_busy(void)
     atomic_fetch_sub(&S.idle, 1);
 }
 
-bool dt__cl_steal_idle(void)
+bool dt__cl_steal_take(void)
 {
     dt__task *t = dt__heap_pop(&S.queue);
+    if (!t) return false;
     int id = dt__worker_id();
-    if (t) {
-        dt__cl_steal_busy();
-        if (id >= 0 && id < dt__rt.nworkers) {
-            atomic_store_explicit(&S.running[id].mean_ns, dt__cl_type_mean_ns(t->type), memory_order_relaxed);
-            atomic_store_explicit(&S.running[id].since, dt__now_ns(), memory_order_relaxed);
-        }
-        dt__cl_of(t)->steal_back = true;
-        dt__sched_ready(t);
-        return true;
+    dt__cl_steal_busy();
+    if (id >= 0 && id < dt__rt.nworkers) {
+        atomic_store_explicit(&S.running[id].mean_ns, dt__cl_type_mean_ns(t->type), memory_order_relaxed);
+        atomic_store_explicit(&S.running[id].since, dt__now_ns(), memory_order_relaxed);
     }
+    dt__cl_of(t)->run_now = true;
+    dt__sched_ready(t);
+    return true;
+}
+
+void dt__cl_steal_idle(void)
+{
+    int id = dt__worker_id();
     /* only the workers count: spare threads park for long */
     if (!tls_idle && id >= 0 && id < dt__rt.nworkers) {
         tls_idle = true;
         atomic_fetch_add(&S.idle, 1);
     }
     round_start();
-    return false;
 }
 
 void dt__cl_steal_got_work(bool stolen)

@@ -8,7 +8,9 @@
  *            communicator holds the A application ranks only (its size,
  *            dt_num_ranks, dt_rank), its collectives work, and the most
  *            loaded rank's tasks did run in other processes (each task
- *            writes the pid it ran in).
+ *            writes the pid it ran in).  Then a burst of independent tasks
+ *            of a type not timed yet: some of the most loaded rank's must
+ *            leave too.
  *   refused: dt_init must return DT_ECONFIG on every rank (the caller
  *            sets a bad DT_HELPERS or layout); exits 0 if it did.
  *   refused-main: so must dt_main (helpers are for SPMD programs).
@@ -147,13 +149,55 @@ static double run(dt_type_t T_step, int app, long *elsewhere)
     return sum;
 }
 
+/* Rank g: (g+1)*BURST independent tasks at once, of a type that no task
+ * ran yet: they wait in the spread pool until one has run here (its time
+ * says whether they may leave), then go to the helpers.  With DT_STEAL=1
+ * an idle worker used to move the whole pool into the steal queue, where
+ * no helper looks: none left.  Counts the tasks that ran elsewhere. */
+#define BURST 12
+static long burst(dt_type_t T, int app)
+{
+    int n = (app + 1) * BURST;
+    double *mem = dt_lmalloc(sizeof(double) * BLOCK * (size_t)(n + 1));
+    long *pid = dt_lmalloc(sizeof(long) * (size_t)n);
+    double *ref = malloc(sizeof(double) * BLOCK * (size_t)n);
+    CHECK(mem && pid && ref, "allocations");
+    if (!mem || !pid || !ref) return 0;
+    double *left = mem + (size_t)n * BLOCK;
+    init_block(left, app, 9, 0);
+    for (int i = 0; i < n; i++) {
+        init_block(mem + (size_t)i * BLOCK, app, 8, i);
+        init_block(ref + (size_t)i * BLOCK, app, 8, i);
+        compute(ref + (size_t)i * BLOCK, left, 0, i);
+    }
+    for (int i = 0; i < n; i++) {
+        step_args a = { mem + (size_t)i * BLOCK, left, &pid[i], 0, i };
+        dt_access_t acc[3] = { { DT_INOUT, a.mine, sizeof(double) * BLOCK, 0, 0 },
+                               { DT_IN, left, sizeof(double) * BLOCK, 0, 0 },
+                               { DT_OUT, a.pid, sizeof(long), 0, 0 } };
+        CHECK(dt_task_create(T, &a, sizeof a, acc, 3, NULL) == DT_OK, "dt_task_create");
+    }
+    CHECK(dt_taskwait() == DT_OK, "dt_taskwait");
+    long away = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK(!memcmp(mem + (size_t)i * BLOCK, ref + (size_t)i * BLOCK, sizeof(double) * BLOCK),
+              "rank %d: burst task %d computed something else", app, i);
+        CHECK(pid[i] > 0, "burst task %d wrote no pid", i);
+        away += pid[i] != (long)getpid();
+    }
+    free(ref);
+    dt_lfree(pid);
+    dt_lfree(mem);
+    return away;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "run";
-    dt_type_t T_step, T_segv;
+    dt_type_t T_step, T_segv, T_burst;
     /* before dt_init: the helpers run main only this far */
     if (dt_type_register("step", step, &T_step) || dt_type_register("segv", segv_fn, &T_segv) ||
-        dt_type_register("pid", write_pid, &T_pid))
+        dt_type_register("pid", write_pid, &T_pid) || dt_type_register("burst", step, &T_burst))
         return 2;
     if (!strcmp(mode, "after-main")) {
         /* without helpers, dt_main's serving ranks come back from it too */
@@ -214,17 +258,22 @@ int main(int argc, char **argv)
     }
     long elsewhere = 0;
     double sum = run(T_step, me, &elsewhere);
+    long burst_away = burst(T_burst, me);
     /* the application ranks' own collective, while the helpers serve */
     double sums[MAX_APPS];
     long counts[MAX_APPS];
     CHECK(napps <= MAX_APPS, "too many ranks for the test");
     MPI_Gather(&sum, 1, MPI_DOUBLE, sums, 1, MPI_DOUBLE, 0, app);
+    long bursts[MAX_APPS];
     MPI_Gather(&elsewhere, 1, MPI_LONG, counts, 1, MPI_LONG, 0, app);
+    MPI_Gather(&burst_away, 1, MPI_LONG, bursts, 1, MPI_LONG, 0, app);
     if (me == 0) {
         for (int g = 0; g < napps; g++)
-            printf("helpers: application rank %d: %d tasks, %ld ran in another process, checksum %.6f\n", g,
-                   (g + 1) * ROUNDS * BLOCKS, counts[g], sums[g]);
+            printf("helpers: application rank %d: %d tasks, %ld ran in another process, checksum %.6f; "
+                   "burst of %d: %ld elsewhere\n", g, (g + 1) * ROUNDS * BLOCKS, counts[g], sums[g],
+                   (g + 1) * BURST, bursts[g]);
         if (helpers > 0) CHECK(counts[napps - 1] > 0, "the most loaded rank sent no task to a helper");
+        if (helpers > 0) CHECK(bursts[napps - 1] > 0, "the most loaded rank sent no task of its burst to a helper");
     }
     CHECK(dt_finalize() == DT_OK, "dt_finalize");
     return failures != 0;

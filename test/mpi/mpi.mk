@@ -179,9 +179,17 @@ test-mpi-run: $(MPI_BIN) $(ORACLE) $(BUILD)/examples/heat $(BUILD)/examples/jaco
 	    || { echo "test-mpi FAILED: $(e) (heat: distributed dt_taskiter; jacobi, with a reduction: the plain loop), $$n ranks"; fail=1; };) done; \
 	for run in "4 1 DT_NUM_WORKERS=1" "4 1 DT_NESTED_MIN_US=0 DT_NESTED=local DT_NUM_WORKERS=2" "6 2 DT_NUM_WORKERS=1" \
 	    "8 1 DT_PROGRESS=workers DT_NUM_WORKERS=1" "2 0 DT_NUM_WORKERS=1" \
-	    "4 1 MPIR_CVAR_NOLOCAL=1 DT_NUM_WORKERS=1"; do set -- $$run; n=$$1; k=$$2; shift 2; \
+	    "4 1 MPIR_CVAR_NOLOCAL=1 DT_NUM_WORKERS=1" "4 1 DT_STEAL=1 DT_NUM_WORKERS=1" "6 2 DT_STEAL=1 DT_NUM_WORKERS=1"; do \
+	  set -- $$run; n=$$1; k=$$2; shift 2; \
 	  env DT_HELPERS=$$k "$$@" timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$n $(BUILD)/test/mpi-helpers \
 	    || { echo "test-mpi FAILED: helpers, $$n ranks, DT_HELPERS=$$k $$*"; fail=1; }; done; \
+	out=$$(DT_HELPERS=1 DT_STEAL=1 DT_STEAL_MIN_US=0 DT_NUM_WORKERS=2 DT_STATS=1 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n 4 \
+	  $(BUILD)/test/mpi-helpers 2>&1); rc=$$?; \
+	stolen=$$(printf '%s\n' "$$out" | sed -n 's/.*tasks stolen \([0-9]*\).*/\1/p' | awk '{s += $$1} END {print s + 0}'); \
+	if [ $$rc -ne 0 ] || [ $$stolen -eq 0 ]; then \
+	  echo "test-mpi FAILED: helpers with stealing between application ranks of 2 workers (status $$rc, stolen $$stolen)"; \
+	  printf '%s\n' "$$out" | tail -5; fail=1; \
+	else echo "helpers with stealing, 4 ranks, 2 workers: ok ($$stolen tasks stolen)"; fi; \
 	for bad in "3 DT_HELPERS=1 refused" "2 DT_HELPERS=x refused" "2 DT_HELPERS=-1 refused" "2 DT_HELPERS=64 refused" \
 	    "2 DT_HELPERS=1 refused-main"; do set -- $$bad; \
 	  env $$2 timeout $(MPI_TIMEOUT) $(MPIEXEC) -n $$1 $(BUILD)/test/mpi-helpers $$3 \
